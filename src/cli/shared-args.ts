@@ -1,0 +1,27 @@
+// Flags shared by every command, defined once.
+import { SluiceError } from "../errors";
+import { defaultDatabasePath } from "../paths";
+
+export const dbArg = {
+  db: {
+    type: "string",
+    description: "Database file (default: $SLUICE_DB, else $XDG_DATA_HOME/sluice/sluice.db; ~/Library/Application Support/sluice/sluice.db on macOS)",
+    valueHint: "path",
+  },
+} as const;
+
+export const jsonArg = {
+  json: { type: "boolean", description: "Print the result as one JSON object on stdout", default: false },
+} as const;
+
+export function resolveDbPath(arg: string | undefined): string {
+  return arg && arg.length ? arg : defaultDatabasePath();
+}
+
+/** Parses a whole-number flag, with a one-line error naming the flag. */
+export function intFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new SluiceError(`--${name} ${value} is not a whole number >= ${min}; see 'sluice ingest --help'`);
+  return n;
+}

@@ -1,0 +1,48 @@
+// The indexes on sse rows come from a short allowlist. They are built after a backfill, never
+// maintained row by row during one, and never on the raw line.
+
+import type { Database } from "bun:sqlite";
+
+export const SSE_INDEXES: ReadonlyArray<{ name: string; column: string }> = [
+  { name: "idx_sse_flow_id", column: "flow_id" },
+  { name: "idx_sse_sid", column: "sid" },
+  { name: "idx_sse_t", column: "t" },
+  { name: "idx_sse_meta_pid", column: "meta_pid" },
+  { name: "idx_sse_meta_cwd", column: "meta_cwd" },
+  { name: "idx_sse_round", column: "round" },
+  { name: "idx_sse_meta_turn_id", column: "meta_turn_id" },
+];
+
+function existing(db: Database): string[] {
+  return (db.query("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'idx\\_sse\\_%' ESCAPE '\\'").all() as { name: string }[]).map((r) => r.name);
+}
+
+/** Drops every idx_sse_* index that is not on the allowlist; returns the names dropped. */
+export function dropForeignIndexes(db: Database): string[] {
+  const allowed = new Set(SSE_INDEXES.map((i) => i.name));
+  const foreign = existing(db).filter((n) => !allowed.has(n));
+  for (const name of foreign) db.run(`DROP INDEX "${name.replace(/"/g, '""')}"`);
+  return foreign;
+}
+
+/** Drops the allowlisted indexes before a bulk load, so rows are appended without index upkeep. */
+export function dropAllowlistedIndexes(db: Database): void {
+  for (const { name } of SSE_INDEXES) db.run(`DROP INDEX IF EXISTS ${name}`);
+}
+
+/** Creates the allowlisted indexes that are missing; returns how many were built. */
+export function createIndexes(db: Database): number {
+  const have = new Set(existing(db));
+  let built = 0;
+  for (const { name, column } of SSE_INDEXES) {
+    if (have.has(name)) continue;
+    db.run(`CREATE INDEX ${name} ON sse_rows(${column})`);
+    built++;
+  }
+  return built;
+}
+
+export function missingIndexes(db: Database): string[] {
+  const have = new Set(existing(db));
+  return SSE_INDEXES.filter((i) => !have.has(i.name)).map((i) => i.name);
+}

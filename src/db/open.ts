@@ -1,0 +1,127 @@
+// Opens sluice's database: creates it with mode 0600, refuses anything that is not sluice's
+// without writing a byte to it, and brings the schema up to date through the migrations.
+
+import { Database } from "bun:sqlite";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, chmodSync } from "node:fs";
+import { dirname } from "node:path";
+import { SluiceError, EXIT_USAGE } from "../errors";
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
+
+export interface OpenOptions {
+  /** Create the database when it does not exist (ingest does; status and check do not). */
+  create?: boolean;
+  readonly?: boolean;
+  /** Page size for a new database; it cannot change later without a VACUUM. */
+  pageSize?: number;
+}
+
+const SQLITE_HEADER = "SQLite format 3\0";
+
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
+  const fresh = prepareFile(path, opts);
+  let db: Database;
+  try {
+    db = new Database(path, opts.readonly ? { readonly: true } : { readwrite: true, create: false });
+  } catch (err) {
+    throw new SluiceError(`cannot open database ${path}: ${(err as Error).message}; check the path and its permissions`);
+  }
+  try {
+    checkOwnership(db, path, fresh);
+    // Long enough that a reader never sees SQLITE_BUSY while a writer commits.
+    db.run("PRAGMA busy_timeout = 5000");
+    if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof SluiceError) throw err;
+    throw damaged(path, err);
+  }
+}
+
+function damaged(path: string, err: unknown): SluiceError {
+  return new SluiceError(
+    `database ${path} is damaged or unreadable (${(err as Error).message}); restore it from a backup, or move it aside to start a new one`,
+    EXIT_USAGE,
+  );
+}
+
+/** Returns true when the database file is new (absent or empty). Never writes to an existing file. */
+function prepareFile(path: string, opts: OpenOptions): boolean {
+  if (!existsSync(path)) {
+    if (!opts.create) throw new SluiceError(`no database at ${path}; run 'sluice ingest' first or pass --db`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      // SQLite gives its journal and WAL files the mode of the database file, so 0600 covers all.
+      closeSync(openSync(path, "wx", 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new SluiceError(`cannot create database ${path}: ${(err as Error).message}; check that its directory is writable`);
+    }
+    return true;
+  }
+  const st = statSync(path);
+  if (!st.isFile()) throw new SluiceError(`${path} is not a regular file; pass --db with a database file path`);
+  if (st.size === 0) {
+    if (!opts.readonly) chmodSync(path, 0o600);
+    return true;
+  }
+  const head = Buffer.alloc(16);
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw new SluiceError(`cannot read database ${path}: ${(err as Error).message}; check its permissions`);
+  }
+  try {
+    readSync(fd, head, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.toString("latin1") !== SQLITE_HEADER) {
+    throw new SluiceError(`${path} is not a SQLite database; pass --db with another path (sluice will not overwrite it)`);
+  }
+  return false;
+}
+
+function checkOwnership(db: Database, path: string, fresh: boolean) {
+  const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
+  const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (appId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) {
+      throw new SluiceError(`database ${path} has schema version ${version}, made by a newer sluice (this one knows up to ${SCHEMA_VERSION}); upgrade sluice`);
+    }
+    return;
+  }
+  const objects = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
+  if (fresh || (appId === 0 && version === 0 && objects === 0)) return;
+  throw new SluiceError(`database ${path} is not a sluice database (application_id ${appId}, ${objects} schema objects); pass --db with another path (sluice will not modify it)`);
+}
+
+function migrate(db: Database, path: string, fresh: boolean, pageSize?: number) {
+  let version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (version === SCHEMA_VERSION) return;
+  if (version === 0) {
+    // Settings that only take effect before the first table exists.
+    if (pageSize) db.run(`PRAGMA page_size = ${pageSize | 0}`);
+    db.run("PRAGMA auto_vacuum = INCREMENTAL");
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= version) continue;
+    if (m.rewritesData && !fresh) backupBeforeMigration(db, path, version);
+    db.transaction(() => {
+      m.up(db);
+      db.run(`PRAGMA user_version = ${m.version}`);
+      if (m.version === 1) db.run(`PRAGMA application_id = ${APPLICATION_ID}`);
+    }).immediate();
+    version = m.version;
+  }
+}
+
+/** A consistent copy of the database before a migration that rewrites rows: path.v<N>.bak. */
+function backupBeforeMigration(db: Database, path: string, fromVersion: number) {
+  const target = `${path}.v${fromVersion}.bak`;
+  const tmp = `${target}.tmp-${process.pid}`;
+  // VACUUM INTO accepts an empty file, so the copy never exists with a laxer mode than 0600.
+  closeSync(openSync(tmp, "w", 0o600));
+  db.run("VACUUM INTO ?", [tmp]);
+  renameSync(tmp, target);
+}

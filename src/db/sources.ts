@@ -1,0 +1,87 @@
+// The sources table: which input each row came from, and how far it has been committed.
+// Deciding whether the file at a path is still the one sluice was reading lives here too, because
+// that decision and its record must be one transaction.
+
+import type { Database } from "bun:sqlite";
+import { fingerprintOf, type FileIdentity } from "../input/fingerprint";
+
+export interface SourceRow {
+  id: number;
+  path: string;
+  kind: "file" | "stdin";
+  dev: number | null;
+  ino: number | null;
+  fingerprint: string | null;
+  fingerprint_len: number;
+  committed_offset: number;
+  lines: number;
+  rejects: number;
+  state: "active" | "retired";
+}
+
+/** What changed about the file at a path since the last run. */
+export type IdentityChange = "new" | "same" | "moved" | "truncated" | "replaced";
+
+export function getSource(db: Database, id: number): SourceRow {
+  return db.query("SELECT * FROM sources WHERE id = ?").get(id) as SourceRow;
+}
+
+export function activeSourceFor(db: Database, path: string): SourceRow | null {
+  return (db.query("SELECT * FROM sources WHERE path = ? AND kind = 'file' AND state = 'active' ORDER BY id DESC LIMIT 1").get(path) as SourceRow | null) ?? null;
+}
+
+export function createSource(db: Database, path: string, kind: "file" | "stdin", ident: FileIdentity | null): SourceRow {
+  const row = db
+    .query(
+      "INSERT INTO sources (path, kind, dev, ino, fingerprint, fingerprint_len, created_at) VALUES (?,?,?,?,?,?,?) RETURNING *",
+    )
+    .get(path, kind, ident?.dev ?? null, ident?.ino ?? null, ident?.fingerprint ?? null, ident?.fingerprintLen ?? 0, new Date().toISOString());
+  return row as SourceRow;
+}
+
+export function recordSourceEvent(db: Database, sourceId: number, kind: string, detail: string) {
+  db.run("INSERT INTO source_events (source_id, at, kind, detail) VALUES (?,?,?,?)", [sourceId, new Date().toISOString(), kind, detail]);
+}
+
+/**
+ * Finds the source for the file open at `fd`: the active one if the file still holds the content
+ * read so far, else a new one (the old one retired, the change recorded). Never appends to a
+ * source whose file was truncated or replaced.
+ */
+export function resolveFileSource(db: Database, path: string, fd: number, ident: FileIdentity): { source: SourceRow; change: IdentityChange; detail: string } {
+  return db.transaction(() => {
+    const prev = activeSourceFor(db, path);
+    if (!prev) return { source: createSource(db, path, "file", ident), change: "new" as IdentityChange, detail: "" };
+    const sameContent = prev.fingerprint === null || fingerprintOf(fd, prev.fingerprint_len) === prev.fingerprint;
+    const shrunk = ident.size < prev.committed_offset;
+    if (sameContent && !shrunk) {
+      let change: IdentityChange = "same";
+      let detail = "";
+      if (prev.dev !== ident.dev || prev.ino !== ident.ino) {
+        change = "moved";
+        detail = `same content under a new inode (${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
+        recordSourceEvent(db, prev.id, "moved", detail);
+      }
+      // A file first seen shorter than the fingerprint length gets a longer fingerprint later.
+      if (change !== "same" || ident.fingerprintLen > prev.fingerprint_len) {
+        db.run("UPDATE sources SET dev = ?, ino = ?, fingerprint = ?, fingerprint_len = ? WHERE id = ?", [ident.dev, ident.ino, ident.fingerprint, ident.fingerprintLen, prev.id]);
+      }
+      return { source: getSource(db, prev.id), change, detail };
+    }
+    const change: IdentityChange = shrunk ? "truncated" : "replaced";
+    const detail = shrunk
+      ? `file is ${ident.size} bytes, below the committed offset ${prev.committed_offset}`
+      : `its first ${prev.fingerprint_len} bytes changed (inode ${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
+    db.run("UPDATE sources SET state = 'retired' WHERE id = ?", [prev.id]);
+    recordSourceEvent(db, prev.id, change, detail);
+    const source = createSource(db, path, "file", ident);
+    recordSourceEvent(db, source.id, "follows", `continues source ${prev.id} after it was ${change}`);
+    return { source, change, detail };
+  }).immediate();
+}
+
+/** The id base for rows ingested from `startOffset` on: every new id is above every existing one. */
+export function nextIdBase(db: Database, startOffset: number): number {
+  const { maxId } = db.query("SELECT coalesce(max(id), 0) AS maxId FROM sse_rows").get() as { maxId: number };
+  return maxId + 1 - startOffset;
+}

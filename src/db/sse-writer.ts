@@ -1,0 +1,132 @@
+// The one writer of sse rows. It batches rows into transactions and, for the main database, stores
+// the source's committed offset in the same transaction as the rows it covers: that is the whole
+// exactly-once mechanism. A crash loses at most the open transaction, and the next run starts
+// from the committed offset.
+
+import type { Database, Statement } from "bun:sqlite";
+import type { EnvelopeFields } from "../extract/envelope";
+
+export interface BatchPolicy {
+  rows: number;
+  ms: number;
+}
+
+/** Where the committed offset goes; absent for a part database, which is merged whole. */
+export interface OffsetLedger {
+  sourceId: number;
+}
+
+/** The first 4 KiB of a rejected line are kept, enough to see what went wrong. */
+export const REJECT_HEAD_BYTES = 4096;
+
+export class SseWriter {
+  /** Totals since this writer was made. */
+  rows = 0;
+  rejects = 0;
+  commits = 0;
+  /** Offset just past the last committed line. */
+  committedOffset: number;
+  private pendingRows = 0;
+  private pendingRejects = 0;
+  private sinceCheck = 0;
+  private batchStarted = performance.now();
+  private readonly insertRow: Statement;
+  private readonly insertRaw: Statement;
+  private readonly insertReject: Statement;
+  private readonly updateSource: Statement | null;
+
+  /**
+   * Row ids are idBase + byte offset: unique and in file order, and known before any row is
+   * written, so parts ingested in parallel never collide and merge by a plain copy.
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly fileId: number,
+    private readonly idBase: number,
+    startOffset: number,
+    private readonly policy: BatchPolicy,
+    ledger: OffsetLedger | null,
+  ) {
+    this.committedOffset = startOffset;
+    this.insertRow = db.prepare(
+      "INSERT INTO sse_rows (id, file_id, byte_offset, t, source, sid, flow_id, round, event, meta_pid, meta_cwd, meta_turn_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    );
+    // Bound as bytes straight from the read buffer, stored as TEXT: no JS string is ever built.
+    this.insertRaw = db.prepare("INSERT INTO sse_raw (id, raw) VALUES (?, CAST(? AS TEXT))");
+    this.insertReject = db.prepare("INSERT INTO rejects (file_id, byte_offset, length, reason, head) VALUES (?,?,?,?,?)");
+    this.updateSource = ledger
+      ? db.prepare(
+          "UPDATE sources SET committed_offset = ?1, lines = lines + ?2, rejects = rejects + ?3, last_commit_at = ?4 WHERE id = ?5",
+        )
+      : null;
+    this.sourceId = ledger?.sourceId ?? 0;
+  }
+  private readonly sourceId: number;
+
+  row(f: EnvelopeFields, buf: Uint8Array, start: number, end: number, offset: number) {
+    if (this.pendingRows + this.pendingRejects === 0 && !this.db.inTransaction) this.begin();
+    const id = this.idBase + offset;
+    this.insertRow.run(id, this.fileId, offset, f.t, f.source, f.sid, f.flow_id, f.round, f.event, f.meta_pid, f.meta_cwd, f.meta_turn_id);
+    this.insertRaw.run(id, buf.subarray(start, end));
+    this.pendingRows++;
+  }
+
+  reject(offset: number, length: number, reason: string, head: Uint8Array) {
+    if (this.pendingRows + this.pendingRejects === 0 && !this.db.inTransaction) this.begin();
+    this.insertReject.run(this.fileId, offset, length, reason, head.length > REJECT_HEAD_BYTES ? head.subarray(0, REJECT_HEAD_BYTES) : head);
+    this.pendingRejects++;
+  }
+
+  /** Called after each line with the offset of the next one; commits when the batch is full or old. */
+  lineDone(nextOffset: number) {
+    this.uncommittedOffset = nextOffset;
+    if (this.pendingRows + this.pendingRejects >= this.policy.rows) return this.commit(nextOffset);
+    // reading the clock costs more than a line, so only every 256 lines
+    if (++this.sinceCheck >= 256) {
+      this.sinceCheck = 0;
+      if (performance.now() - this.batchStarted >= this.policy.ms) this.commit(nextOffset);
+    }
+  }
+
+  /**
+   * Commits everything so far with `nextOffset` as the source's committed offset. Blank lines move
+   * the offset without a row, so this commits even an empty batch when the offset moved.
+   */
+  commit(nextOffset: number) {
+    if (nextOffset === this.committedOffset && this.pendingRows + this.pendingRejects === 0) return;
+    if (!this.db.inTransaction) this.begin();
+    this.flush(nextOffset);
+  }
+
+  /** Offset just past the last line handed to lineDone, committed or not. */
+  uncommittedOffset = 0;
+
+  /** Commits and finalizes the statements. */
+  close(nextOffset: number) {
+    this.commit(nextOffset);
+    this.insertRow.finalize();
+    this.insertRaw.finalize();
+    this.insertReject.finalize();
+    this.updateSource?.finalize();
+  }
+
+  /** Rolls back the open batch (on an error; the committed offset still marks where to resume). */
+  abort() {
+    if (this.db.inTransaction) this.db.run("ROLLBACK");
+  }
+
+  private begin() {
+    this.db.run("BEGIN");
+    this.batchStarted = performance.now();
+  }
+
+  private flush(nextOffset: number) {
+    this.updateSource?.run(nextOffset, this.pendingRows, this.pendingRejects, new Date().toISOString(), this.sourceId);
+    this.db.run("COMMIT");
+    this.rows += this.pendingRows;
+    this.rejects += this.pendingRejects;
+    this.pendingRows = this.pendingRejects = 0;
+    this.committedOffset = nextOffset;
+    this.commits++;
+  }
+}

@@ -1,0 +1,64 @@
+// The per-line loop: lines from a LineReader, fields from the extractor, rows into the writer.
+// Everything here runs once per line, so it does as little as it can: UTF-8 is checked a whole
+// run of lines at a time, and the raw bytes go to SQLite without ever becoming a JS string.
+
+import { isUtf8 } from "node:buffer";
+import type { EnvelopeExtractor } from "../extract/envelope";
+import type { SseWriter } from "../db/sse-writer";
+import type { LineReader } from "../input/line-reader";
+
+const LF = 10, CR = 13;
+
+/** Ingests every complete line the reader has; returns at EOF (or the reader's end offset). */
+export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter, onChunk?: (nextOffset: number) => void): void {
+  const fields = extractor.fields;
+  while (reader.next()) {
+    const buf = reader.buf;
+    const base = reader.base;
+    const end = reader.end;
+    let s = reader.start;
+    const allUtf8 = isUtf8(buf.subarray(s, end));
+    while (s < end) {
+      const nl = buf.indexOf(LF, s);
+      let e = nl;
+      if (e > s && buf[e - 1] === CR) e--;
+      if (e > s) {
+        const why = allUtf8 || isUtf8(buf.subarray(s, e)) ? extractor.extract(buf, s, e) : "not UTF-8";
+        if (why === null) writer.row(fields, buf, s, e, base + s);
+        else if (!isBlank(buf, s, e)) writer.reject(base + s, e - s, why, buf.subarray(s, e));
+      }
+      s = nl + 1;
+      writer.lineDone(base + s);
+    }
+    onChunk?.(base + end);
+  }
+}
+
+/**
+ * At EOF of a file that is not followed, the bytes after the last newline: ingested when they are
+ * a complete JSON object (a last line without '\n'), else left for a later run, since the writer
+ * may still be finishing that line. Returns whether the line was taken.
+ */
+export function ingestFinalLine(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter): boolean {
+  const pending = reader.pending();
+  if (pending.length === 0) return false;
+  const s = reader.end;
+  let e = s + pending.length;
+  if (reader.buf[e - 1] === CR) e--;
+  if (isBlank(reader.buf, s, e)) return false;
+  if (extractor.extractChecked(reader.buf, s, e) !== null) return false;
+  const offset = reader.base + s;
+  writer.row(extractor.fields, reader.buf, s, e, offset);
+  reader.consumePending();
+  writer.commit(reader.nextLineOffset);
+  return true;
+}
+
+/** Whitespace-only lines count as blank, like empty ones: no row and no reject. */
+function isBlank(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
+  return true;
+}

@@ -1,0 +1,9 @@
+// Logs go to stderr through consola; stdout carries data and --json output only.
+import { createConsola } from "consola";
+
+export const log = createConsola({
+  stdout: process.stderr,
+  stderr: process.stderr,
+  level: process.env.SLUICE_LOG_LEVEL ? Number(process.env.SLUICE_LOG_LEVEL) : 3,
+  formatOptions: { date: false },
+});

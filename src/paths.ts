@@ -1,0 +1,10 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** `$SLUICE_DB`, else the platform's per-user data directory. */
+export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SLUICE_DB) return env.SLUICE_DB;
+  const home = env.HOME || homedir();
+  if (process.platform === "darwin") return join(home, "Library", "Application Support", "sluice", "sluice.db");
+  return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "sluice", "sluice.db");
+}
