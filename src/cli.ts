@@ -1,7 +1,11 @@
 #!/usr/bin/env bun
 // sluice: turns the JSONL logs of AI coding agents into one queryable SQLite database.
-import { defineCommand, runMain } from "citty";
-import { SluiceError, EXIT_FAILURE } from "./errors";
+//
+// citty defines the commands and renders --help; the dispatch below is our own so that exit codes
+// follow sluice's errors (2 for bad input, 1 for failures) and a bare "-" can name stdin.
+
+import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./errors";
 import { log } from "./log";
 import { VERSION } from "./version";
 
@@ -12,16 +16,37 @@ const main = defineCommand({
   },
 });
 
-try {
-  await runMain(main);
-} catch (err) {
-  fail(err);
+/** The command a user's words name, with its parent, for --help. */
+async function resolveCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+  const name = argv.find((a) => !a.startsWith("-"));
+  const subs = (await main.subCommands) as Record<string, () => Promise<CommandDef<any>>>;
+  if (name && subs[name]) return [await subs[name](), main];
+  return [main, undefined];
 }
 
-function fail(err: unknown): never {
+async function dispatch(argv: string[]) {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
+    await showUsage(...(await resolveCommand(argv)));
+    return;
+  }
+  // citty's parser drops a bare "-"; /dev/stdin means the same to `ingest`.
+  await runCommand(main, { rawArgs: argv.map((a) => (a === "-" ? "/dev/stdin" : a)) });
+}
+
+try {
+  await dispatch(process.argv.slice(2));
+} catch (err) {
   if (err instanceof SluiceError) {
     log.error(err.message);
     process.exit(err.exitCode);
+  }
+  if ((err as { name?: string })?.name === "CLIError") {
+    log.error(`${(err as Error).message}; see 'sluice ${process.argv[2] ?? ""} --help'`);
+    process.exit(EXIT_USAGE);
   }
   log.error(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
   process.exit(EXIT_FAILURE);

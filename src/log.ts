@@ -5,5 +5,7 @@ export const log = createConsola({
   stdout: process.stderr,
   stderr: process.stderr,
   level: process.env.SLUICE_LOG_LEVEL ? Number(process.env.SLUICE_LOG_LEVEL) : 3,
-  formatOptions: { date: false },
+  // One line per message, no padding, so that an error is exactly one line on stderr.
+  fancy: false,
+  formatOptions: { date: false, compact: true },
 });

@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { usePartSettings } from "./settings";
 
-const PART_TABLES = ["sse_rows", "sse_raw", "rejects"];
+const PART_TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects"];
 
 /** The main database's DDL for the tables a part holds, so that both have identical definitions. */
 export function partTableDdl(main: Database): string[] {
@@ -43,6 +43,7 @@ export function mergePart(main: Database, path: string, sourceId: number, endOff
     return main.transaction(() => {
       const rows = main.run("INSERT INTO main.sse_rows SELECT * FROM part.sse_rows").changes;
       main.run("INSERT INTO main.sse_raw SELECT * FROM part.sse_raw");
+      main.run("INSERT INTO main.sse_decoded SELECT * FROM part.sse_decoded");
       const rejects = main.run(
         "INSERT INTO main.rejects (file_id, byte_offset, length, reason, head) SELECT file_id, byte_offset, length, reason, head FROM part.rejects ORDER BY id",
       ).changes;

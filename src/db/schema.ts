@@ -65,6 +65,15 @@ export const MIGRATIONS: Migration[] = [
           raw TEXT NOT NULL
         );
 
+        -- line and metadata decoded by JSON.parse, only for the rare rows where SQLite's JSON
+        -- functions on the raw line would read them differently (duplicate or escaped keys,
+        -- non-string values).
+        CREATE TABLE sse_decoded (
+          id       INTEGER PRIMARY KEY,
+          metadata,
+          line
+        );
+
         -- Lines that are not JSON objects, not UTF-8, or too long: never dropped silently.
         CREATE TABLE rejects (
           id          INTEGER PRIMARY KEY,
@@ -80,9 +89,9 @@ export const MIGRATIONS: Migration[] = [
         CREATE VIEW sse_lines AS
           SELECT x.raw, r.file_id, r.byte_offset, r.t, r.source, r.sid, r.flow_id, r.round, r.event,
                  r.meta_pid, r.meta_cwd, r.meta_turn_id,
-                 x.raw ->> '$.metadata' AS metadata,
-                 x.raw ->> '$.line' AS line
-          FROM sse_rows r JOIN sse_raw x ON x.id = r.id;
+                 CASE WHEN d.id IS NULL THEN x.raw ->> '$.metadata' ELSE d.metadata END AS metadata,
+                 CASE WHEN d.id IS NULL THEN x.raw ->> '$.line' ELSE d.line END AS line
+          FROM sse_rows r JOIN sse_raw x ON x.id = r.id LEFT JOIN sse_decoded d ON d.id = r.id;
       `);
     },
   },

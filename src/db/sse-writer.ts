@@ -4,7 +4,7 @@
 // from the committed offset.
 
 import type { Database, Statement } from "bun:sqlite";
-import type { EnvelopeFields } from "../extract/envelope";
+import type { DecodedCopy, EnvelopeFields } from "../extract/envelope";
 
 export interface BatchPolicy {
   rows: number;
@@ -33,6 +33,7 @@ export class SseWriter {
   private readonly insertRow: Statement;
   private readonly insertRaw: Statement;
   private readonly insertReject: Statement;
+  private readonly insertDecoded: Statement;
   private readonly updateSource: Statement | null;
 
   /**
@@ -53,6 +54,7 @@ export class SseWriter {
     );
     // Bound as bytes straight from the read buffer, stored as TEXT: no JS string is ever built.
     this.insertRaw = db.prepare("INSERT INTO sse_raw (id, raw) VALUES (?, CAST(? AS TEXT))");
+    this.insertDecoded = db.prepare("INSERT INTO sse_decoded (id, metadata, line) VALUES (?,?,?)");
     this.insertReject = db.prepare("INSERT INTO rejects (file_id, byte_offset, length, reason, head) VALUES (?,?,?,?,?)");
     this.updateSource = ledger
       ? db.prepare(
@@ -63,11 +65,12 @@ export class SseWriter {
   }
   private readonly sourceId: number;
 
-  row(f: EnvelopeFields, buf: Uint8Array, start: number, end: number, offset: number) {
+  row(f: EnvelopeFields, decoded: DecodedCopy | null, buf: Uint8Array, start: number, end: number, offset: number) {
     if (this.pendingRows + this.pendingRejects === 0 && !this.db.inTransaction) this.begin();
     const id = this.idBase + offset;
     this.insertRow.run(id, this.fileId, offset, f.t, f.source, f.sid, f.flow_id, f.round, f.event, f.meta_pid, f.meta_cwd, f.meta_turn_id);
     this.insertRaw.run(id, buf.subarray(start, end));
+    if (decoded !== null) this.insertDecoded.run(id, decoded.metadata, decoded.line);
     this.pendingRows++;
   }
 
@@ -107,6 +110,7 @@ export class SseWriter {
     this.insertRow.finalize();
     this.insertRaw.finalize();
     this.insertReject.finalize();
+    this.insertDecoded.finalize();
     this.updateSource?.finalize();
   }
 

@@ -24,6 +24,16 @@ export interface EnvelopeFields {
 
 export type RejectReason = "not UTF-8" | "not JSON" | "not a JSON object";
 
+/**
+ * `line` and `metadata` as JSON.parse gives them, for the few lines where SQLite's `->>` on the raw
+ * line would not (duplicate keys: SQLite takes the first, JSON.parse the last; escaped keys;
+ * non-string values). Null for every other line, which the view decodes on read.
+ */
+export interface DecodedCopy {
+  line: SqlValue;
+  metadata: SqlValue;
+}
+
 export function newFields(): EnvelopeFields {
   return { t: null, source: null, sid: null, flow_id: null, round: null, event: null, meta_pid: null, meta_cwd: null, meta_turn_id: null };
 }
@@ -70,6 +80,8 @@ export class EnvelopeExtractor {
   readonly fields: EnvelopeFields = newFields();
   /** Lines that needed the `JSON.parse` path: a measure of how hostile the input is. */
   slowPathLines = 0;
+  /** Set for the last accepted line when the view cannot decode it from the raw line. */
+  decoded: DecodedCopy | null = null;
   private metaCache = new Map<string, MetaFields>();
   private lastMeta = new RepeatCache<MetaFields>();
   private repeats: RepeatCache<string>[] = Array.from({ length: K_LINE + 1 }, () => new RepeatCache<string>());
@@ -80,6 +92,7 @@ export class EnvelopeExtractor {
    * bytes are UTF-8 (it does so a whole chunk at a time). Returns null when accepted.
    */
   extract(buf: Buffer, start: number, end: number): RejectReason | null {
+    this.decoded = null;
     const r = this.fast(buf, start, end);
     if (r === 0) return null;
     this.slowPathLines++;
@@ -100,7 +113,7 @@ export class EnvelopeExtractor {
   private fast(b: Buffer, start: number, end: number): number {
     const f = this.fields;
     f.t = f.source = f.sid = f.flow_id = f.round = f.event = null;
-    let metaStart = -1, metaEnd = -1, metaEscaped = false;
+    let metaStart = -1, metaEnd = -1, metaEscaped = false, lineSeen = false;
     let p = ws(b, start, end);
     if (p >= end || b[p] !== LBRACE) return FALLBACK;
     p = ws(b, p + 1, end);
@@ -132,8 +145,12 @@ export class EnvelopeExtractor {
         const stop = scanString(b, p + 1, end); // index of the closing quote
         if (stop < 0) return FALLBACK;
         const escaped = lastStringEscaped;
-        if (key !== K_OTHER && key !== K_LINE) {
+        if (key === K_LINE) {
+          if (lineSeen) return FALLBACK; // duplicate: only JSON.parse's last-wins can say
+          lineSeen = true;
+        } else if (key !== K_OTHER) {
           if (key === K_META) {
+            if (metaStart >= 0) return FALLBACK;
             metaStart = p;
             metaEnd = stop + 1;
             metaEscaped = escaped;
@@ -143,19 +160,14 @@ export class EnvelopeExtractor {
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const ne = scanNumber(b, p, end);
         if (ne < 0) return FALLBACK;
-        if (key !== K_OTHER) {
-          if (key === K_META || key === K_LINE) {
-            if (key === K_META) metaStart = -1;
-          } else setField(f, key, toSqlValue(Number(b.latin1Slice(p, ne))));
-        }
+        if (key === K_META || key === K_LINE) return FALLBACK; // non-string: needs a decoded copy
+        if (key !== K_OTHER) setField(f, key, toSqlValue(Number(b.latin1Slice(p, ne))));
         p = ne;
       } else if (c === 0x74 /* t */ || c === 0x66 /* f */ || c === 0x6e /* n */) {
         const le = scanLiteral(b, p, end);
         if (le < 0) return FALLBACK;
-        if (key !== K_OTHER && key !== K_LINE) {
-          if (key === K_META) metaStart = -1;
-          else setField(f, key, c === 0x74 ? 1 : c === 0x66 ? 0 : null);
-        }
+        if (key === K_META || key === K_LINE) return FALLBACK;
+        if (key !== K_OTHER) setField(f, key, c === 0x74 ? 1 : c === 0x66 ? 0 : null);
         p = le;
       } else if ((c === LBRACE || c === LBRACKET) && key === K_OTHER) {
         const ce = skipComposite(b, p, end);
@@ -232,6 +244,7 @@ export class EnvelopeExtractor {
     f.round = toSqlValue(o.round);
     f.event = toSqlValue(o.event);
     this.setMeta(typeof o.metadata === "string" ? metaFromString(o.metadata) : NO_META);
+    this.decoded = { line: toSqlValue(o.line), metadata: toSqlValue(o.metadata) };
     return null;
   }
 }

@@ -74,7 +74,7 @@ interface Input {
 }
 
 function openInput(input: string): Input {
-  if (input === "-") return { fd: 0, kind: "stdin", path: "-" };
+  if (input === "-" || input === "/dev/stdin") return { fd: 0, kind: "stdin", path: "-" };
   const path = resolve(input);
   let fd: number;
   try {
@@ -109,7 +109,7 @@ function checkStartOffset(fd: number, n: number, size: number, committed: number
 /** --from-scratch: empties the sse tables and forgets every source, in one transaction. */
 function startOver(db: Database) {
   db.transaction(() => {
-    for (const t of ["sse_rows", "sse_raw", "rejects", "source_events", "sources"]) db.run(`DELETE FROM ${t}`);
+    for (const t of ["sse_rows", "sse_raw", "sse_decoded", "rejects", "source_events", "sources"]) db.run(`DELETE FROM ${t}`);
   }).immediate();
 }
 
@@ -230,7 +230,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
     const reader = new LineReader(input.fd, tailStart, { maxLine: o.maxLine, stream: input.kind === "stdin" }, onOversized);
     ingestLines(reader, extractor, main, (off) => progress.update(off - start, main.rows + main.rejects + mergedRows + mergedRejects, "backfill "));
     reader.finishOversized();
-    ingestFinalLine(reader, extractor, main);
+    ingestFinalLine(reader, extractor, main, input.kind === "stdin");
     main.close(reader.nextLineOffset);
     const pending = reader.pending().length;
     if (pending > 0) log.warn(`the last ${pending} bytes of the input are an unfinished line (no newline yet); they will be ingested by a later run once complete`);

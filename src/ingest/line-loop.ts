@@ -24,7 +24,7 @@ export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, wr
       if (e > s && buf[e - 1] === CR) e--;
       if (e > s) {
         const why = allUtf8 || isUtf8(buf.subarray(s, e)) ? extractor.extract(buf, s, e) : "not UTF-8";
-        if (why === null) writer.row(fields, buf, s, e, base + s);
+        if (why === null) writer.row(fields, extractor.decoded, buf, s, e, base + s);
         else if (!isBlank(buf, s, e)) writer.reject(base + s, e - s, why, buf.subarray(s, e));
       }
       s = nl + 1;
@@ -39,16 +39,20 @@ export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, wr
  * a complete JSON object (a last line without '\n'), else left for a later run, since the writer
  * may still be finishing that line. Returns whether the line was taken.
  */
-export function ingestFinalLine(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter): boolean {
+export function ingestFinalLine(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter, streamEnded = false): boolean {
   const pending = reader.pending();
   if (pending.length === 0) return false;
   const s = reader.end;
   let e = s + pending.length;
   if (reader.buf[e - 1] === CR) e--;
   if (isBlank(reader.buf, s, e)) return false;
-  if (extractor.extractChecked(reader.buf, s, e) !== null) return false;
+  const why = extractor.extractChecked(reader.buf, s, e);
   const offset = reader.base + s;
-  writer.row(extractor.fields, reader.buf, s, e, offset);
+  if (why !== null) {
+    // A closed stream (stdin at EOF) cannot finish the line any more; a file still can.
+    if (!streamEnded) return false;
+    writer.reject(offset, e - s, `${why} (last line, no newline)`, reader.buf.subarray(s, e));
+  } else writer.row(extractor.fields, extractor.decoded, reader.buf, s, e, offset);
   reader.consumePending();
   writer.commit(reader.nextLineOffset);
   return true;

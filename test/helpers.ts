@@ -1,0 +1,111 @@
+// Shared by the tests: run sluice as a real process, and compute what a file should yield.
+
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { oracle } from "./differential";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const SHARED = resolve(ROOT, "..", "shared");
+
+/** The two ways to run sluice that must behave the same: from source and the compiled binary. */
+export const RUNNERS: Array<{ name: string; cmd: string[] }> = [
+  { name: "bun src/cli.ts", cmd: [process.execPath, join(ROOT, "src", "cli.ts")] },
+  { name: "dist/sluice", cmd: [join(ROOT, "dist", "sluice")] },
+];
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function run(cmd: string[], args: string[], opts: { stdin?: Uint8Array | "ignore"; env?: Record<string, string> } = {}): Promise<RunResult> {
+  const p = Bun.spawn([...cmd, ...args], {
+    stdin: opts.stdin === undefined || opts.stdin === "ignore" ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+export function tempDir(prefix = "sluice-test-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface ExpectedLine {
+  offset: number;
+  raw: Buffer;
+  /** null when the line must be a reject */
+  fields: Record<string, unknown> | null;
+  reason?: string;
+}
+
+/**
+ * What ingesting `bytes` must give, line by line, computed independently of sluice with
+ * JSON.parse. `complete` says whether a last line without '\n' counts (non-follow mode).
+ */
+export function expectedLines(bytes: Buffer, from = 0): ExpectedLine[] {
+  const out: ExpectedLine[] = [];
+  let s = from;
+  while (s < bytes.length) {
+    let nl = bytes.indexOf(10, s);
+    const last = nl < 0;
+    if (last) nl = bytes.length;
+    let e = nl;
+    if (e > s && bytes[e - 1] === 13) e--;
+    const raw = bytes.subarray(s, e);
+    if (raw.length && !/^[ \t\r]*$/.test(raw.toString("latin1"))) {
+      const want = oracle(raw);
+      if (typeof want === "string") {
+        if (!last) out.push({ offset: s, raw, fields: null, reason: want });
+      } else out.push({ offset: s, raw, fields: want });
+    }
+    s = nl + 1;
+  }
+  return out;
+}
+
+/** Rows in the database, in file order: [byte_offset, raw]. */
+export function rowsOf(dbPath: string, fileId?: number): Array<{ byte_offset: number; raw: string; file_id: number }> {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const where = fileId === undefined ? "" : `WHERE file_id = ${fileId}`;
+    return db.query(`SELECT file_id, byte_offset, raw FROM sse_lines ${where} ORDER BY file_id, byte_offset`).all() as any;
+  } finally {
+    db.close();
+  }
+}
+
+export function query<T = any>(dbPath: string, sql: string, ...params: any[]): T[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.query(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Asserts every valid line of the file is in the database exactly once, byte for byte. */
+export function checkExactlyOnce(dbPath: string, file: Buffer, fileId?: number): { rows: number; rejects: number } {
+  const want = expectedLines(file);
+  const good = want.filter((l) => l.fields);
+  const got = rowsOf(dbPath, fileId);
+  const problems: string[] = [];
+  if (got.length !== good.length) problems.push(`rows: ${got.length}, lines: ${good.length}`);
+  const n = Math.min(got.length, good.length);
+  for (let i = 0; i < n && problems.length < 5; i++) {
+    const g = got[i]!, w = good[i]!;
+    if (g.byte_offset !== w.offset || Buffer.compare(Buffer.from(g.raw, "utf8"), w.raw) !== 0) problems.push(`row ${i}: offset ${g.byte_offset} vs line at ${w.offset}`);
+  }
+  if (problems.length) throw new Error(`not exactly once: ${problems.join("; ")}`);
+  return { rows: got.length, rejects: want.length - good.length };
+}
+
+export function readBytes(path: string): Buffer {
+  return readFileSync(path);
+}
