@@ -7,7 +7,8 @@
 //   bun bench/ingest.ts --compare /tmp/old-sluice  also time another build, same file, same run
 //   bun bench/ingest.ts --args "--jobs 1"        extra flags for sluice ingest
 //
-// Prints, per run and as medians: lines/s, MB/s, peak RSS (from /usr/bin/time -v), database size,
+// Prints, per run and as medians: lines/s, MB/s, peak RSS (the reference's from /usr/bin/time -v,
+// sluice's from /proc/self/status VmHWM, which it reports itself), database size,
 // and sluice's load and whole-job (load + indexes) time as a ratio to the reference's.
 
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -59,15 +60,20 @@ interface Measured {
 }
 
 /** Runs a command under /usr/bin/time -v; returns its stdout and the peak RSS it reports. */
-function timed(cmd: string[]): { stdout: string; peakRssMb: number; wallSecs: number } {
-  const useTime = existsSync("/usr/bin/time");
+// `/usr/bin/time -v` started from Bun around sluice intermittently exited 1 with no report, while
+// sluice itself exited 0 (checked through a shell wrapper). So sluice's peak RSS comes from its
+// own summary (VmHWM from /proc/self/status at the end of the run, all threads), and time is used
+// for the reference only.
+async function timed(cmd: string[], useTime: boolean): Promise<{ stdout: string; peakRssMb: number; wallSecs: number }> {
+  useTime &&= existsSync("/usr/bin/time");
   const t0 = performance.now();
-  const p = Bun.spawnSync(useTime ? ["/usr/bin/time", "-v", ...cmd] : cmd, { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(useTime ? ["/usr/bin/time", "-v", ...cmd] : cmd, { stdout: "pipe", stderr: "pipe" });
+  const [out, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   const wallSecs = (performance.now() - t0) / 1000;
-  const stderr = p.stderr.toString();
-  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${p.exitCode}): ${stderr.slice(-2000)}`);
+  const p = { exitCode, stdout: out };
+  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${p.exitCode}): ${stderr.split("\tCommand being timed")[0]!.slice(-3000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { stdout: p.stdout.toString(), peakRssMb: m ? Number(m[1]) / 1024 : NaN, wallSecs };
+  return { stdout: p.stdout, peakRssMb: m ? Number(m[1]) / 1024 : NaN, wallSecs };
 }
 
 function dbSizeMb(path: string): number {
@@ -76,23 +82,23 @@ function dbSizeMb(path: string): number {
   return total / 1e6;
 }
 
-function runReference(ref: string): Measured {
+async function runReference(ref: string): Promise<Measured> {
   const db = join(values.dir!, "ref.db");
   rmSync(db, { force: true });
-  const r = timed([ref, file, db, "--index"]);
+  const r = await timed([ref, file, db, "--index"], true);
   const j = JSON.parse(r.stdout.trim().split("\n").pop()!);
   const m = { wallSecs: r.wallSecs, loadSecs: j.secs, indexSecs: j.index_secs, lines: j.lines, peakRssMb: r.peakRssMb, dbMb: dbSizeMb(db) };
   rmSync(db, { force: true });
   return m;
 }
 
-function runSluice(bin: string): Measured {
+async function runSluice(bin: string): Promise<Measured> {
   const db = join(values.dir!, "sluice-bench.db");
   for (const s of ["", "-journal", "-wal", "-shm"]) rmSync(db + s, { force: true });
   const extra = values.args!.split(" ").filter(Boolean);
-  const r = timed([bin, "ingest", file, "--db", db, "--json", ...extra]);
+  const r = await timed([bin, "ingest", file, "--db", db, "--json", ...extra], false);
   const j = JSON.parse(r.stdout);
-  const m = { wallSecs: r.wallSecs, loadSecs: j.load_seconds, indexSecs: j.index_seconds, lines: j.lines, peakRssMb: r.peakRssMb, dbMb: dbSizeMb(db) };
+  const m = { wallSecs: r.wallSecs, loadSecs: j.load_seconds, indexSecs: j.index_seconds, lines: j.lines, peakRssMb: j.peak_rss_mb, dbMb: dbSizeMb(db) };
   for (const s of ["", "-journal", "-wal", "-shm"]) rmSync(db + s, { force: true });
   return m;
 }
@@ -127,13 +133,13 @@ if (values.compare) builds.push(["compare", values.compare]);
 console.log(`file: ${file}, ${lines.toLocaleString("en-US")} lines, ${(fileBytes / 1e6).toFixed(0)} MB; ${values.repeat} repeats${values.args ? `; sluice flags: ${values.args}` : ""}`);
 const results = new Map<string, Measured[]>();
 for (let i = 0; i < Number(values.repeat); i++) {
-  const refM = ref ? runReference(ref) : undefined;
+  const refM = ref ? await runReference(ref) : undefined;
   if (refM) {
     console.log(line(`ref #${i + 1}`, refM));
     (results.get("ref") ?? results.set("ref", []).get("ref")!).push(refM);
   }
   for (const [name, bin] of builds) {
-    const m = runSluice(bin);
+    const m = await runSluice(bin);
     console.log(line(`${name} #${i + 1}`, m, refM));
     (results.get(name) ?? results.set(name, []).get(name)!).push(m);
   }

@@ -4,8 +4,11 @@
 // its merge, and a part left by a crash is simply deleted and redone.
 
 import { Database } from "bun:sqlite";
-import { closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, openSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { usePartSettings } from "./settings";
+
+const PART_MMAP_BYTES = 1 << 30;
 
 const PART_TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects"];
 
@@ -20,6 +23,19 @@ export function partPath(dbPath: string, index: number): string {
 
 export function removePart(path: string) {
   for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+}
+
+/** Deletes the parts a killed backfill left behind; their chunks are redone from the committed offset. */
+export function removeStaleParts(dbPath: string): number {
+  const prefix = `${basename(dbPath)}.part`;
+  let n = 0;
+  for (const name of readdirSync(dirname(dbPath))) {
+    if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) {
+      removePart(join(dirname(dbPath), name));
+      n++;
+    }
+  }
+  return n;
 }
 
 export function createPartDatabase(path: string, ddl: string[], pageSize: number): Database {
@@ -39,6 +55,8 @@ export function createPartDatabase(path: string, ddl: string[], pageSize: number
  */
 export function mergePart(main: Database, path: string, sourceId: number, endOffset: number): { rows: number; rejects: number } {
   main.run("ATTACH DATABASE ? AS part", [path]);
+  // Read the part through mmap: one page fault per 4 KiB instead of one pread syscall per page.
+  main.run(`PRAGMA part.mmap_size = ${PART_MMAP_BYTES}`);
   try {
     return main.transaction(() => {
       const rows = main.run("INSERT INTO main.sse_rows SELECT * FROM part.sse_rows").changes;

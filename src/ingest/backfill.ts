@@ -1,28 +1,28 @@
 // The historical backfill: from the committed offset to the end of the input, as fast as the
 // machine allows, then the indexes. Data flows one way: input -> lines -> rows -> one writer.
 //
-// With a large file the bytes to go are split into ranges (ingest/plan.ts): the main thread
-// ingests the first range straight into the database, committing its offset as it goes, while
-// worker threads ingest the others into part databases, merged afterwards in file order. The
+// A large file is cut into chunks (ingest/plan.ts) that worker threads ingest into part databases
+// while this thread merges them in file order (ingest/parallel.ts); a small file, stdin, and the
+// bytes after the last chunk go through one thread straight into the database. Either way the
 // committed offset only ever covers a prefix of the file, so a crash at any point resumes cleanly.
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { join, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { SluiceError, EXIT_USAGE } from "../errors";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { openDatabase } from "../db/open";
 import { createIndexes, dropAllowlistedIndexes, dropForeignIndexes, missingIndexes, SSE_INDEXES } from "../db/indexes";
-import { mergePart, partPath, partTableDdl, removePart } from "../db/parts";
-import { APPEND_CACHE_MB, setCacheMb, useBackfillSettings } from "../db/settings";
+import { removeStaleParts } from "../db/parts";
+import { BULK_CACHE_MB, setCacheMb, useBackfillSettings } from "../db/settings";
 import { createSource, nextIdBase, resolveFileSource, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { identify } from "../input/fingerprint";
 import { LineReader } from "../input/line-reader";
 import { ingestFinalLine, ingestLines } from "./line-loop";
-import { planRanges, type Range } from "./plan";
-import type { PartJob, PartMessage } from "./part-worker";
+import { ingestChunksInParallel } from "./parallel";
+import { planChunks } from "./plan";
 import { peakRssBytes, ProgressLine } from "./progress";
 
 export interface IngestOptions {
@@ -63,6 +63,9 @@ export interface IngestSummary {
   jobs: number;
   slow_path_lines: number;
 }
+
+/** Bytes per chunk of a parallel backfill: small enough that a part is merged while still in the page cache. */
+const CHUNK_BYTES = 32 << 20;
 
 /** Appended bytes above which the indexes are dropped and rebuilt rather than kept up row by row. */
 const BULK_BYTES = 64 << 20;
@@ -113,45 +116,10 @@ function startOver(db: Database) {
   }).immediate();
 }
 
-function workerUrl(): string {
-  // Resolved from the entry point, which also works inside a compiled executable (build.ts bundles
-  // the worker as a second entry point beside cli.ts).
-  return join(dirname(Bun.main), "ingest", "part-worker.ts");
-}
-
-interface PartRun {
-  range: Range;
-  path: string;
-  progress: number;
-  result: Promise<{ rows: number; rejects: number; slowPath: number }>;
-  worker: Worker;
-}
-
-function startPart(job: PartJob, range: Range): PartRun {
-  const worker = new Worker(workerUrl());
-  const run: PartRun = { range, path: job.partDb, progress: range.start, worker, result: null! };
-  run.result = new Promise((resolvePart, reject) => {
-    worker.onmessage = (e: MessageEvent<PartMessage>) => {
-      const m = e.data;
-      if (m.type === "progress") run.progress = m.offset;
-      else if (m.type === "done") {
-        run.progress = range.end;
-        resolvePart(m);
-      } else reject(new SluiceError(`ingesting bytes ${range.start}..${range.end} in a worker failed: ${m.message}`, 1));
-    };
-    worker.onerror = (e) => reject(new SluiceError(`worker for bytes ${range.start}..${range.end} crashed: ${e.message}`, 1));
-  });
-  // Awaited in file order later; until then a failure must not count as unhandled.
-  run.result.catch(() => {});
-  worker.postMessage(job);
-  return run;
-}
-
 export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promise<IngestSummary> {
   const started = performance.now();
   const input = openInput(o.input);
   const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
-  const parts: PartRun[] = [];
   let writer: SseWriter | null = null;
   try {
     useBackfillSettings(db, o.cacheMb);
@@ -159,6 +127,8 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
       startOver(db);
       log.info("--from-scratch: emptied the sse tables and forgot every source");
     }
+    const stale = removeStaleParts(o.dbPath);
+    if (stale) log.info(`removed ${stale} part files left by an interrupted backfill; their lines are redone from the committed offset`);
     const dropped = dropForeignIndexes(db);
     if (dropped.length) log.warn(`dropped indexes that are not on the allowlist: ${dropped.join(", ")}`);
 
@@ -180,7 +150,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
 
     if (input.kind === "stdin" || size - start >= BULK_BYTES) dropAllowlistedIndexes(db);
     const appendOnly = missingIndexes(db).length === SSE_INDEXES.length;
-    if (appendOnly) setCacheMb(db, Math.min(o.cacheMb, APPEND_CACHE_MB));
+    if (appendOnly) setCacheMb(db, Math.min(o.cacheMb, BULK_CACHE_MB));
 
     const idBase = nextIdBase(db, start);
     const extractor = new EnvelopeExtractor();
@@ -190,43 +160,22 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
     const progress = new ProgressLine(o.progress, Math.max(0, size - start));
     let mergedRows = 0, mergedRejects = 0, workerSlow = 0;
 
-    const ranges = input.kind === "file" ? planRanges(input.fd, start, size, o.jobs) : [];
-    if (ranges.length > 1) {
-      const ddl = partTableDdl(db);
-      const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
-      for (let i = 1; i < ranges.length; i++) {
-        const range = ranges[i]!;
-        const path = partPath(o.dbPath, i);
-        const job: PartJob = { file: input.path, partDb: path, start: range.start, end: range.end, idBase, fileId: source.id, ddl, pageSize, maxLine: o.maxLine, batchRows: 200_000 };
-        parts.push(startPart(job, range));
-      }
-      const first = ranges[0]!;
-      const reader = new LineReader(input.fd, first.start, { maxLine: o.maxLine, endOffset: first.end }, onOversized);
-      const done = () => parts.reduce((a, p) => a + (p.progress - p.range.start), 0);
-      ingestLines(reader, extractor, main, (off) => progress.update(off - start + done(), main.rows + main.rejects, "backfill "));
-      main.commit(first.end);
-      log.debug(`main range ${first.start}..${first.end} done at ${((performance.now() - started) / 1000).toFixed(2)} s`);
-      for (const part of parts) {
-        while (true) {
-          const finished = await Promise.race([part.result.then(() => true), Bun.sleep(250).then(() => false)]);
-          if (finished) break;
-          progress.update(first.end - start + done(), main.rows + main.rejects, "backfill (waiting for workers) ");
-        }
-        const r = await part.result;
-        workerSlow += r.slowPath;
-        progress.message(`merging bytes ${part.range.start}..${part.range.end}`);
-        const mergeStart = performance.now();
-        log.debug(`part ${part.range.start}..${part.range.end} ready at ${((mergeStart - started) / 1000).toFixed(2)} s`);
-        const m = mergePart(db, part.path, source.id, part.range.end);
-        log.debug(`merged ${m.rows} rows in ${((performance.now() - mergeStart) / 1000).toFixed(2)} s`);
-        mergedRows += m.rows;
-        mergedRejects += m.rejects;
-        removePart(part.path);
-      }
+    // At least four chunks per thread, so a file just over the threshold still uses every thread.
+    const chunkBytes = Math.max(4 << 20, Math.min(CHUNK_BYTES, Math.floor((size - start) / (o.jobs * 4))));
+    const chunks = input.kind === "file" && o.jobs > 1 ? planChunks(input.fd, start, size, chunkBytes) : [];
+    if (chunks.length) {
+      const t = await ingestChunksInParallel({
+        db, dbPath: o.dbPath, file: input.path, sourceId: source.id, idBase, chunks, jobs: o.jobs, maxLine: o.maxLine,
+        onProgress: (off, lines) => progress.update(off - start, lines, "backfill "),
+      });
+      mergedRows = t.rows;
+      mergedRejects = t.rejects;
+      workerSlow = t.slowPath;
+      log.debug(`parallel part done at ${((performance.now() - started) / 1000).toFixed(2)} s`);
     }
 
     // The sequential part: all of a small file or stdin, and whatever follows the ranges.
-    const tailStart = ranges.length > 1 ? ranges[ranges.length - 1]!.end : start;
+    const tailStart = chunks.length ? chunks[chunks.length - 1]!.end : start;
     const reader = new LineReader(input.fd, tailStart, { maxLine: o.maxLine, stream: input.kind === "stdin" }, onOversized);
     ingestLines(reader, extractor, main, (off) => progress.update(off - start, main.rows + main.rejects + mergedRows + mergedRejects, "backfill "));
     reader.finishOversized();
@@ -240,7 +189,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
     const missing = missingIndexes(db);
     if (missing.length) {
       progress.message(`building ${missing.length} indexes`);
-      setCacheMb(db, o.cacheMb);
+      setCacheMb(db, Math.min(o.cacheMb, BULK_CACHE_MB));
       built = createIndexes(db);
     }
     progress.done();
@@ -268,17 +217,13 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
       lines_per_s: Math.round((rows + rejects) / Math.max(secs, 1e-6)),
       mb_per_s: round3(bytes / 1e6 / Math.max(secs, 1e-6)),
       peak_rss_mb: round3(peakRssBytes() / (1 << 20)),
-      jobs: Math.max(1, ranges.length),
+      jobs: chunks.length ? Math.min(o.jobs, chunks.length) : 1,
       slow_path_lines: extractor.slowPathLines + workerSlow,
     };
   } catch (err) {
     writer?.abort();
     throw err;
   } finally {
-    for (const p of parts) {
-      p.worker.terminate();
-      removePart(p.path);
-    }
     db.close();
     if (input.kind === "file") closeSync(input.fd);
   }

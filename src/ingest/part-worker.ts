@@ -1,5 +1,6 @@
-// A worker thread of a parallel backfill: ingests one byte range of the file into a part database.
-// Only small messages cross threads (the job, progress offsets, totals), never rows.
+// A worker thread of a parallel backfill. It ingests the chunks (byte ranges of whole lines) it is
+// handed, each into a part database of its own, and says when each is done. Only small messages
+// cross threads (chunk assignments, totals), never rows.
 
 import { closeSync, openSync } from "node:fs";
 import { EnvelopeExtractor } from "../extract/envelope";
@@ -8,7 +9,9 @@ import { SseWriter } from "../db/sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ingestLines } from "./line-loop";
 
-export interface PartJob {
+/** One chunk to ingest into its own part database. */
+export interface ChunkJob {
+  index: number;
   file: string;
   partDb: string;
   start: number;
@@ -18,38 +21,35 @@ export interface PartJob {
   ddl: string[];
   pageSize: number;
   maxLine: number;
-  batchRows: number;
 }
 
-export type PartMessage =
-  | { type: "progress"; offset: number }
-  | { type: "done"; rows: number; rejects: number; slowPath: number }
-  | { type: "error"; message: string };
+export type ChunkResult =
+  | { type: "done"; index: number; rows: number; rejects: number; slowPath: number }
+  | { type: "error"; index: number; message: string };
 
 declare const self: Worker;
 
-self.onmessage = (event: MessageEvent<PartJob>) => {
+// One extractor for all of this worker's chunks, so its caches stay warm.
+const extractor = new EnvelopeExtractor();
+
+self.onmessage = (event: MessageEvent<ChunkJob>) => {
   const job = event.data;
   try {
+    const slowBefore = extractor.slowPathLines;
     const db = createPartDatabase(job.partDb, job.ddl, job.pageSize);
     const fd = openSync(job.file, "r");
-    const extractor = new EnvelopeExtractor();
-    // Parts commit by size only: nobody reads them before the merge.
-    const writer = new SseWriter(db, job.fileId, job.idBase, job.start, { rows: job.batchRows, ms: Infinity }, null);
-    const reader = new LineReader(fd, job.start, { maxLine: job.maxLine, endOffset: job.end }, (o) => writer.reject(o.offset, o.length, "longer than --max-line", o.head));
-    let lastReport = 0;
-    ingestLines(reader, extractor, writer, (offset) => {
-      const now = performance.now();
-      if (now - lastReport > 250) {
-        lastReport = now;
-        postMessage({ type: "progress", offset } satisfies PartMessage);
-      }
-    });
-    writer.close(job.end);
-    closeSync(fd);
-    db.close();
-    postMessage({ type: "done", rows: writer.rows, rejects: writer.rejects, slowPath: extractor.slowPathLines } satisfies PartMessage);
+    try {
+      // A part is merged whole, so it commits once, at the end.
+      const writer = new SseWriter(db, job.fileId, job.idBase, job.start, { rows: Infinity, ms: Infinity }, null);
+      const reader = new LineReader(fd, job.start, { maxLine: job.maxLine, endOffset: job.end }, (o) => writer.reject(o.offset, o.length, "longer than --max-line", o.head));
+      ingestLines(reader, extractor, writer);
+      writer.close(job.end);
+      postMessage({ type: "done", index: job.index, rows: writer.rows, rejects: writer.rejects, slowPath: extractor.slowPathLines - slowBefore } satisfies ChunkResult);
+    } finally {
+      closeSync(fd);
+      db.close();
+    }
   } catch (err) {
-    postMessage({ type: "error", message: (err as Error).message } satisfies PartMessage);
+    postMessage({ type: "error", index: job.index, message: (err as Error).message } satisfies ChunkResult);
   }
 };

@@ -27,23 +27,21 @@ export function lineStartAtOrAfter(fd: number, pos: number, limit: number): numb
 }
 
 /**
- * Splits [start, size) into `jobs` ranges of whole lines. The ranges end at the last line start
- * before `size`; what follows (a line still being written) is left to the sequential tail.
+ * Splits [start, size) into chunks of about `chunkBytes` whole lines each, in file order. They end
+ * at the last line start before `size`; what follows (a line still being written) is left to the
+ * sequential tail. Returns no chunks when the file is too small to be worth a second thread.
  */
-export function planRanges(fd: number, start: number, size: number, jobs: number): Range[] {
+export function planChunks(fd: number, start: number, size: number, chunkBytes: number): Range[] {
   const end = lastLineStart(fd, start, size);
-  if (jobs <= 1 || end - start < MIN_PARALLEL_BYTES) return [{ start, end }];
-  const ranges: Range[] = [];
+  if (end - start < MIN_PARALLEL_BYTES) return [];
+  const chunks: Range[] = [];
   let from = start;
-  for (let i = 1; i < jobs; i++) {
-    const cut = lineStartAtOrAfter(fd, start + Math.floor(((end - start) * i) / jobs), end);
-    if (cut > from && cut < end) {
-      ranges.push({ start: from, end: cut });
-      from = cut;
-    }
+  while (from < end) {
+    const cut = end - from <= chunkBytes * 1.5 ? end : lineStartAtOrAfter(fd, from + chunkBytes, end);
+    chunks.push({ start: from, end: cut });
+    from = cut;
   }
-  ranges.push({ start: from, end });
-  return ranges;
+  return chunks;
 }
 
 /** The offset just past the last '\n' in [start, size), or start when there is none. */

@@ -1,0 +1,109 @@
+// The parallel half of a backfill: worker threads ingest chunks of the file into part databases,
+// handed out on demand, while this thread merges the parts into the main database strictly in file
+// order, each as soon as it is ready, while it is still in the page cache. Every merge moves the
+// committed offset to its chunk's end in the same transaction, so the committed rows are always a
+// prefix of the file.
+
+import type { Database } from "bun:sqlite";
+import { dirname, join } from "node:path";
+import { SluiceError, EXIT_FAILURE } from "../errors";
+import { mergePart, partPath, partTableDdl, removePart } from "../db/parts";
+import type { Range } from "./plan";
+import type { ChunkJob, ChunkResult } from "./part-worker";
+
+export interface ParallelInput {
+  db: Database;
+  dbPath: string;
+  file: string;
+  sourceId: number;
+  idBase: number;
+  chunks: Range[];
+  jobs: number;
+  maxLine: number;
+  /** Called about every 250 ms and after every merge with the committed offset and totals. */
+  onProgress: (committedOffset: number, lines: number) => void;
+}
+
+export interface ParallelTotals {
+  rows: number;
+  rejects: number;
+  slowPath: number;
+}
+
+/** Parts written but not merged yet, per worker: enough to keep workers busy, few enough to stay hot. */
+const LOOKAHEAD_PER_WORKER = 2;
+
+function workerUrl(): string {
+  // Resolved from the entry point, which also works inside a compiled executable (build.ts bundles
+  // the worker as a second entry point beside cli.ts).
+  return join(dirname(Bun.main), "ingest", "part-worker.ts");
+}
+
+export async function ingestChunksInParallel(p: ParallelInput): Promise<ParallelTotals> {
+  const ddl = partTableDdl(p.db);
+  const pageSize = (p.db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+  const totals: ParallelTotals = { rows: 0, rejects: 0, slowPath: 0 };
+  const results = new Map<number, ChunkResult>();
+  let wake: (() => void) | null = null;
+  let nextToAssign = 0;
+  let merged = 0;
+  const workers: Worker[] = [];
+  const idle: Worker[] = [];
+
+  const assign = (w: Worker) => {
+    if (nextToAssign >= p.chunks.length || nextToAssign - merged >= LOOKAHEAD_PER_WORKER * workers.length) {
+      idle.push(w);
+      return;
+    }
+    const index = nextToAssign++;
+    const c = p.chunks[index]!;
+    const job: ChunkJob = { index, file: p.file, partDb: partPath(p.dbPath, index), start: c.start, end: c.end, idBase: p.idBase, fileId: p.sourceId, ddl, pageSize, maxLine: p.maxLine };
+    w.postMessage(job);
+  };
+
+  try {
+    for (let i = 0; i < Math.min(p.jobs, p.chunks.length); i++) {
+      const w = new Worker(workerUrl());
+      w.onmessage = (e: MessageEvent<ChunkResult>) => {
+        results.set(e.data.index, e.data);
+        assign(w);
+        wake?.();
+      };
+      w.onerror = (e) => {
+        results.set(-1, { type: "error", index: -1, message: e.message });
+        wake?.();
+      };
+      workers.push(w);
+    }
+    for (const w of workers) assign(w);
+
+    let lines = 0;
+    for (let k = 0; k < p.chunks.length; k++) {
+      let r: ChunkResult | undefined;
+      while (!(r = results.get(k) ?? (results.get(-1) as ChunkResult | undefined))) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 250);
+        });
+        wake = null;
+      }
+      const chunk = p.chunks[k]!;
+      if (r.type === "error") throw new SluiceError(`ingesting bytes ${chunk.start}..${chunk.end} in a worker thread failed: ${r.message}; run again to resume from byte ${chunk.start}`, EXIT_FAILURE);
+      results.delete(k);
+      const m = mergePart(p.db, partPath(p.dbPath, k), p.sourceId, chunk.end);
+      removePart(partPath(p.dbPath, k));
+      merged++;
+      totals.rows += m.rows;
+      totals.rejects += m.rejects;
+      totals.slowPath += r.slowPath;
+      lines += m.rows + m.rejects;
+      p.onProgress(chunk.end, lines);
+      // a merge makes room under the lookahead limit
+      while (idle.length && nextToAssign < p.chunks.length && nextToAssign - merged < LOOKAHEAD_PER_WORKER * workers.length) assign(idle.pop()!);
+    }
+    return totals;
+  } finally {
+    for (const w of workers) w.terminate();
+    for (let k = merged; k < p.chunks.length; k++) removePart(partPath(p.dbPath, k));
+  }
+}
