@@ -13,6 +13,7 @@ const main = defineCommand({
   meta: { name: "sluice", version: VERSION, description: "Turn the JSONL logs of AI coding agents into one SQLite database, exactly once." },
   subCommands: {
     ingest: () => import("./cli/ingest").then((m) => m.default),
+    status: () => import("./cli/status").then((m) => m.default),
   },
 });
 
@@ -39,6 +40,9 @@ async function dispatch(argv: string[]) {
 
 try {
   await dispatch(process.argv.slice(2));
+  // Nothing is left to do: do not wait for idle handles (a stdin pump, a directory watch).
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  process.exit(0);
 } catch (err) {
   if (err instanceof SluiceError) {
     log.error(err.message);

@@ -33,3 +33,22 @@ export function usePartSettings(db: Database) {
   db.run("PRAGMA locking_mode = EXCLUSIVE");
   setCacheMb(db, BULK_CACHE_MB);
 }
+
+/**
+ * The live tail: WAL so readers (the sqlite3 CLI, `sluice status`) query while it writes,
+ * synchronous=NORMAL (durable at each checkpoint, never corrupt), a small cache to stay inside the
+ * memory budget, no mmap (mapped pages would count against RSS), and regular automatic checkpoints
+ * so the WAL stays bounded.
+ */
+export function useLiveSettings(db: Database, cacheMb: number) {
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  setCacheMb(db, cacheMb);
+  db.run("PRAGMA mmap_size = 0");
+  db.run("PRAGMA wal_autocheckpoint = 1000");
+}
+
+/** Folds the WAL back into the database and truncates it to zero bytes. */
+export function checkpointTruncate(db: Database) {
+  db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+}

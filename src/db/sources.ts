@@ -43,6 +43,12 @@ export function recordSourceEvent(db: Database, sourceId: number, kind: string, 
   db.run("INSERT INTO source_events (source_id, at, kind, detail) VALUES (?,?,?,?)", [sourceId, new Date().toISOString(), kind, detail]);
 }
 
+/** Retires a source (it is read no further) and records why. */
+export function retireSource(db: Database, id: number, kind: string, detail: string) {
+  db.run("UPDATE sources SET state = 'retired' WHERE id = ?", [id]);
+  recordSourceEvent(db, id, kind, detail);
+}
+
 /**
  * Finds the source for the file open at `fd`: the active one if the file still holds the content
  * read so far, else a new one (the old one retired, the change recorded). Never appends to a
@@ -72,8 +78,7 @@ export function resolveFileSource(db: Database, path: string, fd: number, ident:
     const detail = shrunk
       ? `file is ${ident.size} bytes, below the committed offset ${prev.committed_offset}`
       : `its first ${prev.fingerprint_len} bytes changed (inode ${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
-    db.run("UPDATE sources SET state = 'retired' WHERE id = ?", [prev.id]);
-    recordSourceEvent(db, prev.id, change, detail);
+    retireSource(db, prev.id, change, detail);
     const source = createSource(db, path, "file", ident);
     recordSourceEvent(db, source.id, "follows", `continues source ${prev.id} after it was ${change}`);
     return { source, change, detail };

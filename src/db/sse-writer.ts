@@ -45,7 +45,7 @@ export class SseWriter {
     private readonly fileId: number,
     private readonly idBase: number,
     startOffset: number,
-    private readonly policy: BatchPolicy,
+    private policy: BatchPolicy,
     ledger: OffsetLedger | null,
   ) {
     this.committedOffset = startOffset;
@@ -99,6 +99,16 @@ export class SseWriter {
     if (nextOffset === this.committedOffset && this.pendingRows + this.pendingRejects === 0) return;
     if (!this.db.inTransaction) this.begin();
     this.flush(nextOffset);
+  }
+
+  /** Commits when the open batch is older than the policy allows: for input that trickles in. */
+  commitIfDue(nextOffset: number) {
+    if (this.pendingRows + this.pendingRejects > 0 && performance.now() - this.batchStarted >= this.policy.ms) this.commit(nextOffset);
+  }
+
+  /** Switches the batch policy (the stdin backfill turning into the live tail). */
+  setPolicy(policy: BatchPolicy) {
+    this.policy = policy;
   }
 
   /** Offset just past the last line handed to lineDone, committed or not. */

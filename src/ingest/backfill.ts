@@ -12,6 +12,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { SluiceError, EXIT_USAGE } from "../errors";
 import { EnvelopeExtractor } from "../extract/envelope";
+import { claimIngester, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes, dropAllowlistedIndexes, dropForeignIndexes, missingIndexes, SSE_INDEXES } from "../db/indexes";
 import { removeStaleParts } from "../db/parts";
@@ -22,6 +23,7 @@ import { identify } from "../input/fingerprint";
 import { LineReader } from "../input/line-reader";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { ingestChunksInParallel } from "./parallel";
+import { checkStartOffset } from "./start-offset";
 import { planChunks } from "./plan";
 import { peakRssBytes, ProgressLine } from "./progress";
 
@@ -94,21 +96,6 @@ function openInput(input: string): Input {
   return { fd, kind: "file", path };
 }
 
-function checkStartOffset(fd: number, n: number, size: number, committed: number, log: ConsolaInstance): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new SluiceError(`--start-offset ${n} is not a byte offset; pass a whole number >= 0`);
-  if (n > size) throw new SluiceError(`--start-offset ${n} is past the end of the input (${size} bytes); pass an offset inside the file`);
-  if (n > 0) {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, n - 1);
-    if (b[0] !== 10) throw new SluiceError(`--start-offset ${n} is not at a line start (byte ${n - 1} is not a newline); pass the offset of a line's first byte`);
-  }
-  if (n < committed) {
-    throw new SluiceError(`--start-offset ${n} would ingest bytes ${n}..${committed} a second time (they are committed); omit --start-offset to resume, or pass --from-scratch`);
-  }
-  if (n > committed) log.warn(`starting at byte ${n}: bytes ${committed}..${n} of the input are skipped`);
-  return n;
-}
-
 /** --from-scratch: empties the sse tables and forgets every source, in one transaction. */
 function startOver(db: Database) {
   db.transaction(() => {
@@ -122,6 +109,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
   const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
   let writer: SseWriter | null = null;
   try {
+    claimIngester(db, o.dbPath, "backfill", input.path);
     useBackfillSettings(db, o.cacheMb);
     if (o.fromScratch) {
       startOver(db);
@@ -193,6 +181,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
       built = createIndexes(db);
     }
     progress.done();
+    releaseIngester(db);
     const finished = performance.now();
 
     const rows = main.rows + mergedRows;

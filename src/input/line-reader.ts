@@ -13,6 +13,8 @@ export interface LineReaderOptions {
   endOffset?: number;
   /** A pipe or terminal: read sequentially, since it cannot be read at an offset. */
   stream?: boolean;
+  /** Reads from somewhere else than the fd (pushed chunks of an async stream); 0 means "nothing now". */
+  read?: (buf: Buffer, offset: number, length: number) => number;
 }
 
 /** A line longer than maxLine: where it starts, how long it is, and its first bytes. */
@@ -84,6 +86,7 @@ export class LineReader {
   }
 
   private read(want: number): number {
+    if (this.opts.read) return this.opts.read(this.buf, this.filled, want);
     for (;;) {
       try {
         return readSync(this.fd, this.buf, this.filled, want, this.opts.stream ? null : this.readPos);
@@ -93,6 +96,15 @@ export class LineReader {
         Bun.sleepSync(5);
       }
     }
+  }
+
+  /** Gives back a buffer that grew for a long line, once what it holds fits in `bytes`. */
+  shrink(bytes: number) {
+    if (this.buf.length <= bytes || this.filled - this.end > bytes / 2) return;
+    this.compact();
+    const smaller = Buffer.allocUnsafe(bytes);
+    this.buf.copy(smaller, 0, 0, this.filled);
+    this.buf = smaller;
   }
 
   /** After EOF, lets the next `next()` read again (a followed file that grew). */

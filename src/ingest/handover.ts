@@ -1,0 +1,47 @@
+// Replaces this process with a fresh copy of itself (same PID, so launchd and systemd see one
+// service): after a backfill, so the live tail starts without the backfill's heap; and when the
+// live tail outgrows its memory budget.
+
+import { readlinkSync } from "node:fs";
+import { SluiceError, EXIT_FAILURE } from "../errors";
+
+/** True inside a `bun build --compile` executable, whose modules live under /$bunfs/. */
+function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/.test(Bun.main);
+}
+
+function selfExecutable(): string {
+  if (process.platform === "linux") {
+    try {
+      return readlinkSync("/proc/self/exe");
+    } catch {}
+  }
+  return process.execPath;
+}
+
+/** Waits until stdout has written everything it was given: exec would drop a buffered write. */
+export async function drainStdout(): Promise<void> {
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+}
+
+/**
+ * Execs this program again with `args` (the words after the program name) and an explicit
+ * environment. Returns only by throwing, when the exec itself failed.
+ */
+export async function execSelf(args: string[], env: Record<string, string | undefined>): Promise<never> {
+  await drainStdout();
+  const exe = selfExecutable();
+  const argv = isCompiled() ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args];
+  const cleanEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
+  try {
+    if (typeof process.execve !== "function") throw new Error("process.execve is not available in this runtime");
+    process.execve(exe, argv, cleanEnv);
+  } catch (err) {
+    throw new SluiceError(
+      `could not replace the process with the live tail (execve ${exe}: ${(err as Error).message}); everything read is committed, so restart sluice and it resumes from the committed offset`,
+      EXIT_FAILURE,
+    );
+  }
+  throw new SluiceError("execve returned without replacing the process; restart sluice to resume", EXIT_FAILURE);
+}

@@ -1,0 +1,110 @@
+// `sluice ingest - --follow`: stdin, backfilled and then tailed by one process. Exec is impossible
+// here without losing what the pipe has buffered, so after --idle-ms without input the process
+// switches to live settings in place: it builds the indexes, moves to WAL and a small cache, and
+// keeps reading until stdin closes.
+
+import type { ConsolaInstance } from "consola";
+import { EnvelopeExtractor } from "../extract/envelope";
+import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
+import { createIndexes, dropAllowlistedIndexes } from "../db/indexes";
+import { openDatabase } from "../db/open";
+import { BULK_CACHE_MB, checkpointTruncate, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
+import { createSource, nextIdBase } from "../db/sources";
+import { SseWriter } from "../db/sse-writer";
+import { LineReader } from "../input/line-reader";
+import { ChunkQueue, pumpStdin } from "../input/stdin";
+import type { IngestOptions, IngestSummary } from "./backfill";
+import { ingestFinalLine, ingestLines } from "./line-loop";
+import type { LiveOptions } from "./live";
+import { peakRssBytes, rssBytes } from "./progress";
+
+export interface LiveStdinOptions extends LiveOptions {
+  backfill: IngestOptions;
+  idleMs: number;
+}
+
+export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, onBackfillDone: (s: IngestSummary) => void): Promise<void> {
+  const started = performance.now();
+  const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
+  const queue = new ChunkQueue();
+  let stopping = false;
+  const onStop = () => {
+    stopping = true;
+    queue.poke();
+  };
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  try {
+    claimIngester(db, o.dbPath, "backfill", "-");
+    useBackfillSettings(db, o.backfill.cacheMb);
+    dropAllowlistedIndexes(db);
+    setCacheMb(db, Math.min(o.backfill.cacheMb, BULK_CACHE_MB));
+    const source = createSource(db, "-", "stdin", null);
+    const extractor = new EnvelopeExtractor();
+    const writer = new SseWriter(db, source.id, nextIdBase(db, 0), 0, { rows: o.backfill.batchRows, ms: o.backfill.batchMs }, { sourceId: source.id });
+    const reader = new LineReader(-1, 0, { maxLine: o.maxLine, stream: true, read: (b, off, len) => queue.read(b, off, len) }, (l) =>
+      writer.reject(l.offset, l.length, "longer than --max-line", l.head),
+    );
+    const pump = pumpStdin(queue);
+    let live = false;
+    let lastBeat = 0;
+    while (!stopping) {
+      ingestLines(reader, extractor, writer);
+      reader.resume();
+      if (live) writer.commit(reader.nextLineOffset);
+      else writer.commitIfDue(reader.nextLineOffset);
+      if (queue.ended && queue.empty) break;
+      const now = performance.now();
+      if (!live && now - queue.lastDataAt >= o.idleMs) {
+        writer.commit(reader.nextLineOffset);
+        onBackfillDone(summary(writer, reader.nextLineOffset, source.id, started));
+        createIndexes(db);
+        useLiveSettings(db, o.liveCacheMb);
+        writer.setPolicy({ rows: o.batchRows, ms: o.batchMs });
+        claimIngester(db, o.dbPath, "live", "-");
+        reader.shrink(256 << 10);
+        live = true;
+        log.info(`no input for ${o.idleMs} ms: stdin backfill done at byte ${reader.nextLineOffset}; now live in place`);
+      }
+      if (now - lastBeat >= 1000) {
+        lastBeat = now;
+        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rssBytes(), maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null });
+      }
+      await queue.wait(live ? 1000 : Math.min(o.idleMs, 250));
+    }
+    if (!stopping) {
+      // stdin closed: a last line without '\n' can never be completed
+      await pump;
+      ingestLines(reader, extractor, writer);
+      ingestFinalLine(reader, extractor, writer, true);
+    }
+    writer.close(reader.nextLineOffset);
+    if (!live) {
+      onBackfillDone(summary(writer, reader.nextLineOffset, source.id, started));
+      createIndexes(db);
+    }
+    log.info(`stdin ${stopping ? "stopped by a signal" : "closed"}: committed through byte ${reader.nextLineOffset}`);
+  } finally {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    try {
+      if (db.inTransaction) db.run("COMMIT");
+      checkpointTruncate(db);
+      releaseIngester(db);
+    } finally {
+      db.close();
+    }
+  }
+  if (stopping) process.exit(0); // the stdin pump would otherwise keep the process alive
+}
+
+function summary(w: SseWriter, committed: number, sourceId: number, started: number): IngestSummary {
+  const secs = (performance.now() - started) / 1000;
+  const lines = w.rows + w.rejects;
+  return {
+    input: "-", db: "", source_id: sourceId, start_offset: 0, committed_offset: committed, lines, rows: w.rows, rejects: w.rejects,
+    bytes: committed, pending_bytes: 0, seconds: secs, load_seconds: secs, index_seconds: 0, indexes_built: 0,
+    lines_per_s: Math.round(lines / Math.max(secs, 1e-6)), mb_per_s: committed / 1e6 / Math.max(secs, 1e-6),
+    peak_rss_mb: peakRssBytes() / (1 << 20), jobs: 1, slow_path_lines: 0,
+  };
+}

@@ -1,0 +1,207 @@
+// The live tail of a file: follows the path for ever under a strict memory budget, committing
+// appended lines within tens of milliseconds. Rotation, truncation and a vanished path are handled
+// the way the best log shippers do, without their losses: a rotated file is drained to its end
+// through the open descriptor before the new one is read from byte 0, and every identity change is
+// recorded in the database.
+
+import type { Database } from "bun:sqlite";
+import type { ConsolaInstance } from "consola";
+import { fstatSync } from "node:fs";
+import { resolve } from "node:path";
+import { EnvelopeExtractor } from "../extract/envelope";
+import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
+import { openDatabase } from "../db/open";
+import { createIndexes } from "../db/indexes";
+import { checkpointTruncate, useLiveSettings } from "../db/settings";
+import { nextIdBase, recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
+import { SseWriter } from "../db/sse-writer";
+import { identify } from "../input/fingerprint";
+import { closeQuietly, FileFollower } from "../input/file-follower";
+import { LineReader } from "../input/line-reader";
+import { execSelf } from "./handover";
+import { ingestFinalLine, ingestLines } from "./line-loop";
+import { rssBytes } from "./progress";
+import { checkStartOffset } from "./start-offset";
+
+export interface LiveOptions {
+  input: string;
+  dbPath: string;
+  /** The hand-over's offset: where the backfill stopped. Null on a plain start. */
+  startOffset: number | null;
+  maxLine: number;
+  pageSize: number;
+  liveCacheMb: number;
+  batchRows: number;
+  batchMs: number;
+  maxRssBytes: number;
+  pollMs: number;
+  /** The flags the live image passes on when it re-execs itself (memory budget). */
+  reexecArgs: (offset: number) => string[];
+}
+
+/** How long RSS may stay over --max-rss before the tail re-execs itself. */
+const OVER_BUDGET_MS = 30_000;
+/** How often the heartbeat, the memory check and the fingerprint check run. */
+const HOUSEKEEPING_MS = 1000;
+/** The live tail's read buffer; it grows only for a longer line, and shrinks back after. */
+const LIVE_BUFFER_BYTES = 256 << 10;
+
+interface Tail {
+  fd: number;
+  source: SourceRow;
+  reader: LineReader;
+  writer: SseWriter;
+}
+
+export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise<void> {
+  const path = resolve(o.input);
+  const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
+  claimIngester(db, o.dbPath, "live", path);
+  useLiveSettings(db, o.liveCacheMb);
+  // A live tail that starts without a backfill (a restart) still wants its indexes.
+  createIndexes(db);
+
+  const follower = new FileFollower(path);
+  follower.watch();
+  const extractor = new EnvelopeExtractor();
+  let stopping = false;
+  let reopen = false;
+  const onStop = () => {
+    stopping = true;
+    follower.poke();
+  };
+  const onHup = () => {
+    reopen = true;
+    follower.poke();
+  };
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  process.on("SIGHUP", onHup);
+
+  let firstOpen = true;
+  let tail: Tail | null = null;
+  let overBudgetSince: number | null = null;
+  let lastHousekeeping = 0;
+  let linesAtLastBeat = 0;
+  // The source a rotated or vanished file had, until the next file at the path gets a source.
+  let pendingFollows: { id: number; kind: string } | null = null;
+  let reexecAt: number | null = null;
+
+  // Opens whatever is at the path now, as its source (new, or resumed at its committed offset).
+  const openTail = (fd: number): Tail => {
+    const ident = identify(fd);
+    const r = resolveFileSource(db, path, fd, ident);
+    if (r.change === "truncated" || r.change === "replaced") log.warn(`${path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
+    let start = r.source.committed_offset;
+    if (firstOpen && o.startOffset !== null) start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
+    firstOpen = false;
+    const writer = new SseWriter(db, r.source.id, nextIdBase(db, start), start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: r.source.id });
+    const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
+    log.info(`following ${path} from byte ${start} (source ${r.source.id})`);
+    return { fd, source: r.source, reader, writer };
+  };
+
+  // Reads everything complete that is there now, and commits it.
+  const drain = (t: Tail) => {
+    ingestLines(t.reader, extractor, t.writer);
+    t.writer.commit(t.reader.nextLineOffset);
+    t.reader.resume();
+    t.reader.shrink(LIVE_BUFFER_BYTES);
+  };
+
+  // The file at the path is no longer the one open: finish the old one and retire its source.
+  const closeTail = (t: Tail, kind: string, detail: string) => {
+    drain(t);
+    // The old file can no longer be completed: a last line without '\n' is taken or rejected now.
+    ingestFinalLine(t.reader, extractor, t.writer, true);
+    t.writer.close(t.reader.nextLineOffset);
+    retireSource(db, t.source.id, kind, detail);
+    closeQuietly(t.fd);
+    log.info(`${path}: ${kind}; source ${t.source.id} drained to byte ${t.reader.nextLineOffset} and retired`);
+  };
+
+  try {
+    while (!stopping) {
+      if (!tail) {
+        const fd = follower.open();
+        if (fd === null) {
+          await follower.wait(o.pollMs);
+          continue;
+        }
+        tail = openTail(fd);
+      }
+      drain(tail);
+
+      const now = performance.now();
+      if (now - lastHousekeeping >= HOUSEKEEPING_MS || reopen) {
+        const change = follower.check(tail.fd, tail.reader.nextLineOffset, tail.source.fingerprint, tail.source.fingerprint_len);
+        if (change === "rotated" || change === "missing") {
+          pendingFollows = { id: tail.source.id, kind: change };
+          closeTail(tail, change, change === "rotated" ? "another file is at the path" : "the path disappeared");
+          tail = null;
+          if (change === "missing") log.warn(`${path} disappeared; waiting for it to come back`);
+          continue;
+        }
+        if (change === "truncated") {
+          log.warn(`${path} was truncated or rewritten below byte ${tail.reader.nextLineOffset}; reading it again from byte 0`);
+          tail.writer.close(tail.reader.nextLineOffset);
+          closeQuietly(tail.fd);
+          tail = null; // resolveFileSource sees the change, records it and starts a new source
+          continue;
+        }
+        if (reopen) {
+          reopen = false;
+          log.info(`SIGHUP: reopening ${path}`);
+          tail.writer.close(tail.reader.nextLineOffset);
+          closeQuietly(tail.fd);
+          tail = null;
+          continue;
+        }
+        lastHousekeeping = now;
+        const rss = rssBytes();
+        const lines = tail.writer.rows + tail.writer.rejects;
+        heartbeat(db, {
+          mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: o.maxRssBytes,
+          inputSize: fstatSync(tail.fd).size, linesPerS: ((lines - linesAtLastBeat) * 1000) / HOUSEKEEPING_MS,
+        });
+        linesAtLastBeat = lines;
+        if (rss > o.maxRssBytes) {
+          overBudgetSince ??= now;
+          if (now - overBudgetSince >= OVER_BUDGET_MS) {
+            const offset = tail.reader.nextLineOffset;
+            log.warn(`RSS ${(rss / 1048576).toFixed(0)} MB has been over --max-rss ${(o.maxRssBytes / 1048576).toFixed(0)} MB for ${OVER_BUDGET_MS / 1000} s; restarting the live tail at byte ${offset}`);
+            tail.writer.close(offset);
+            reexecAt = offset;
+            break;
+          }
+        } else overBudgetSince = null;
+      }
+      if (pendingFollows !== null && tail) {
+        recordSourceEvent(db, tail.source.id, "follows", `continues source ${pendingFollows.id} after it was ${pendingFollows.kind}`);
+        pendingFollows = null;
+      }
+      await follower.wait(Math.min(o.pollMs, HOUSEKEEPING_MS));
+    }
+    if (stopping && tail) {
+      tail.writer.close(tail.reader.nextLineOffset);
+      log.info(`stopping: committed through byte ${tail.reader.nextLineOffset}`);
+    }
+  } finally {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    process.off("SIGHUP", onHup);
+    follower.close();
+    if (tail) closeQuietly(tail.fd);
+    finish(db);
+  }
+}
+/** Checkpoints, marks the ingester stopped and closes: what every clean exit of the tail does. */
+function finish(db: Database) {
+  try {
+    if (db.inTransaction) db.run("COMMIT");
+    checkpointTruncate(db);
+    releaseIngester(db);
+  } finally {
+    db.close();
+  }
+}
