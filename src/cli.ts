@@ -6,6 +6,7 @@
 
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./errors";
+import { drainStdout } from "./ingest/handover";
 import { log } from "./log";
 import { VERSION } from "./version";
 
@@ -41,7 +42,7 @@ async function dispatch(argv: string[]) {
 try {
   await dispatch(process.argv.slice(2));
   // Nothing is left to do: do not wait for idle handles (a stdin pump, a directory watch).
-  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  await drainStdout();
   process.exit(0);
 } catch (err) {
   if (err instanceof SluiceError) {

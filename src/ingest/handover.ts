@@ -19,9 +19,21 @@ function selfExecutable(): string {
   return process.execPath;
 }
 
-/** Waits until stdout has written everything it was given: exec would drop a buffered write. */
+/**
+ * Waits until stdout has written everything it was given: exec would drop a buffered write. (An
+ * empty write's callback is not a safe signal: with nothing buffered it may never come, and a
+ * process whose event loop is empty then simply exits.)
+ */
 export async function drainStdout(): Promise<void> {
-  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  const out = process.stdout as NodeJS.WriteStream;
+  if (!out.writableLength) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    out.once("drain", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /**

@@ -194,7 +194,9 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     if (tail) closeQuietly(tail.fd);
     finish(db);
   }
+  if (reexecAt !== null) await execSelf(o.reexecArgs(reexecAt), process.env);
 }
+
 /** Checkpoints, marks the ingester stopped and closes: what every clean exit of the tail does. */
 function finish(db: Database) {
   try {
