@@ -109,3 +109,37 @@ export function checkExactlyOnce(dbPath: string, file: Buffer, fileId?: number):
 export function readBytes(path: string): Buffer {
   return readFileSync(path);
 }
+
+/** A sluice process started in the background, with its stderr collected as it comes. */
+export interface Running {
+  proc: ReturnType<typeof Bun.spawn>;
+  stderr: () => string;
+  exited: Promise<number>;
+}
+
+export function start(cmd: string[], args: string[], opts: { stdin?: "pipe" | "ignore"; env?: Record<string, string> } = {}): Running {
+  const proc = Bun.spawn([...cmd, ...args], { stdin: opts.stdin ?? "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...opts.env } });
+  let text = "";
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) text += decoder.decode(chunk);
+  })();
+  return { proc, stderr: () => text, exited: proc.exited };
+}
+
+/** Polls `cond` every 50 ms until it holds; throws with `what` after `ms`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const until = performance.now() + ms;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch {}
+    if (performance.now() > until) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Reads one value with a fresh read-only connection, as any other reader would (WAL allows it). */
+export function one<T = any>(dbPath: string, sql: string, ...params: any[]): T | undefined {
+  return query<T>(dbPath, sql, ...params)[0];
+}

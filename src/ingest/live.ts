@@ -133,30 +133,33 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       drain(tail);
 
       const now = performance.now();
-      if (now - lastHousekeeping >= HOUSEKEEPING_MS || reopen) {
-        const change = follower.check(tail.fd, tail.reader.nextLineOffset, tail.source.fingerprint, tail.source.fingerprint_len);
-        if (change === "rotated" || change === "missing") {
-          pendingFollows = { id: tail.source.id, kind: change };
-          closeTail(tail, change, change === "rotated" ? "another file is at the path" : "the path disappeared");
-          tail = null;
-          if (change === "missing") log.warn(`${path} disappeared; waiting for it to come back`);
-          continue;
-        }
-        if (change === "truncated") {
-          log.warn(`${path} was truncated or rewritten below byte ${tail.reader.nextLineOffset}; reading it again from byte 0`);
-          tail.writer.close(tail.reader.nextLineOffset);
-          closeQuietly(tail.fd);
-          tail = null; // resolveFileSource sees the change, records it and starts a new source
-          continue;
-        }
-        if (reopen) {
-          reopen = false;
-          log.info(`SIGHUP: reopening ${path}`);
-          tail.writer.close(tail.reader.nextLineOffset);
-          closeQuietly(tail.fd);
-          tail = null;
-          continue;
-        }
+      const housekeeping = now - lastHousekeeping >= HOUSEKEEPING_MS;
+      // The path and the size are checked on every wake-up (a stat each); the fingerprint, which
+      // reads 4 KiB, once a second.
+      const change = follower.check(tail.fd, tail.reader.nextLineOffset, housekeeping ? tail.source.fingerprint : null, tail.source.fingerprint_len);
+      if (change === "rotated" || change === "missing") {
+        pendingFollows = { id: tail.source.id, kind: change };
+        closeTail(tail, change, change === "rotated" ? "another file is at the path" : "the path disappeared");
+        tail = null;
+        if (change === "missing") log.warn(`${path} disappeared; waiting for it to come back`);
+        continue;
+      }
+      if (change === "truncated") {
+        log.warn(`${path} was truncated or rewritten below byte ${tail.reader.nextLineOffset}; reading it again from byte 0`);
+        tail.writer.close(tail.reader.nextLineOffset);
+        closeQuietly(tail.fd);
+        tail = null; // resolveFileSource sees the change, records it and starts a new source
+        continue;
+      }
+      if (reopen) {
+        reopen = false;
+        log.info(`SIGHUP: reopening ${path}`);
+        tail.writer.close(tail.reader.nextLineOffset);
+        closeQuietly(tail.fd);
+        tail = null;
+        continue;
+      }
+      if (housekeeping) {
         lastHousekeeping = now;
         const rss = rssBytes();
         const lines = tail.writer.rows + tail.writer.rejects;

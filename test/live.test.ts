@@ -1,0 +1,175 @@
+// The live tail as a real process: the hand-over exec, appends, partial lines, rotations,
+// truncation, signals, status, rival writers and stdin.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generate, generateFile } from "../bench/generate";
+import { checkExactlyOnce, expectedLines, one, query, RUNNERS, run, start, tempDir, waitFor } from "./helpers";
+
+const tmp = tempDir("sluice-live-");
+afterAll(() => tmp.cleanup());
+let n = 0;
+const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
+const lines = (count: number, seed: number) => Buffer.concat([...generate({ lines: count, seed, hostile: 0.05 })]);
+const committed = (db: string, sourceId: number) => one(db, "SELECT committed_offset AS c FROM sources WHERE id = ?", sourceId)?.c ?? -1;
+const FAST = ["--poll-ms", "100"];
+
+for (const runner of RUNNERS) {
+  test(`${runner.name}: backfill, hand-over with the same PID, appends within a second, a partial line waits`, async () => {
+    const file = fresh("capture.jsonl"), db = fresh("live.db");
+    generateFile(file, { lines: 5000, seed: 1, hostile: 0.05, invalid: 0.01 });
+    const s = start(runner.cmd, ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("the live tail", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      const pid = one(db, "SELECT pid FROM ingester").pid;
+      expect(pid).toBe(s.proc.pid);
+      expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--handover");
+      expect(s.stderr()).toContain("handing over");
+
+      appendFileSync(file, lines(1000, 2));
+      const t0 = performance.now();
+      await waitFor("appended lines committed", () => committed(db, 1) === statSync(file).size, 5000);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      checkExactlyOnce(db, readFileSync(file));
+
+      // a partial line is never ingested before its newline
+      const partial = '{"t":"2026-01-24T10:15:02.123Z","sid":"partial-line","line":"data: {}"';
+      appendFileSync(file, partial);
+      await Bun.sleep(600);
+      expect(committed(db, 1)).toBe(statSync(file).size - partial.length);
+      expect(one(db, "SELECT count(*) AS c FROM sse_rows WHERE sid = 'partial-line'").c).toBe(0);
+      appendFileSync(file, "}\n");
+      await waitFor("the completed line", () => one(db, "SELECT count(*) AS c FROM sse_rows WHERE sid = 'partial-line'").c === 1, 5000);
+
+      const stopAt = performance.now();
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+      expect(performance.now() - stopAt).toBeLessThan(2000);
+      checkExactlyOnce(db, readFileSync(file));
+      const d = new Database(db);
+      expect((d.query("PRAGMA journal_mode").get() as any).journal_mode).toBe("wal");
+      expect((d.query("PRAGMA integrity_check").get() as any).integrity_check).toBe("ok");
+      expect((d.query("SELECT mode FROM ingester").get() as any).mode).toBe("stopped");
+      d.close();
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+}
+
+describe("dist/sluice follow", () => {
+  const cmd = RUNNERS[1]!.cmd;
+
+  test("rename rotation, copytruncate, delete and recreate: nothing lost, every change recorded", async () => {
+    const file = fresh("rot.jsonl"), db = fresh("rot.db");
+    writeFileSync(file, lines(500, 10));
+    const s = start(cmd, ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      // rename rotation: the writer still appends to the old file, then starts a new one
+      appendFileSync(file, lines(200, 11));
+      renameSync(file, `${file}.1`);
+      appendFileSync(`${file}.1`, lines(100, 12));
+      writeFileSync(file, lines(300, 13));
+      await waitFor("the new file", () => committed(db, 2) === statSync(file).size);
+      checkExactlyOnce(db, readFileSync(`${file}.1`), 1);
+      checkExactlyOnce(db, readFileSync(file), 2);
+
+      // copytruncate: copy away, truncate in place, go on writing
+      copyFileSync(file, `${file}.2`);
+      truncateSync(file, 0);
+      appendFileSync(file, lines(50, 14));
+      await waitFor("the truncated file read again", () => committed(db, 3) === statSync(file).size);
+      checkExactlyOnce(db, readFileSync(file), 3);
+
+      // delete, then recreate later
+      rmSync(file);
+      await Bun.sleep(400);
+      writeFileSync(file, lines(70, 15));
+      await waitFor("the recreated file", () => committed(db, 4) === statSync(file).size);
+      checkExactlyOnce(db, readFileSync(file), 4);
+
+      const events = query(db, "SELECT source_id, kind FROM source_events ORDER BY id").map((e) => `${e.source_id}:${e.kind}`);
+      expect(events).toEqual(["1:rotated", "2:follows", "2:truncated", "3:follows", "3:missing", "4:follows"]);
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("status while it runs; a rival writer is refused and touches nothing; SIGHUP reopens", async () => {
+    const file = fresh("st.jsonl"), db = fresh("st.db");
+    writeFileSync(file, lines(300, 20));
+    const s = start(cmd, ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      await waitFor("a heartbeat with RSS", () => (one(db, "SELECT rss_bytes FROM ingester")?.rss_bytes ?? 0) > 0);
+      const st = await run(cmd, ["status", "--db", db, "--json"]);
+      expect(st.code).toBe(0);
+      const status = JSON.parse(st.stdout);
+      expect(status.mode).toBe("live");
+      expect(status.ingester.pid).toBe(s.proc.pid);
+      expect(status.ingester.rss_bytes).toBeGreaterThan(1 << 20);
+      expect(status.sources[0].committed_offset).toBe(statSync(file).size);
+      expect(status.sources[0].behind_bytes).toBe(0);
+      expect(status.rows).toBe(expectedLines(readFileSync(file)).filter((l) => l.fields).length);
+      const text = await run(cmd, ["status", "--db", db]);
+      expect(text.stdout).toContain(`PID ${s.proc.pid}`);
+
+      const rival = await run(cmd, ["ingest", file, "--db", db]);
+      expect(rival.code).toBe(2);
+      expect(rival.stderr).toContain(`PID ${s.proc.pid}`);
+
+      s.proc.kill("SIGHUP");
+      await waitFor("the reopen", () => s.stderr().includes("SIGHUP: reopening"));
+      appendFileSync(file, lines(40, 21));
+      await waitFor("lines after the reopen", () => committed(db, 1) === statSync(file).size);
+      checkExactlyOnce(db, readFileSync(file), 1);
+      s.proc.kill("SIGINT");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("a stale ingester row from a dead process is taken over", async () => {
+    const file = fresh("stale.jsonl"), db = fresh("stale.db");
+    writeFileSync(file, lines(100, 30));
+    expect((await run(cmd, ["ingest", file, "--db", db])).code).toBe(0);
+    const d = new Database(db);
+    d.run("UPDATE ingester SET pid = 999999, mode = 'live'");
+    d.close();
+    appendFileSync(file, lines(10, 31));
+    const r = await run(cmd, ["ingest", file, "--db", db, "--json"]);
+    expect(r.code).toBe(0);
+    checkExactlyOnce(db, readFileSync(file));
+  }, 30_000);
+
+  test("stdin --follow: backfill, live in place after --idle-ms, until stdin closes", async () => {
+    const db = fresh("stdin.db");
+    const s = start(cmd, ["ingest", "-", "--follow", "--db", db, "--idle-ms", "500"], { stdin: "pipe" });
+    const sent: Buffer[] = [];
+    const send = (b: Buffer) => {
+      sent.push(b);
+      (s.proc.stdin as any).write(b);
+      (s.proc.stdin as any).flush();
+    };
+    try {
+      send(lines(3000, 40));
+      await waitFor("the idle switch to live", () => one(db, "SELECT mode FROM ingester")?.mode === "live", 15_000);
+      expect(query(db, "SELECT name FROM sqlite_schema WHERE name LIKE 'idx_sse_%'")).toHaveLength(7);
+      send(lines(500, 41));
+      const all = Buffer.concat(sent);
+      await waitFor("live lines", () => committed(db, 1) === all.length, 5000);
+      (s.proc.stdin as any).end();
+      expect(await s.exited).toBe(0);
+      checkExactlyOnce(db, all, 1);
+      expect(one(db, "SELECT journal_mode AS j FROM pragma_journal_mode").j).toBe("wal");
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+});
