@@ -19,8 +19,8 @@ export function oracle(bytes: Buffer): Record<string, SqlValue> | string {
 
 export interface DiffResult { lines: number; differences: string[]; rejects: number; slowPath: number }
 
-export function runDifferential(lines: number, seed: number, hostile: number, invalid: number): DiffResult {
-  const ex = new EnvelopeExtractor();
+export function runDifferential(lines: number, seed: number, hostile: number, invalid: number, useJsonParse = false): DiffResult {
+  const ex = new EnvelopeExtractor(useJsonParse);
   const differences: string[] = [];
   let n = 0, rejects = 0;
   for (const chunk of generate({ lines, seed, hostile, invalid, huge: 1 / 50000, maxLineBytes: 300_000 })) {

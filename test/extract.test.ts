@@ -12,6 +12,12 @@ describe("envelope extractor", () => {
     expect(r.differences.slice(0, 5)).toEqual([]);
   }, 300_000);
 
+  test("the JSON.parse mode of the JIT-less live image equals JSON.parse too, on 200,000 lines", () => {
+    const r = runDifferential(200_000, 77, 0.3, 0.02, true);
+    expect(r.rejects).toBeGreaterThan(1000);
+    expect(r.differences.slice(0, 5)).toEqual([]);
+  }, 120_000);
+
   const cases: Array<[string, string]> = [
     ["nested objects reuse the keys before the top-level ones", '{"extra":{"sid":"not-this-one","metadata":"{\\"pid\\":1}"},"sid":"this-one","metadata":"{\\"pid\\":2,\\"cwd\\":\\"/x\\",\\"turn_id\\":\\"t\\"}"}'],
     ["escaped quote and backslash at string ends", '{"sid":"a\\\\","flow_id":"\\"","t":"\\\\\\"","line":"data: {\\"x\\":\\"\\\\\\\\\\"}"}'],

@@ -50,9 +50,10 @@ for (const runner of RUNNERS) {
       expect(r.stdout.trim().split("\n")).toHaveLength(1);
     });
 
-    test("columns equal JSON.parse, and the view decodes line and metadata", async () => {
+    for (const [mode, env] of [["the byte scanner", {}], ["JSON.parse, without the JIT", { BUN_JSC_useJIT: "0" }]] as const)
+    test(`columns equal JSON.parse, and the view decodes line and metadata (${mode})`, async () => {
       const db = newDb();
-      expect((await sluice(["ingest", small, "--db", db])).code).toBe(0);
+      expect((await sluice(["ingest", small, "--db", db], { env })).code).toBe(0);
       const want = expectedLines(readFileSync(small)).filter((l) => l.fields);
       const got = query(db, "SELECT * FROM sse_lines ORDER BY byte_offset");
       expect(got).toHaveLength(want.length);

@@ -5,17 +5,17 @@
 
 import type { ConsolaInstance } from "consola";
 import { EnvelopeExtractor } from "../extract/envelope";
-import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
+import { claimIngester, heartbeat } from "../db/ingester";
 import { createIndexes, dropAllowlistedIndexes } from "../db/indexes";
 import { openDatabase } from "../db/open";
-import { BULK_CACHE_MB, checkpointTruncate, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
+import { BULK_CACHE_MB, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
 import { createSource, nextIdBase } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ChunkQueue, pumpStdin } from "../input/stdin";
 import type { IngestOptions, IngestSummary } from "./backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
-import type { LiveOptions } from "./live";
+import { finishLive, type LiveOptions } from "./live";
 import { peakRssBytes, rssBytes } from "./progress";
 
 export interface LiveStdinOptions extends LiveOptions {
@@ -87,13 +87,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
   } finally {
     process.off("SIGTERM", onStop);
     process.off("SIGINT", onStop);
-    try {
-      if (db.inTransaction) db.run("COMMIT");
-      checkpointTruncate(db);
-      releaseIngester(db);
-    } finally {
-      db.close();
-    }
+    finishLive(db);
   }
   if (stopping) process.exit(0); // the stdin pump would otherwise keep the process alive
 }

@@ -20,6 +20,7 @@ import { closeQuietly, FileFollower } from "../input/file-follower";
 import { LineReader } from "../input/line-reader";
 import { execSelf } from "./handover";
 import { ingestFinalLine, ingestLines } from "./line-loop";
+import { releaseStartupPages } from "./memory";
 import { rssBytes } from "./progress";
 import { checkStartOffset } from "./start-offset";
 
@@ -86,6 +87,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   // The source a rotated or vanished file had, until the next file at the path gets a source.
   let pendingFollows: { id: number; kind: string } | null = null;
   let reexecAt: number | null = null;
+  let startupPagesReleased = false;
 
   // Opens whatever is at the path now, as its source (new, or resumed at its committed offset).
   const openTail = (fd: number): Tail => {
@@ -129,6 +131,11 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
           continue;
         }
         tail = openTail(fd);
+        if (!startupPagesReleased) {
+          startupPagesReleased = true;
+          const released = releaseStartupPages();
+          log.debug(`released ${(released / 1048576).toFixed(0)} MB of startup pages; RSS now ${(rssBytes() / 1048576).toFixed(1)} MB`);
+        }
       }
       drain(tail);
 
@@ -195,13 +202,13 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     process.off("SIGHUP", onHup);
     follower.close();
     if (tail) closeQuietly(tail.fd);
-    finish(db);
+    finishLive(db);
   }
   if (reexecAt !== null) await execSelf(o.reexecArgs(reexecAt), process.env);
 }
 
-/** Checkpoints, marks the ingester stopped and closes: what every clean exit of the tail does. */
-function finish(db: Database) {
+/** Checkpoints, marks the ingester stopped and closes: what every clean exit of a live tail does. */
+export function finishLive(db: Database) {
   try {
     if (db.inTransaction) db.run("COMMIT");
     checkpointTruncate(db);

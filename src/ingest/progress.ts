@@ -2,26 +2,25 @@
 
 import { readFileSync } from "node:fs";
 
-/** Peak resident set size of this process (all threads) in bytes. */
-export function peakRssBytes(): number {
-  if (process.platform === "linux") {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-      if (m) return Number(m[1]) * 1024;
-    } catch {}
+/** A "kB" field of /proc/self/status (Linux) in bytes, or null elsewhere. */
+function procStatusBytes(field: "VmHWM" | "VmRSS"): number | null {
+  if (process.platform !== "linux") return null;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
   }
-  return process.resourceUsage().maxRSS * 1024;
 }
 
-/** Current resident set size in bytes. */
+/** Peak resident set size of this process (all threads) in bytes. */
+export function peakRssBytes(): number {
+  return procStatusBytes("VmHWM") ?? process.resourceUsage().maxRSS * 1024;
+}
+
+/** Current resident set size in bytes (on macOS what `ps` reports, through the runtime). */
 export function rssBytes(): number {
-  if (process.platform === "linux") {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-      if (m) return Number(m[1]) * 1024;
-    } catch {}
-  }
-  return process.memoryUsage.rss();
+  return procStatusBytes("VmRSS") ?? process.memoryUsage.rss();
 }
 
 export function formatDuration(secs: number): string {

@@ -6,13 +6,13 @@
 import { closeSync, fstatSync, openSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { fingerprintOf } from "./fingerprint";
+import { Waker } from "./waker";
 
 export type PathChange = "same" | "rotated" | "truncated" | "missing";
 
 export class FileFollower {
   private watcher: FSWatcher | null = null;
-  private wake: (() => void) | null = null;
-  private pending = false;
+  private readonly waker = new Waker();
 
   constructor(readonly path: string) {}
 
@@ -35,25 +35,12 @@ export class FileFollower {
 
   /** Wakes a pending `wait` (a watch event, a signal). */
   poke() {
-    this.pending = true;
-    this.wake?.();
+    this.waker.wake();
   }
 
   /** Resolves on the next watch event or poke, or after `ms` at the latest. */
-  async wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = null;
-    this.pending = false;
+  wait(ms: number): Promise<void> {
+    return this.waker.wait(ms);
   }
 
   /** Opens the path, or returns null when nothing is there. */
@@ -88,7 +75,7 @@ export class FileFollower {
   close() {
     this.watcher?.close();
     this.watcher = null;
-    this.wake?.();
+    this.waker.wake();
   }
 }
 

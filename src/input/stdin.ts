@@ -2,10 +2,12 @@
 // moves chunks from `Bun.stdin.stream()` into a queue, and the LineReader takes bytes from the
 // queue without waiting.
 
+import { Waker } from "./waker";
+
 export class ChunkQueue {
   private chunks: Uint8Array[] = [];
   private headOffset = 0; // bytes of chunks[0] already taken
-  private wake: (() => void) | null = null;
+  private readonly waker = new Waker();
   /** The stream ended: nothing more will be pushed. */
   ended = false;
   /** Total bytes pushed so far. */
@@ -17,12 +19,12 @@ export class ChunkQueue {
     this.chunks.push(chunk);
     this.received += chunk.length;
     this.lastDataAt = performance.now();
-    this.wake?.();
+    this.waker.wake();
   }
 
   end() {
     this.ended = true;
-    this.wake?.();
+    this.waker.wake();
   }
 
   get empty(): boolean {
@@ -49,18 +51,11 @@ export class ChunkQueue {
   /** Resolves when data arrives, the stream ends, `poke` is called, or after `ms`. */
   async wait(ms: number): Promise<void> {
     if (!this.empty || this.ended) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = null;
+    await this.waker.wait(ms);
   }
 
   poke() {
-    this.wake?.();
+    this.waker.wake();
   }
 }
 
