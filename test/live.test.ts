@@ -92,7 +92,9 @@ describe("dist/sluice follow", () => {
       checkExactlyOnce(db, readFileSync(file), 4);
 
       const events = query(db, "SELECT source_id, kind FROM source_events ORDER BY id").map((e) => `${e.source_id}:${e.kind}`);
-      expect(events).toEqual(["1:rotated", "2:follows", "2:truncated", "3:follows", "3:missing", "4:follows"]);
+      // between the rename and the new file the path is briefly empty: either reading is true
+      expect(["1:rotated", "1:missing"]).toContain(events[0]!);
+      expect(events.slice(1)).toEqual(["2:follows", "2:truncated", "3:follows", "3:missing", "4:follows"]);
       s.proc.kill("SIGTERM");
       expect(await s.exited).toBe(0);
     } finally {

@@ -106,6 +106,12 @@ export class SseWriter {
     if (this.pendingRows + this.pendingRejects > 0 && performance.now() - this.batchStarted >= this.policy.ms) this.commit(nextOffset);
   }
 
+  /** Milliseconds until the open batch must be committed, or Infinity when nothing is pending. */
+  msUntilDue(): number {
+    if (this.pendingRows + this.pendingRejects === 0) return Infinity;
+    return Math.max(0, this.policy.ms - (performance.now() - this.batchStarted));
+  }
+
   /** Switches the batch policy (the stdin backfill turning into the live tail). */
   setPolicy(policy: BatchPolicy) {
     this.policy = policy;

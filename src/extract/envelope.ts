@@ -291,7 +291,7 @@ export class EnvelopeExtractor {
   }
 }
 
-function jitDisabled(): boolean {
+export function jitDisabled(): boolean {
   const v = process.env.BUN_JSC_useJIT;
   return v === "0" || v === "false";
 }

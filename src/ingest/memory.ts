@@ -3,14 +3,18 @@
 // they stay counted in its RSS. MADV_PAGEOUT (Linux 5.4+) asks the kernel to reclaim them now:
 // they are clean file pages, so nothing is lost, and a page still in use faults back in from the
 // page cache. Read-only mappings only; anything that fails is left as it was.
+//
+// bun:ffi needs the JIT, so this only runs when the live image keeps it (BUN_JSC_useJIT=1); the
+// default JIT-less image carries those pages (about 14 MB more than an idle binary).
 
 import { dlopen, FFIType } from "bun:ffi";
 import { readFileSync } from "node:fs";
+import { jitDisabled } from "../extract/envelope";
 
 const MADV_PAGEOUT = 21;
 
 export function releaseStartupPages(): number {
-  if (process.platform !== "linux") return 0;
+  if (process.platform !== "linux" || jitDisabled()) return 0;
   let madvise: (addr: number, len: number, advice: number) => number;
   try {
     const libc = dlopen("libc.so.6", { madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 } });
