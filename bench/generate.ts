@@ -278,6 +278,37 @@ export function* generate(opts: GenerateOptions, chunkBytes = 4 << 20): Generato
 }
 const NL = Buffer.from("\n");
 
+/** Hands out a generator's output a given number of whole lines at a time (for appenders). */
+export class LineTaker {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Lines handed out so far, blank ones included. */
+  taken = 0;
+  constructor(private readonly chunks: Generator<Buffer>) {}
+
+  take(count: number): Buffer {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < count) {
+      if (this.pending.length === 0) {
+        const next = this.chunks.next();
+        if (next.done) break;
+        this.pending = next.value;
+      }
+      let at = 0;
+      while (have < count) {
+        const nl = this.pending.indexOf(10, at);
+        if (nl < 0) break;
+        at = nl + 1;
+        have++;
+      }
+      parts.push(this.pending.subarray(0, at));
+      this.pending = this.pending.subarray(at);
+    }
+    this.taken += have;
+    return Buffer.concat(parts);
+  }
+}
+
 /** Writes a generated file and returns its size in bytes. */
 export function generateFile(path: string, opts: GenerateOptions, flags = "w"): number {
   const fd = openSync(path, flags);

@@ -13,7 +13,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { generate } from "./generate";
+import { generate, LineTaker } from "./generate";
 import { cpuTicks, quantile, rssKb } from "./proc";
 
 const { values } = parseArgs({
@@ -44,26 +44,7 @@ async function measure(bin: string) {
         if (mode === "live") break;
       } catch {}
     }
-    const lines = generate({ lines: Math.ceil(rate * loadSecs) + 1000, seed: 11 }, 1 << 16);
-    let pending = Buffer.alloc(0);
-    const take = (count: number) => {
-      const parts: Buffer[] = [];
-      let have = 0;
-      while (have < count) {
-        if (!pending.length) pending = lines.next().value ?? Buffer.alloc(0);
-        if (!pending.length) break;
-        let at = 0;
-        while (have < count) {
-          const nl = pending.indexOf(10, at);
-          if (nl < 0) break;
-          at = nl + 1;
-          have++;
-        }
-        parts.push(pending.subarray(0, at));
-        pending = pending.subarray(at);
-      }
-      return Buffer.concat(parts);
-    };
+    const lines = new LineTaker(generate({ lines: Math.ceil(rate * loadSecs) + 1000, seed: 11 }, 1 << 16));
     const reader = new Database(db, { readonly: true });
     const committed = reader.query("SELECT max(committed_offset) AS c FROM sources");
     const writes: Array<{ end: number; at: number }> = [];
@@ -78,7 +59,7 @@ async function measure(bin: string) {
     while (performance.now() - t0 < loadSecs * 1000) {
       const due = Math.floor(((performance.now() - t0) / 1000) * rate) - written;
       if (due > 0) {
-        const b = take(due);
+        const b = lines.take(due);
         size += writeSync(fd, b);
         written += due;
         writes.push({ end: size, at: performance.now() });

@@ -13,7 +13,7 @@ import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { appendFileSync, closeSync, openSync, readFileSync, readSync, renameSync, statfsSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { generate, generateFile } from "../bench/generate";
+import { generate, generateFile, LineTaker } from "../bench/generate";
 import { cpuTicks, quantile, rssKb } from "../bench/proc";
 import { RUNNERS, start, tempDir, waitFor } from "./helpers";
 
@@ -109,32 +109,8 @@ test(`3M then append 3M (${N.toLocaleString("en-US")} + ${N.toLocaleString("en-U
   // The appender: bursts and trickles, from the start (so some land during the backfill).
   const appended: Array<{ end: number; at: number; sourceId: number; live: boolean }> = [];
   let sourceId = 1;
-  let linesWritten = 0;
-  const gen = generate({ lines: N, seed: 7, hostile: 0.002, invalid: 0, startIndex: N }, 1 << 20);
-  let pendingChunk: Buffer = Buffer.alloc(0);
-  const takeLines = (count: number): Buffer => {
-    // whole lines from the generator's chunks
-    const parts: Buffer[] = [];
-    let have = 0;
-    while (have < count) {
-      if (pendingChunk.length === 0) {
-        const next = gen.next();
-        if (next.done) break;
-        pendingChunk = next.value;
-      }
-      let at = 0;
-      while (have < count) {
-        const nl = pendingChunk.indexOf(10, at);
-        if (nl < 0) break;
-        at = nl + 1;
-        have++;
-      }
-      parts.push(pendingChunk.subarray(0, at));
-      pendingChunk = pendingChunk.subarray(at);
-    }
-    linesWritten += have;
-    return Buffer.concat(parts);
-  };
+  const lines = new LineTaker(generate({ lines: N, seed: 7, hostile: 0.002, invalid: 0, startIndex: N }, 1 << 20));
+  const takeLines = (count: number) => lines.take(count);
   const write = (b: Buffer) => {
     const fd = openSync(file, "a");
     writeSync(fd, b);
@@ -156,8 +132,8 @@ test(`3M then append 3M (${N.toLocaleString("en-US")} + ${N.toLocaleString("en-U
   const tAppend = performance.now();
   let rotated = false;
   let partialDone = false;
-  while (linesWritten < N) {
-    if (!rotated && linesWritten >= N / 2) {
+  while (lines.taken < N) {
+    if (!rotated && lines.taken >= N / 2) {
       await waitFor("the hand-over before the rotation", () => handedOver, 300_000);
       renameSync(file, `${file}.1`);
       rotated = true;
@@ -165,7 +141,7 @@ test(`3M then append 3M (${N.toLocaleString("en-US")} + ${N.toLocaleString("en-U
       write(takeLines(1000)); // the new file
       continue;
     }
-    if (!partialDone && handedOver && linesWritten >= N / 4) {
+    if (!partialDone && handedOver && lines.taken >= N / 4) {
       const line = takeLines(1);
       write(line.subarray(0, 100));
       appended.pop(); // not a complete line: not timed
@@ -179,7 +155,7 @@ test(`3M then append 3M (${N.toLocaleString("en-US")} + ${N.toLocaleString("en-U
       write(takeLines(5000));
       await Bun.sleep(250);
     } else {
-      for (let i = 0; i < 20 && linesWritten < N; i++) {
+      for (let i = 0; i < 20 && lines.taken < N; i++) {
         write(takeLines(100));
         await Bun.sleep(10);
       }

@@ -33,6 +33,7 @@ export default defineCommand({
     "live-batch-ms": { type: "string", description: "Live: commit at least this often, in milliseconds (default 50)", valueHint: "ms" },
     "max-rss": { type: "string", description: "Live: memory budget in MiB; over it for 30 s, the tail restarts itself at the committed offset (default 64)", valueHint: "MiB" },
     "poll-ms": { type: "string", description: "Live: how often to look at the file when no change was signalled, in ms (default 1000)", valueHint: "ms" },
+    "rotate-wait-ms": { type: "string", description: "Live: how long a rotated or deleted file is still read for late writes, in ms (default 5000)", valueHint: "ms" },
     "idle-ms": { type: "string", description: "Live, stdin: switch to live settings after this long without input, in ms (default 3000)", valueHint: "ms" },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live tail, never backfill", default: false },
   },
@@ -65,6 +66,7 @@ export default defineCommand({
       batchMs: intFlag("live-batch-ms", args["live-batch-ms"], 50, 1),
       maxRssBytes: intFlag("max-rss", args["max-rss"], 64, 8) * MiB,
       pollMs: intFlag("poll-ms", args["poll-ms"], 1000, 10),
+      rotateWaitMs: intFlag("rotate-wait-ms", args["rotate-wait-ms"], 5000, 0),
       reexecArgs: (offset) => liveArgs(args, backfill.dbPath, offset),
     };
     if (backfill.input === "-" || backfill.input === "/dev/stdin") {
@@ -86,7 +88,7 @@ export default defineCommand({
 /** The live image's command line: the same input and live flags, starting at `offset`. */
 function liveArgs(args: Record<string, unknown>, dbPath: string, offset: number): string[] {
   const out = ["ingest", String(args.input), "--follow", "--handover", "--db", dbPath, "--start-offset", String(offset)];
-  for (const name of ["max-line", "live-cache-mb", "live-batch-rows", "live-batch-ms", "max-rss", "poll-ms", "page-size"]) {
+  for (const name of ["max-line", "live-cache-mb", "live-batch-rows", "live-batch-ms", "max-rss", "poll-ms", "rotate-wait-ms", "page-size"]) {
     const v = args[name];
     if (typeof v === "string" && v !== "") out.push(`--${name}`, v);
   }

@@ -38,12 +38,14 @@ export class SseWriter {
 
   /**
    * Row ids are idBase + byte offset: unique and in file order, and known before any row is
-   * written, so parts ingested in parallel never collide and merge by a plain copy.
+   * written, so parts ingested in parallel never collide and merge by a plain copy. The live tail
+   * passes null and lets SQLite assign them: it may read two sources at once (a rotated file being
+   * drained beside its successor), whose offset ranges would overlap.
    */
   constructor(
     private readonly db: Database,
     private readonly fileId: number,
-    private readonly idBase: number,
+    private readonly idBase: number | null,
     startOffset: number,
     private policy: BatchPolicy,
     ledger: OffsetLedger | null,
@@ -53,8 +55,9 @@ export class SseWriter {
       "INSERT INTO sse_rows (id, file_id, byte_offset, t, source, sid, flow_id, round, event, meta_pid, meta_cwd, meta_turn_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     );
     // Bound as bytes straight from the read buffer, stored as TEXT: no JS string is ever built.
-    this.insertRaw = db.prepare("INSERT INTO sse_raw (id, raw) VALUES (?, CAST(? AS TEXT))");
-    this.insertDecoded = db.prepare("INSERT INTO sse_decoded (id, metadata, line) VALUES (?,?,?)");
+    // The row's id, explicit or assigned, is last_insert_rowid() for its raw and decoded rows.
+    this.insertRaw = db.prepare("INSERT INTO sse_raw (id, raw) VALUES (last_insert_rowid(), CAST(? AS TEXT))");
+    this.insertDecoded = db.prepare("INSERT INTO sse_decoded (id, metadata, line) VALUES (last_insert_rowid(),?,?)");
     this.insertReject = db.prepare("INSERT INTO rejects (file_id, byte_offset, length, reason, head) VALUES (?,?,?,?,?)");
     this.updateSource = ledger
       ? db.prepare(
@@ -67,10 +70,10 @@ export class SseWriter {
 
   row(f: EnvelopeFields, decoded: DecodedCopy | null, buf: Uint8Array, start: number, end: number, offset: number) {
     if (this.pendingRows + this.pendingRejects === 0 && !this.db.inTransaction) this.begin();
-    const id = this.idBase + offset;
+    const id = this.idBase === null ? null : this.idBase + offset;
     this.insertRow.run(id, this.fileId, offset, f.t, f.source, f.sid, f.flow_id, f.round, f.event, f.meta_pid, f.meta_cwd, f.meta_turn_id);
-    this.insertRaw.run(id, buf.subarray(start, end));
-    if (decoded !== null) this.insertDecoded.run(id, decoded.metadata, decoded.line);
+    this.insertRaw.run(buf.subarray(start, end));
+    if (decoded !== null) this.insertDecoded.run(decoded.metadata, decoded.line);
     this.pendingRows++;
   }
 

@@ -238,14 +238,28 @@ export class EnvelopeExtractor {
   // line could differ: a non-string value, or the key not appearing exactly once as plain bytes
   // (duplicated, escaped, or also the name of a nested key or a value: an extra copy is harmless).
   private parsed(b: Buffer, start: number, end: number): RejectReason | null {
-    let v: unknown;
-    try {
-      v = JSON.parse(b.utf8Slice(start, end));
-    } catch {
-      return "not JSON";
+    const o = parseObject(b, start, end);
+    if (typeof o === "string") return o;
+    this.fillFrom(o);
+    // every search is bounded to the line: a view, so indexOf cannot run on into the next lines
+    const line = b.subarray(start, end);
+    if (!plainOnce(line, KEY_LINE_QUOTED, o.line) || !plainOnce(line, KEY_METADATA_QUOTED, o.metadata) || hasEscapedKey(line)) {
+      this.decoded = { line: toSqlValue(o.line), metadata: toSqlValue(o.metadata) };
     }
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return "not a JSON object";
-    const o = v as Record<string, unknown>;
+    return null;
+  }
+
+  // The verdict on a line the fast path handed over; its line and metadata always get a decoded copy.
+  private slow(b: Buffer, start: number, end: number): RejectReason | null {
+    const o = parseObject(b, start, end);
+    if (typeof o === "string") return o;
+    this.fillFrom(o);
+    this.decoded = { line: toSqlValue(o.line), metadata: toSqlValue(o.metadata) };
+    return null;
+  }
+
+  // The fields from an object JSON.parse made of the line.
+  private fillFrom(o: Record<string, unknown>) {
     const f = this.fields;
     f.t = toSqlValue(o.t);
     f.source = toSqlValue(o.source);
@@ -261,35 +275,21 @@ export class EnvelopeExtractor {
       this.metaCache.set(meta, m);
     }
     this.setMeta(m);
-    // every search is bounded to the line: a view, so indexOf cannot run on into the next lines
-    const line = b.subarray(start, end);
-    if (!plainOnce(line, KEY_LINE_QUOTED, o.line) || !plainOnce(line, KEY_METADATA_QUOTED, meta) || hasEscapedKey(line)) {
-      this.decoded = { line: toSqlValue(o.line), metadata: toSqlValue(meta) };
-    }
-    return null;
-  }
-
-  private slow(b: Buffer, start: number, end: number): RejectReason | null {
-    let v: unknown;
-    try {
-      v = JSON.parse(b.utf8Slice(start, end));
-    } catch {
-      return "not JSON";
-    }
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return "not a JSON object";
-    const o = v as Record<string, unknown>;
-    const f = this.fields;
-    f.t = toSqlValue(o.t);
-    f.source = toSqlValue(o.source);
-    f.sid = toSqlValue(o.sid);
-    f.flow_id = toSqlValue(o.flow_id);
-    f.round = toSqlValue(o.round);
-    f.event = toSqlValue(o.event);
-    this.setMeta(typeof o.metadata === "string" ? metaFromString(o.metadata) : NO_META);
-    this.decoded = { line: toSqlValue(o.line), metadata: toSqlValue(o.metadata) };
-    return null;
   }
 }
+
+/** JSON.parse of the line: the object, or why it is rejected. */
+function parseObject(b: Buffer, start: number, end: number): Record<string, unknown> | RejectReason {
+  let v: unknown;
+  try {
+    v = JSON.parse(b.utf8Slice(start, end));
+  } catch {
+    return "not JSON";
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "not a JSON object";
+  return v as Record<string, unknown>;
+}
+
 
 export function jitDisabled(): boolean {
   const v = process.env.BUN_JSC_useJIT;

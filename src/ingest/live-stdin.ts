@@ -9,7 +9,7 @@ import { claimIngester, heartbeat } from "../db/ingester";
 import { createIndexes, dropAllowlistedIndexes } from "../db/indexes";
 import { openDatabase } from "../db/open";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
-import { createSource, nextIdBase } from "../db/sources";
+import { createSource } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ChunkQueue, pumpStdin } from "../input/stdin";
@@ -41,7 +41,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     setCacheMb(db, Math.min(o.backfill.cacheMb, BULK_CACHE_MB));
     const source = createSource(db, "-", "stdin", null);
     const extractor = new EnvelopeExtractor();
-    const writer = new SseWriter(db, source.id, nextIdBase(db, 0), 0, { rows: o.backfill.batchRows, ms: o.backfill.batchMs }, { sourceId: source.id });
+    const writer = new SseWriter(db, source.id, null, 0, { rows: o.backfill.batchRows, ms: o.backfill.batchMs }, { sourceId: source.id });
     const reader = new LineReader(-1, 0, { maxLine: o.maxLine, stream: true, read: (b, off, len) => queue.read(b, off, len) }, (l) =>
       writer.reject(l.offset, l.length, "longer than --max-line", l.head),
     );

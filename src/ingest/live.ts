@@ -13,7 +13,7 @@ import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
-import { nextIdBase, recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
+import { recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { identify } from "../input/fingerprint";
 import { closeQuietly, FileFollower } from "../input/file-follower";
@@ -36,6 +36,8 @@ export interface LiveOptions {
   batchMs: number;
   maxRssBytes: number;
   pollMs: number;
+  /** How long a rotated or deleted file is still read after it left the path. */
+  rotateWaitMs: number;
   /** The flags the live image passes on when it re-execs itself (memory budget). */
   reexecArgs: (offset: number) => string[];
 }
@@ -53,6 +55,16 @@ interface Tail {
   reader: LineReader;
   writer: SseWriter;
 }
+
+/** A file that left the path (rotated or deleted) but may still be written through open descriptors. */
+interface Draining extends Tail {
+  kind: string;
+  leftAt: number;
+  lastGrowthAt: number;
+}
+
+/** A file is quiet when it has not grown for this long; only then is a drained file closed. */
+const QUIET_MS = 1000;
 
 export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise<void> {
   const path = resolve(o.input);
@@ -97,7 +109,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     let start = r.source.committed_offset;
     if (firstOpen && o.startOffset !== null) start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
     firstOpen = false;
-    const writer = new SseWriter(db, r.source.id, nextIdBase(db, start), start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: r.source.id });
+    const writer = new SseWriter(db, r.source.id, null, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: r.source.id });
     const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
     log.info(`following ${path} from byte ${start} (source ${r.source.id})`);
     return { fd, source: r.source, reader, writer };
@@ -113,23 +125,38 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     t.reader.shrink(LIVE_BUFFER_BYTES);
   };
 
-  // The file at the path is no longer the one open: finish the old one and retire its source.
-  const closeTail = (t: Tail, kind: string, detail: string) => {
-    drain(t);
-    // The old file can no longer be completed: a last line without '\n' is taken or rejected now.
-    ingestFinalLine(t.reader, extractor, t.writer, true);
-    t.writer.close(t.reader.nextLineOffset);
-    retireSource(db, t.source.id, kind, detail);
-    closeQuietly(t.fd);
-    log.info(`${path}: ${kind}; source ${t.source.id} drained to byte ${t.reader.nextLineOffset} and retired`);
+  // Files that left the path: still read, each committed on its own (never in a transaction with
+  // another source), until --rotate-wait-ms has passed and they have been quiet for a second.
+  const draining: Draining[] = [];
+  const drainLeftFiles = (now: number, finishAll: boolean) => {
+    for (let i = draining.length - 1; i >= 0; i--) {
+      const d = draining[i]!;
+      if (fstatSync(d.fd).size > d.reader.nextLineOffset) {
+        tail?.writer.commit(tail.reader.nextLineOffset);
+        ingestLines(d.reader, extractor, d.writer);
+        d.writer.commit(d.reader.nextLineOffset);
+        d.reader.resume();
+        d.lastGrowthAt = now;
+      }
+      if (finishAll || (now - d.leftAt >= o.rotateWaitMs && now - d.lastGrowthAt >= QUIET_MS)) {
+        tail?.writer.commit(tail.reader.nextLineOffset);
+        // Nobody will finish its last line now: a line without '\n' is taken or rejected.
+        ingestFinalLine(d.reader, extractor, d.writer, true);
+        d.writer.close(d.reader.nextLineOffset);
+        closeQuietly(d.fd);
+        log.info(`${path}: source ${d.source.id} (${d.kind}) read to its end, byte ${d.reader.nextLineOffset}`);
+        draining.splice(i, 1);
+      }
+    }
   };
 
   try {
     while (!stopping) {
+      if (draining.length) drainLeftFiles(performance.now(), false);
       if (!tail) {
         const fd = follower.open();
         if (fd === null) {
-          await follower.wait(o.pollMs);
+          await follower.wait(draining.length ? Math.min(o.pollMs, 100) : o.pollMs);
           continue;
         }
         tail = openTail(fd);
@@ -148,8 +175,12 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       const change = follower.check(tail.fd, tail.reader.nextLineOffset, housekeeping ? tail.source.fingerprint : null, tail.source.fingerprint_len);
       if (change === "rotated" || change === "missing") {
         pendingFollows = { id: tail.source.id, kind: change };
-        closeTail(tail, change, change === "rotated" ? "another file is at the path" : "the path disappeared");
+        tail.writer.commit(tail.reader.nextLineOffset);
+        // Retired from the path at once (the next file there is judged on its own), but still read.
+        retireSource(db, tail.source.id, change, change === "rotated" ? "another file is at the path" : "the path disappeared");
+        draining.push({ ...tail, kind: change, leftAt: now, lastGrowthAt: now });
         tail = null;
+        log.info(`${path}: ${change}; reading the old file on for ${o.rotateWaitMs} ms`);
         if (change === "missing") log.warn(`${path} disappeared; waiting for it to come back`);
         continue;
       }
@@ -192,18 +223,20 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
         recordSourceEvent(db, tail.source.id, "follows", `continues source ${pendingFollows.id} after it was ${pendingFollows.kind}`);
         pendingFollows = null;
       }
-      await follower.wait(Math.min(o.pollMs, HOUSEKEEPING_MS, tail ? tail.writer.msUntilDue() : Infinity));
+      await follower.wait(Math.min(o.pollMs, HOUSEKEEPING_MS, tail ? tail.writer.msUntilDue() : Infinity, draining.length ? 100 : Infinity));
     }
     if (stopping && tail) {
       tail.writer.close(tail.reader.nextLineOffset);
       log.info(`stopping: committed through byte ${tail.reader.nextLineOffset}`);
     }
+    drainLeftFiles(performance.now(), true);
   } finally {
     process.off("SIGTERM", onStop);
     process.off("SIGINT", onStop);
     process.off("SIGHUP", onHup);
     follower.close();
     if (tail) closeQuietly(tail.fd);
+    for (const d of draining) closeQuietly(d.fd);
     finishLive(db);
   }
   if (reexecAt !== null) await execSelf(o.reexecArgs(reexecAt), process.env);
