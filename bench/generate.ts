@@ -278,10 +278,10 @@ export function* generate(opts: GenerateOptions, chunkBytes = 4 << 20): Generato
 }
 const NL = Buffer.from("\n");
 
-/** Hands out a generator's output a given number of whole lines at a time (for appenders). */
+/** Hands out a generator's output a given number of whole non-blank lines at a time (for appenders). */
 export class LineTaker {
   private pending: Buffer = Buffer.alloc(0);
-  /** Lines handed out so far, blank ones included. */
+  /** Non-blank lines handed out so far (the blank lines the generator adds ride along uncounted). */
   taken = 0;
   constructor(private readonly chunks: Generator<Buffer>) {}
 
@@ -298,8 +298,8 @@ export class LineTaker {
       while (have < count) {
         const nl = this.pending.indexOf(10, at);
         if (nl < 0) break;
+        if (nl > at) have++;
         at = nl + 1;
-        have++;
       }
       parts.push(this.pending.subarray(0, at));
       this.pending = this.pending.subarray(at);
