@@ -9,7 +9,7 @@
 // and p99 append-to-commit latency, CPU under load, and idle CPU.
 
 import { Database } from "bun:sqlite";
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";

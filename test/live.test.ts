@@ -1,7 +1,7 @@
 // The live tail as a real process: the hand-over exec, appends, partial lines, rotations,
 // truncation, signals, status, rival writers and stdin.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

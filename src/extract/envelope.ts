@@ -99,7 +99,8 @@ export class EnvelopeExtractor {
    */
   extract(buf: Buffer, start: number, end: number): RejectReason | null {
     this.decoded = null;
-    if (this.useJsonParse) return this.parsed(buf, start, end);
+    // A long line goes to the scanner even then: JSON.parse would build strings of its size.
+    if (this.useJsonParse && end - start <= PARSE_MAX_BYTES) return this.parsed(buf, start, end);
     const r = this.fast(buf, start, end);
     if (r === 0) return null;
     this.slowPathLines++;
@@ -290,6 +291,9 @@ function parseObject(b: Buffer, start: number, end: number): Record<string, unkn
   return v as Record<string, unknown>;
 }
 
+
+/** Lines longer than this are scanned, not parsed, in the JSON.parse mode (bounds its garbage). */
+const PARSE_MAX_BYTES = 64 << 10;
 
 export function jitDisabled(): boolean {
   const v = process.env.BUN_JSC_useJIT;

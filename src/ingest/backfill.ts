@@ -8,7 +8,7 @@
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { SluiceError, EXIT_USAGE } from "../errors";
 import { EnvelopeExtractor } from "../extract/envelope";
