@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, openSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { usePartSettings } from "./settings";
+import { ADVANCE_SOURCE_SQL } from "./sources";
 
 const PART_MMAP_BYTES = 1 << 30;
 
@@ -65,9 +66,7 @@ export function mergePart(main: Database, path: string, sourceId: number, endOff
       const rejects = main.run(
         "INSERT INTO main.rejects (file_id, byte_offset, length, reason, head) SELECT file_id, byte_offset, length, reason, head FROM part.rejects ORDER BY id",
       ).changes;
-      main.run("UPDATE sources SET committed_offset = ?, lines = lines + ?, rejects = rejects + ?, last_commit_at = ? WHERE id = ?", [
-        endOffset, rows, rejects, new Date().toISOString(), sourceId,
-      ]);
+      main.run(ADVANCE_SOURCE_SQL, [endOffset, rows, rejects, new Date().toISOString(), sourceId]);
       return { rows, rejects };
     }).immediate();
   } finally {

@@ -43,6 +43,13 @@ export function recordSourceEvent(db: Database, sourceId: number, kind: string, 
   db.run("INSERT INTO source_events (source_id, at, kind, detail) VALUES (?,?,?,?)", [sourceId, new Date().toISOString(), kind, detail]);
 }
 
+/**
+ * Moves a source's committed offset and adds to its counts: params (offset, rows, rejects, time,
+ * source id). Always in the same transaction as the rows it covers.
+ */
+export const ADVANCE_SOURCE_SQL =
+  "UPDATE sources SET committed_offset = ?1, lines = lines + ?2, rejects = rejects + ?3, last_commit_at = ?4 WHERE id = ?5";
+
 /** Retires a source (it is read no further) and records why. */
 export function retireSource(db: Database, id: number, kind: string, detail: string) {
   db.run("UPDATE sources SET state = 'retired' WHERE id = ?", [id]);

@@ -5,6 +5,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import type { DecodedCopy, EnvelopeFields } from "../extract/envelope";
+import { ADVANCE_SOURCE_SQL } from "./sources";
 
 export interface BatchPolicy {
   rows: number;
@@ -35,6 +36,7 @@ export class SseWriter {
   private readonly insertReject: Statement;
   private readonly insertDecoded: Statement;
   private readonly updateSource: Statement | null;
+  private readonly sourceId: number;
 
   /**
    * Row ids are idBase + byte offset: unique and in file order, and known before any row is
@@ -60,13 +62,10 @@ export class SseWriter {
     this.insertDecoded = db.prepare("INSERT INTO sse_decoded (id, metadata, line) VALUES (last_insert_rowid(),?,?)");
     this.insertReject = db.prepare("INSERT INTO rejects (file_id, byte_offset, length, reason, head) VALUES (?,?,?,?,?)");
     this.updateSource = ledger
-      ? db.prepare(
-          "UPDATE sources SET committed_offset = ?1, lines = lines + ?2, rejects = rejects + ?3, last_commit_at = ?4 WHERE id = ?5",
-        )
+      ? db.prepare(ADVANCE_SOURCE_SQL)
       : null;
     this.sourceId = ledger?.sourceId ?? 0;
   }
-  private readonly sourceId: number;
 
   row(f: EnvelopeFields, decoded: DecodedCopy | null, buf: Uint8Array, start: number, end: number, offset: number) {
     if (this.pendingRows + this.pendingRejects === 0 && !this.db.inTransaction) this.begin();
@@ -85,7 +84,6 @@ export class SseWriter {
 
   /** Called after each line with the offset of the next one; commits when the batch is full or old. */
   lineDone(nextOffset: number) {
-    this.uncommittedOffset = nextOffset;
     if (this.pendingRows + this.pendingRejects >= this.policy.rows) return this.commit(nextOffset);
     // reading the clock costs more than a line, so only every 256 lines
     if (++this.sinceCheck >= 256) {
@@ -119,9 +117,6 @@ export class SseWriter {
   setPolicy(policy: BatchPolicy) {
     this.policy = policy;
   }
-
-  /** Offset just past the last line handed to lineDone, committed or not. */
-  uncommittedOffset = 0;
 
   /** Commits and finalizes the statements. */
   close(nextOffset: number) {
