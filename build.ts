@@ -2,9 +2,10 @@
 //
 //   bun run build.ts             dist/sluice for this machine
 //   bun run build.ts --release   dist/sluice-<target> for every release target, each with a .sha256
+//   bun run build.ts --release --only linux-x64    one release target
 //
-// The part worker of the parallel backfill is a second entry point: a compiled executable only
-// contains the workers it was built with.
+// The worker threads (the parallel backfill's part worker, the operations' SQL worker) are entry
+// points of their own: a compiled executable only contains the workers it was built with.
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "darwin-a
 
 async function compile(outfile: string, target?: string) {
   const result = await Bun.build({
-    entrypoints: ["./src/cli.ts", "./src/ingest/part-worker.ts"],
+    entrypoints: ["./src/cli.ts", "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts"],
     define: { SLUICE_VERSION: JSON.stringify(pkg.version) },
     minify: true,
     compile: {
@@ -23,6 +24,9 @@ async function compile(outfile: string, target?: string) {
       // The binary reads no .env or bunfig.toml from wherever it happens to run.
       autoloadDotenv: false,
       autoloadBunfig: false,
+      // sluice reads logs full of other people's text and never evaluates any: a string can never
+      // become code in this process, whatever a dependency might try.
+      execArgv: ["--disallow-code-generation-from-strings=strict"],
     },
   });
   if (!result.success) {
@@ -38,7 +42,9 @@ function writeChecksum(file: string) {
 
 mkdirSync("dist", { recursive: true });
 if (process.argv.includes("--release")) {
-  for (const target of RELEASE_TARGETS) {
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+  if (only !== undefined && !(RELEASE_TARGETS as readonly string[]).includes(only)) throw new Error(`--only ${only}: not a release target (${RELEASE_TARGETS.join(", ")})`);
+  for (const target of RELEASE_TARGETS.filter((t) => only === undefined || t === only)) {
     const out = `dist/sluice-${target}`;
     rmSync(out, { force: true });
     await compile(out, target);

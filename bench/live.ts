@@ -4,12 +4,14 @@
 //   bun bench/live.ts                          2,000 lines/s for 10 minutes, then 60 s idle
 //   bun bench/live.ts --rate 2000 --minutes 2 --idle 30
 //   bun bench/live.ts --compare /tmp/old-sluice  the same run with another build, one after the other
+//   bun bench/live.ts --minutes 60 --rotate-every 10 --idle 10   the soak: rename rotation every 10 min
 //
 // Prints steady RSS (median after the first minute), peak RSS, growth after the first minute, p50
-// and p99 append-to-commit latency, CPU under load, and idle CPU.
+// and p99 append-to-commit latency, CPU under load, and idle CPU. Every minute it prints RSS, open file
+// descriptors, WAL size and rows; at the end it checks that rows equal the lines written.
 
 import { Database } from "bun:sqlite";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,9 +25,12 @@ const { values } = parseArgs({
     idle: { type: "string", default: "60" },
     bin: { type: "string", default: resolve(import.meta.dir, "..", "dist", "sluice") },
     compare: { type: "string" },
+    "rotate-every": { type: "string", default: "0" },
   },
 });
 const rate = Number(values.rate), loadSecs = Number(values.minutes) * 60, idleSecs = Number(values.idle);
+const rotateSecs = Number(values["rotate-every"]) * 60;
+const fileSize = (p: string) => (existsSync(p) ? statSync(p).size : 0);
 
 async function measure(bin: string) {
   const dir = mkdtempSync(join(tmpdir(), "sluice-live-bench-"));
@@ -46,38 +51,54 @@ async function measure(bin: string) {
     }
     const lines = new LineTaker(generate({ lines: Math.ceil(rate * loadSecs) + 1000, seed: 11 }, 1 << 16));
     const reader = new Database(db, { readonly: true });
-    const committed = reader.query("SELECT max(committed_offset) AS c FROM sources");
+    // Rows committed, across every source: latency is measured by line count, so it survives rotation.
+    const committed = reader.query("SELECT coalesce(sum(lines), 0) AS c FROM sources");
+    const rowsNow = () => (committed.get() as { c: number }).c;
     const writes: Array<{ end: number; at: number }> = [];
     const commits: Array<{ at: number; offset: number }> = [];
     const rss: Array<{ t: number; kb: number }> = [];
-    const fd = openSync(file, "a");
-    let size = 0, written = 0;
+    let fd = openSync(file, "a");
+    let written = 0, rotations = 0;
     const t0 = performance.now();
     const cpu0 = cpuTicks(pid);
-    let nextSample = 0;
-    // every 10 ms: append rate/100 lines, and read the committed offset
+    let nextSample = 0, nextRotation = rotateSecs || Infinity;
+    // every 10 ms: append rate/100 lines, and read the rows committed
     while (performance.now() - t0 < loadSecs * 1000) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * rate) - written;
-      if (due > 0) {
-        const b = lines.take(due);
-        size += writeSync(fd, b);
-        written += due;
-        writes.push({ end: size, at: performance.now() });
+      const elapsed = (performance.now() - t0) / 1000;
+      if (elapsed >= nextRotation) {
+        // rename rotation, as logrotate without copytruncate does it
+        closeSync(fd);
+        renameSync(file, `${file}.${++rotations}`);
+        fd = openSync(file, "a");
+        nextRotation += rotateSecs;
       }
-      commits.push({ at: performance.now(), offset: (committed.get() as any).c });
+      const due = Math.floor(elapsed * rate) - written;
+      if (due > 0) {
+        writeSync(fd, lines.take(due));
+        written += due;
+        writes.push({ end: written, at: performance.now() });
+      }
+      commits.push({ at: performance.now(), offset: rowsNow() });
       if (performance.now() - t0 >= nextSample) {
-        rss.push({ t: (performance.now() - t0) / 1000, kb: rssKb(pid) });
+        const t = (performance.now() - t0) / 1000;
+        rss.push({ t, kb: rssKb(pid) });
+        if (rotateSecs && Math.round(t) % 60 === 0) {
+          console.log(`  minute ${Math.round(t / 60)}: RSS ${(rssKb(pid) / 1024).toFixed(1)} MB, fds ${readdirSync(`/proc/${pid}/fd`).length}, WAL ${(fileSize(`${db}-wal`) / 1048576).toFixed(1)} MB, rows ${rowsNow().toLocaleString("en-US")} of ${written.toLocaleString("en-US")} written`);
+        }
         nextSample += 1000;
       }
       await Bun.sleep(10);
     }
     const cpuLoad = cpuTicks(pid) - cpu0;
+    closeSync(fd);
     // let it catch up, then idle
-    while ((committed.get() as any).c < size) await Bun.sleep(20);
+    while (rowsNow() < written) await Bun.sleep(20);
     const cpuIdle0 = cpuTicks(pid);
     await Bun.sleep(idleSecs * 1000);
     const cpuIdle = cpuTicks(pid) - cpuIdle0;
-    closeSync(fd);
+    const rows = (reader.query("SELECT count(*) AS n FROM sse_rows").get() as { n: number }).n;
+    const fds = readdirSync(`/proc/${pid}/fd`).length;
+    const walMb = fileSize(`${db}-wal`) / 1048576;
     reader.close();
 
     const lat: number[] = [];
@@ -93,6 +114,10 @@ async function measure(bin: string) {
     return {
       bin,
       lines: written,
+      rows,
+      rotations,
+      fds,
+      walMb,
       steadyRssMb: quantile(steady, 0.5) / 1024,
       peakRssMb: Math.max(...rss.map((r) => r.kb)) / 1024,
       growthMb: lastMinute >= 2 ? (minuteMedian(lastMinute) - minuteMedian(1)) / 1024 : NaN,
@@ -115,4 +140,8 @@ for (const bin of [values.bin!, ...(values.compare ? [values.compare] : [])]) {
     `${bin}: ${m.lines.toLocaleString("en-US")} lines; RSS steady ${m.steadyRssMb.toFixed(1)} MB, peak ${m.peakRssMb.toFixed(1)} MB, growth after the first minute ${Number.isNaN(m.growthMb) ? "n/a (run 3+ minutes)" : `${m.growthMb.toFixed(1)} MB`}; ` +
       `latency p50 ${m.p50Ms.toFixed(0)} ms, p99 ${m.p99Ms.toFixed(0)} ms; CPU ${m.cpuLoadPct.toFixed(1)}% of a core under load, ${m.idleCpuPct.toFixed(2)}% idle`,
   );
+  console.log(
+    `  ${m.rotations} rotations; ${m.rows.toLocaleString("en-US")} rows for ${m.lines.toLocaleString("en-US")} lines written (${m.rows === m.lines ? "equal" : "MISMATCH"}); ${m.fds} open fds at the end; WAL ${m.walMb.toFixed(1)} MB`,
+  );
+  if (m.rows !== m.lines) process.exitCode = 1;
 }

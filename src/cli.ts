@@ -15,15 +15,25 @@ const main = defineCommand({
   subCommands: {
     ingest: () => import("./cli/ingest").then((m) => m.default),
     status: () => import("./cli/status").then((m) => m.default),
+    stats: () => import("./cli/stats").then((m) => m.default),
+    check: () => import("./cli/check").then((m) => m.default),
+    backup: () => import("./cli/backup").then((m) => m.default),
+    vacuum: () => import("./cli/vacuum").then((m) => m.default),
+    service: () => import("./cli/service").then((m) => m.default),
   },
 });
 
-/** The command a user's words name, with its parent, for --help. */
+/** The command a user's words name (a subcommand's subcommand too), with its parent, for --help. */
 async function resolveCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
-  const name = argv.find((a) => !a.startsWith("-"));
-  const subs = (await main.subCommands) as Record<string, () => Promise<CommandDef<any>>>;
-  if (name && subs[name]) return [await subs[name](), main];
-  return [main, undefined];
+  let cmd: CommandDef<any> = main, parent: CommandDef<any> | undefined;
+  for (const word of argv.filter((a) => !a.startsWith("-"))) {
+    const subs = (await cmd.subCommands) as Record<string, () => Promise<CommandDef<any>> | CommandDef<any>> | undefined;
+    const sub = subs?.[word];
+    if (!sub) break;
+    parent = cmd;
+    cmd = await (typeof sub === "function" ? sub() : sub);
+  }
+  return [cmd, parent];
 }
 
 async function dispatch(argv: string[]) {
@@ -43,7 +53,8 @@ try {
   await dispatch(process.argv.slice(2));
   // Nothing is left to do: do not wait for idle handles (a stdin pump, a directory watch).
   await drainStdout();
-  process.exit(0);
+  // a command that finished with a verdict (check, stats) sets process.exitCode
+  process.exit(process.exitCode ?? 0);
 } catch (err) {
   if (err instanceof SluiceError) {
     log.error(err.message);

@@ -1,5 +1,13 @@
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+
+/**
+ * A worker thread's module, resolved from the entry point: that also works inside a compiled
+ * executable, where build.ts bundles each worker as an entry point beside cli.ts.
+ */
+export function workerPath(relative: string): string {
+  return join(dirname(Bun.main), relative);
+}
 
 /** `$SLUICE_DB`, else the platform's per-user data directory. */
 export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {

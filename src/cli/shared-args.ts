@@ -14,6 +14,19 @@ export const jsonArg = {
   json: { type: "boolean", description: "Print the result as one JSON object on stdout", default: false },
 } as const;
 
+export const progressArg = {
+  progress: { type: "boolean", description: "Show a progress line (default: when stderr is a terminal)", default: undefined },
+} as const;
+
+export function wantProgress(arg: boolean | undefined): boolean {
+  return arg ?? Boolean(process.stderr.isTTY);
+}
+
+/** Prints a command's result: one JSON object with --json, else the text lines. */
+export function printResult(json: boolean, value: unknown, text: () => string[]) {
+  process.stdout.write(json ? JSON.stringify(value) + "\n" : text().join("\n") + "\n");
+}
+
 export function resolveDbPath(arg: string | undefined): string {
   return arg && arg.length ? arg : defaultDatabasePath();
 }
@@ -22,6 +35,6 @@ export function resolveDbPath(arg: string | undefined): string {
 export function intFlag(name: string, value: string | undefined, fallback: number, min = 0): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new SluiceError(`--${name} ${value} is not a whole number >= ${min}; see 'sluice ingest --help'`);
+  if (!Number.isSafeInteger(n) || n < min) throw new SluiceError(`--${name} ${value} is not a whole number >= ${min}; see --help`);
   return n;
 }

@@ -6,7 +6,8 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { SluiceError, EXIT_USAGE } from "../errors";
 
-export type IngesterMode = "backfill" | "live" | "stopped";
+/** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
+export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
 
 export interface IngesterRow {
   pid: number;
@@ -20,6 +21,8 @@ export interface IngesterRow {
   max_rss_bytes: number | null;
   input_size: number | null;
   lines_per_s: number | null;
+  lag_bytes: number | null;
+  lag_growth_bytes: number | null;
 }
 
 export function processAlive(pid: number): boolean {
@@ -54,7 +57,7 @@ export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, 
     db.run(
       `INSERT INTO ingester (id, pid, host, mode, input, started_at, heartbeat_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5)
        ON CONFLICT (id) DO UPDATE SET pid = ?1, host = ?2, mode = ?3, input = ?4, started_at = ?5, heartbeat_at = ?5,
-         rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL`,
+         rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL`,
       [process.pid, hostname(), mode, input, now],
     );
   }).immediate();
@@ -66,13 +69,18 @@ export interface Heartbeat {
   rssBytes: number;
   maxRssBytes: number | null;
   inputSize: number | null;
+  /** Over the last minute. */
   linesPerS: number | null;
+  lagBytes: number | null;
+  /** Lag now minus lag a minute ago: above zero, the ingester is falling behind. */
+  lagGrowthBytes: number | null;
 }
 
 export function heartbeat(db: Database, h: Heartbeat) {
   db.run(
-    "UPDATE ingester SET mode = ?, source_id = ?, heartbeat_at = ?, rss_bytes = ?, max_rss_bytes = ?, input_size = ?, lines_per_s = ? WHERE id = 1 AND pid = ?",
-    [h.mode, h.sourceId, new Date().toISOString(), h.rssBytes, h.maxRssBytes, h.inputSize, h.linesPerS, process.pid],
+    `UPDATE ingester SET mode = ?, source_id = ?, heartbeat_at = ?, rss_bytes = ?, max_rss_bytes = ?, input_size = ?, lines_per_s = ?,
+       lag_bytes = ?, lag_growth_bytes = ? WHERE id = 1 AND pid = ?`,
+    [h.mode, h.sourceId, new Date().toISOString(), h.rssBytes, h.maxRssBytes, h.inputSize, h.linesPerS, h.lagBytes, h.lagGrowthBytes, process.pid],
   );
 }
 

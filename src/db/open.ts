@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statS
 import { dirname } from "node:path";
 import { SluiceError, EXIT_USAGE } from "../errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
+import { BUSY_TIMEOUT_MS } from "./settings";
 
 export interface OpenOptions {
   /** Create the database when it does not exist (ingest does; status and check do not). */
@@ -27,8 +28,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   }
   try {
     checkOwnership(db, path, fresh);
-    // Long enough that a reader never sees SQLITE_BUSY while a writer commits.
-    db.run("PRAGMA busy_timeout = 5000");
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
     return db;
   } catch (err) {

@@ -50,7 +50,22 @@ export function useLiveSettings(db: Database, cacheMb: number) {
   db.run("PRAGMA wal_autocheckpoint = 4000");
 }
 
-/** Folds the WAL back into the database and truncates it to zero bytes. */
-export function checkpointTruncate(db: Database) {
-  db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+/** busy_timeout of every connection sluice opens: long enough that a reader never sees SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Folds the WAL back into the database and truncates it to zero bytes, without waiting: a TRUNCATE
+ * checkpoint waits for every reader to let go of its snapshot, which a long query or a backup can
+ * hold for minutes, and the tail must not stall behind it (nor a shutdown overrun its 2 s). When a
+ * reader is in the way it copies what it can and returns; the next quiet period tries again.
+ * Returns true when the WAL was emptied.
+ */
+export function checkpointTruncate(db: Database): boolean {
+  db.run("PRAGMA busy_timeout = 0");
+  try {
+    const r = db.query("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | null;
+    return !r || r.busy === 0;
+  } finally {
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
 }

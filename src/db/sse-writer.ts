@@ -30,6 +30,11 @@ export class SseWriter {
   private pendingRows = 0;
   private pendingRejects = 0;
   private sinceCheck = 0;
+
+  /** Lines written so far, committed or not. */
+  get linesWritten(): number {
+    return this.rows + this.rejects + this.pendingRows + this.pendingRejects;
+  }
   private batchStarted = performance.now();
   private readonly insertRow: Statement;
   private readonly insertRaw: Statement;

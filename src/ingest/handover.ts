@@ -3,6 +3,7 @@
 // live tail outgrows its memory budget.
 
 import { readlinkSync } from "node:fs";
+import { resolve } from "node:path";
 import { SluiceError, EXIT_FAILURE } from "../errors";
 
 /** True inside a `bun build --compile` executable, whose modules live under /$bunfs/. */
@@ -17,6 +18,14 @@ function selfExecutable(): string {
     } catch {}
   }
   return process.execPath;
+}
+
+/**
+ * The words that start this program again: the executable itself when compiled, else the runtime
+ * and the script. Also what a service unit runs.
+ */
+export function selfCommand(): string[] {
+  return isCompiled() ? [process.execPath] : [process.execPath, resolve(process.argv[1]!)];
 }
 
 /**
@@ -43,7 +52,7 @@ export async function drainStdout(): Promise<void> {
 export async function execSelf(args: string[], env: Record<string, string | undefined>): Promise<never> {
   await drainStdout();
   const exe = selfExecutable();
-  const argv = isCompiled() ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args];
+  const argv = [...selfCommand(), ...args];
   const cleanEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
   try {

@@ -68,7 +68,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
       }
       if (now - lastBeat >= 1000) {
         lastBeat = now;
-        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rssBytes(), maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null });
+        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rssBytes(), maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null, lagBytes: null, lagGrowthBytes: null });
       }
       await queue.wait(live ? 1000 : Math.min(o.idleMs, 250));
     }

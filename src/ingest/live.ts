@@ -22,6 +22,7 @@ import { execSelf } from "./handover";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { releaseStartupPages } from "./memory";
 import { rssBytes } from "./progress";
+import { MinuteWindow } from "./minute-window";
 import { checkStartOffset } from "./start-offset";
 
 export interface LiveOptions {
@@ -65,6 +66,12 @@ interface Draining extends Tail {
 
 /** A file is quiet when it has not grown for this long; only then is a drained file closed. */
 const QUIET_MS = 1000;
+/**
+ * After this long without a new line, the WAL is folded back and truncated: the automatic
+ * checkpoints bound it while lines flow, and a quiet period leaves it at zero bytes, so backups,
+ * readers and `sluice stats` see a small WAL, at no cost to a busy tail.
+ */
+const QUIET_CHECKPOINT_MS = 5000;
 
 export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise<void> {
   const path = resolve(o.input);
@@ -95,7 +102,12 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   let tail: Tail | null = null;
   let overBudgetSince: number | null = null;
   let lastHousekeeping = 0;
-  let linesAtLastBeat = 0;
+  const window = new MinuteWindow();
+  window.add(performance.now(), 0, 0); // the rate counts from the start, not from the first heartbeat
+  // Lines read across every file, for the rate; when the last one came, for the quiet checkpoint.
+  let linesRead = 0;
+  let lastLineAt = performance.now();
+  let walDirty = false;
   // The source a rotated or vanished file had, until the next file at the path gets a source.
   let pendingFollows: { id: number; kind: string } | null = null;
   let reexecAt: number | null = null;
@@ -119,7 +131,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   // waited --live-batch-ms (or the batch is full): at a steady trickle that is a few commits a
   // second instead of one per write, for the same latency bound.
   const drain = (t: Tail) => {
-    ingestLines(t.reader, extractor, t.writer);
+    readLines(t);
     t.writer.commitIfDue(t.reader.nextLineOffset);
     t.reader.resume();
     t.reader.shrink(LIVE_BUFFER_BYTES);
@@ -127,13 +139,24 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
 
   // Files that left the path: still read, each committed on its own (never in a transaction with
   // another source), until --rotate-wait-ms has passed and they have been quiet for a second.
+  const readLines = (t: Tail) => {
+    const before = t.writer.linesWritten;
+    ingestLines(t.reader, extractor, t.writer);
+    const n = t.writer.linesWritten - before;
+    if (n > 0) {
+      linesRead += n;
+      lastLineAt = performance.now();
+      walDirty = true;
+    }
+  };
+
   const draining: Draining[] = [];
   const drainLeftFiles = (now: number, finishAll: boolean) => {
     for (let i = draining.length - 1; i >= 0; i--) {
       const d = draining[i]!;
       if (fstatSync(d.fd).size > d.reader.nextLineOffset) {
         tail?.writer.commit(tail.reader.nextLineOffset);
-        ingestLines(d.reader, extractor, d.writer);
+        readLines(d);
         d.writer.commit(d.reader.nextLineOffset);
         d.reader.resume();
         d.lastGrowthAt = now;
@@ -202,12 +225,17 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       if (housekeeping) {
         lastHousekeeping = now;
         const rss = rssBytes();
-        const lines = tail.writer.rows + tail.writer.rejects;
+        const size = fstatSync(tail.fd).size;
+        window.add(now, linesRead, size - tail.reader.nextLineOffset);
         heartbeat(db, {
-          mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: o.maxRssBytes,
-          inputSize: fstatSync(tail.fd).size, linesPerS: ((lines - linesAtLastBeat) * 1000) / HOUSEKEEPING_MS,
+          mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: o.maxRssBytes, inputSize: size,
+          linesPerS: window.linesPerS(), lagBytes: size - tail.reader.nextLineOffset, lagGrowthBytes: window.lagGrowth(),
         });
-        linesAtLastBeat = lines;
+        if (walDirty && now - lastLineAt >= QUIET_CHECKPOINT_MS && !draining.length) {
+          tail.writer.commit(tail.reader.nextLineOffset);
+          checkpointTruncate(db);
+          walDirty = false;
+        }
         if (rss > o.maxRssBytes) {
           overBudgetSince ??= now;
           if (now - overBudgetSince >= OVER_BUDGET_MS) {

@@ -5,7 +5,7 @@
 // prefix of the file.
 
 import type { Database } from "bun:sqlite";
-import { dirname, join } from "node:path";
+import { workerPath } from "../paths";
 import { SluiceError, EXIT_FAILURE } from "../errors";
 import { mergePart, partPath, partTableDdl, removePart } from "../db/parts";
 import type { Range } from "./plan";
@@ -33,12 +33,6 @@ export interface ParallelTotals {
 /** Parts written but not merged yet, per worker: enough to keep workers busy, few enough to stay hot. */
 const LOOKAHEAD_PER_WORKER = 2;
 
-function workerUrl(): string {
-  // Resolved from the entry point, which also works inside a compiled executable (build.ts bundles
-  // the worker as a second entry point beside cli.ts).
-  return join(dirname(Bun.main), "ingest", "part-worker.ts");
-}
-
 export async function ingestChunksInParallel(p: ParallelInput): Promise<ParallelTotals> {
   const ddl = partTableDdl(p.db);
   const pageSize = (p.db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
@@ -63,7 +57,7 @@ export async function ingestChunksInParallel(p: ParallelInput): Promise<Parallel
 
   try {
     for (let i = 0; i < Math.min(p.jobs, p.chunks.length); i++) {
-      const w = new Worker(workerUrl());
+      const w = new Worker(workerPath("ingest/part-worker.ts"));
       w.onmessage = (e: MessageEvent<ChunkResult>) => {
         results.set(e.data.index, e.data);
         assign(w);

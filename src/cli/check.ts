@@ -1,0 +1,25 @@
+import { defineCommand } from "citty";
+import { EXIT_FAILURE } from "../errors";
+import { checkDatabase } from "../ops/check";
+import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+
+export default defineCommand({
+  meta: {
+    name: "check",
+    description: "Check the database: SQLite's quick_check (--full: integrity_check) and sluice's invariants. Exit 0 when healthy, 1 when not",
+  },
+  args: {
+    full: { type: "boolean", description: "Run integrity_check instead of quick_check (reads every index too; slower)", default: false },
+    ...dbArg,
+    ...jsonArg,
+  },
+  run({ args }) {
+    const r = checkDatabase(resolveDbPath(args.db), args.full);
+    printResult(args.json, r, () =>
+      r.ok
+        ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${r.rows.toLocaleString("en-US")} rows from ${r.sources} sources, ${(r.ms / 1000).toFixed(1)} s)`]
+        : [`${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.db}:`, ...r.problems.map((p) => `  - ${p}`), "restore a backup ('sluice backup' makes them), or move the database aside and ingest again"],
+    );
+    if (!r.ok) process.exitCode = EXIT_FAILURE;
+  },
+});

@@ -1,0 +1,84 @@
+import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { SluiceError, EXIT_USAGE } from "../errors";
+import { selfCommand } from "../ingest/handover";
+import { manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Platform } from "../ops/service";
+import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+
+const placementArgs = {
+  system: { type: "boolean", description: "Linux: a system unit in /etc/systemd/system that runs as --run-as, instead of a user unit", default: false },
+  "run-as": { type: "string", description: "With --system: the user the service runs as (default: $SUDO_USER; never root)", valueHint: "user" },
+  "unit-dir": { type: "string", description: "Write the unit into this directory instead of the platform's (for packagers)", valueHint: "dir" },
+  platform: { type: "string", description: "Unit for this platform: linux (systemd) or darwin (launchd); default: this machine's", valueHint: "linux|darwin" },
+} as const;
+
+function platformOf(arg: string | undefined): Platform {
+  const p = arg ?? (process.platform === "darwin" ? "darwin" : "linux");
+  if (p !== "linux" && p !== "darwin") throw new SluiceError(`--platform ${p} is not known; use linux or darwin`, EXIT_USAGE);
+  return p;
+}
+
+function specFrom(args: Record<string, any>, forWriting: boolean) {
+  return serviceSpec({
+    platform: platformOf(args.platform), command: selfCommand(), input: args.input ?? "", db: resolveDbPath(args.db),
+    system: args.system, runAs: args["run-as"] ?? null, forWriting,
+  });
+}
+
+const install = defineCommand({
+  meta: { name: "install", description: "Install and start 'sluice ingest INPUT --follow' as a service of this user (systemd user unit, or LaunchAgent)" },
+  args: {
+    input: { type: "string", description: "The sse_lines.jsonl file the service follows", required: true, valueHint: "file" },
+    print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
+    enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
+    ...placementArgs,
+    ...dbArg,
+    ...jsonArg,
+  },
+  run({ args }) {
+    const spec = specFrom(args, !args.print);
+    if (args.print) {
+      process.stdout.write(unitText(spec));
+      return;
+    }
+    const path = writeUnit(spec, args["unit-dir"] ?? null);
+    const cmds = managerCommands(spec, path);
+    if (args.enable) for (const c of cmds.load) manage(c.argv, path, !c.optional);
+    printResult(args.json, { unit: path, enabled: args.enable, input: spec.input, db: spec.db }, () => [
+      `wrote ${path}`,
+      args.enable ? `service started: it follows ${spec.input} into ${spec.db}; see 'sluice status' and 'sluice service status'` : `not started (--no-enable); load it with: ${cmds.load.map((c) => c.argv.join(" ")).join(" && ")}`,
+    ]);
+  },
+});
+
+const uninstall = defineCommand({
+  meta: { name: "uninstall", description: "Stop the service and remove its unit (the database stays)" },
+  args: { enable: { type: "boolean", description: "Only remove the file: do not stop or unload the service", default: true }, ...placementArgs, ...jsonArg },
+  run({ args }) {
+    const spec = specFrom(args, false);
+    const path = unitPath(spec, args["unit-dir"] ?? null);
+    const cmds = managerCommands(spec, path);
+    if (args.enable) for (const c of cmds.unload) manage(c.argv, path, !c.optional);
+    const removed = removeUnit(path);
+    if (args.enable && removed && cmds.reload) manage(cmds.reload, path, false);
+    printResult(args.json, { unit: path, removed }, () => [removed ? `removed ${path}; the database is kept` : `no unit at ${path}; nothing to remove`]);
+  },
+});
+
+const status = defineCommand({
+  meta: { name: "status", description: "Whether the unit is installed and running" },
+  args: { ...placementArgs, ...jsonArg },
+  run({ args }) {
+    const spec = specFrom(args, false);
+    const path = unitPath(spec, args["unit-dir"] ?? null);
+    const installed = existsSync(path);
+    const state = installed ? manage(managerCommands(spec, path).state, path, false) : { ok: false, output: "not installed" };
+    const summary = spec.platform === "darwin" ? (state.ok ? "loaded" : "not loaded") : state.output.split("\n")[0] || "unknown";
+    printResult(args.json, { unit: path, installed, state: summary }, () => [`unit       ${path} (${installed ? "installed" : "not installed"})`, `state      ${summary}`]);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "service", description: "Run the live ingester as a service: install, uninstall, status" },
+  subCommands: { install, uninstall, status },
+});

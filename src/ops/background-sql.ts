@@ -1,0 +1,24 @@
+// Runs SQL in the SQL worker and, while it runs, calls `onTick` a few times a second: the progress
+// of a VACUUM INTO is the size of the file it writes, which only another thread can watch.
+
+import { workerPath } from "../paths";
+import type { SqlJob, SqlResult } from "./sql-worker";
+
+const TICK_MS = 250;
+
+export async function runSqlInBackground(job: SqlJob, onTick?: () => void): Promise<unknown[]> {
+  const worker = new Worker(workerPath("ops/sql-worker.ts"));
+  const timer = onTick ? setInterval(onTick, TICK_MS) : null;
+  try {
+    const result = await new Promise<SqlResult>((resolve) => {
+      worker.onmessage = (e: MessageEvent<SqlResult>) => resolve(e.data);
+      worker.onerror = (e) => resolve({ ok: false, message: e.message });
+      worker.postMessage(job);
+    });
+    if (!result.ok) throw new Error(result.message);
+    return result.rows;
+  } finally {
+    if (timer) clearInterval(timer);
+    worker.terminate();
+  }
+}

@@ -1,0 +1,195 @@
+// `sluice service`: runs `sluice ingest --follow` as a user service, a systemd user unit on Linux
+// and a LaunchAgent on macOS, with absolute paths to this very binary. The unit text is built here;
+// installing is writing it (to a temporary name, then renamed) and asking the service manager to
+// load it.
+
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../errors";
+import { VERSION } from "../version";
+
+export type Platform = "linux" | "darwin";
+
+export interface ServiceSpec {
+  platform: Platform;
+  /** The program and its leading words (the binary, or bun and the script), absolute. */
+  command: string[];
+  input: string;
+  db: string;
+  /** A system unit (Linux) that runs as `runAs` instead of a user unit. */
+  system: boolean;
+  runAs: string | null;
+  home: string;
+}
+
+export const UNIT_NAME = "sluice.service";
+export const LAUNCHD_LABEL = "dev.sluice.ingest";
+
+/** How long the service manager waits after SIGTERM: sluice commits and exits within 2 s. */
+const STOP_TIMEOUT_S = 30;
+
+export function ingestArgs(spec: ServiceSpec): string[] {
+  return [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db];
+}
+
+/** One word of ExecStart: quoted when it has to be; % and $ escaped, since systemd expands them. */
+function systemdWord(word: string): string {
+  const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  return /^[A-Za-z0-9_./:@+=,%-]+$/.test(escaped) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+export function systemdUnit(spec: ServiceSpec): string {
+  return `# Written by 'sluice service install' (sluice ${VERSION}); reinstalling overwrites it.
+[Unit]
+Description=sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite
+StartLimitIntervalSec=300
+StartLimitBurst=10
+
+[Service]
+Type=simple
+ExecStart=${ingestArgs(spec).map(systemdWord).join(" ")}
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=5
+# Exit code 2 is bad input (a database that is not sluice's, a bad flag): restarting cannot fix it.
+RestartPreventExitStatus=2
+TimeoutStopSec=${STOP_TIMEOUT_S}
+UMask=0077
+NoNewPrivileges=yes
+# No MemoryDenyWriteExecute: Bun's JIT runs 2-3x slower under it.
+StandardOutput=journal
+StandardError=journal
+SyslogIdentifier=sluice
+${spec.system ? `User=${spec.runAs}\n` : ""}
+[Install]
+WantedBy=${spec.system ? "multi-user.target" : "default.target"}
+`;
+}
+
+const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+export function launchdLogDir(home: string): string {
+  return join(home, "Library", "Logs", "sluice");
+}
+
+export function launchdPlist(spec: ServiceSpec): string {
+  const logs = launchdLogDir(spec.home);
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<!-- Written by 'sluice service install' (sluice ${xml(VERSION)}); reinstalling overwrites it. -->
+<plist version="1.0">
+<dict>
+  <key>Label</key>
+  <string>${LAUNCHD_LABEL}</string>
+  <key>ProgramArguments</key>
+  <array>
+${ingestArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
+  </array>
+  <key>RunAtLoad</key>
+  <true/>
+  <key>KeepAlive</key>
+  <dict>
+    <key>SuccessfulExit</key>
+    <false/>
+  </dict>
+  <key>ThrottleInterval</key>
+  <integer>5</integer>
+  <key>ExitTimeOut</key>
+  <integer>${STOP_TIMEOUT_S}</integer>
+  <key>ProcessType</key>
+  <string>Background</string>
+  <key>Umask</key>
+  <integer>63</integer>
+  <key>StandardOutPath</key>
+  <string>${xml(join(logs, "sluice.out.log"))}</string>
+  <key>StandardErrorPath</key>
+  <string>${xml(join(logs, "sluice.log"))}</string>
+</dict>
+</plist>
+`;
+}
+
+export function unitText(spec: ServiceSpec): string {
+  return spec.platform === "darwin" ? launchdPlist(spec) : systemdUnit(spec);
+}
+
+/** Where the unit goes: `unitDir` when given (packagers, tests), else the platform's place. */
+export function unitPath(spec: ServiceSpec, unitDir: string | null, env: NodeJS.ProcessEnv = process.env): string {
+  if (spec.platform === "darwin") return join(unitDir ?? join(spec.home, "Library", "LaunchAgents"), `${LAUNCHD_LABEL}.plist`);
+  if (unitDir) return join(unitDir, UNIT_NAME);
+  if (spec.system) return join("/etc/systemd/system", UNIT_NAME);
+  return join(env.XDG_CONFIG_HOME || join(spec.home, ".config"), "systemd", "user", UNIT_NAME);
+}
+
+/**
+ * The spec for this machine and user. A service that reads people's logs runs as that person:
+ * as root, only a system unit with another user to run as (--system --run-as) is accepted.
+ */
+export function serviceSpec(o: { platform: Platform; command: string[]; input: string; db: string; system: boolean; runAs: string | null; forWriting: boolean }): ServiceSpec {
+  if (o.system && o.platform === "darwin") throw new SluiceError("--system is for Linux; on macOS sluice installs a LaunchAgent for the user", EXIT_USAGE);
+  let runAs = o.runAs;
+  if (o.system) {
+    runAs ??= process.env.SUDO_USER ?? null;
+    if (!runAs || runAs === "root") throw new SluiceError("a system unit runs sluice as an ordinary user: pass --run-as USER (the user whose logs it reads)", EXIT_USAGE);
+  } else if (o.forWriting && process.getuid?.() === 0) {
+    throw new SluiceError("refusing to install a service as root: sluice should run as the user whose logs it reads; run this as that user, or pass --system --run-as USER for a system unit", EXIT_USAGE);
+  }
+  return { platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), system: o.system, runAs, home: process.env.HOME || homedir() };
+}
+
+/** Writes the unit (temporary name, then rename); returns its path. */
+export function writeUnit(spec: ServiceSpec, unitDir: string | null): string {
+  const path = unitPath(spec, unitDir);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  if (spec.platform === "darwin") mkdirSync(launchdLogDir(spec.home), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, unitText(spec), { mode: 0o644 });
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, path);
+  return path;
+}
+
+export function removeUnit(path: string): boolean {
+  if (!existsSync(path)) return false;
+  rmSync(path);
+  return true;
+}
+
+/** Runs a service-manager command; returns its output, or throws with what to do by hand. */
+export function manage(argv: string[], unitPath: string, mustSucceed = true): { ok: boolean; output: string } {
+  let r: ReturnType<typeof Bun.spawnSync>;
+  try {
+    r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  } catch (err) {
+    if (!mustSucceed) return { ok: false, output: (err as Error).message };
+    throw new SluiceError(`${argv[0]} is not available (${(err as Error).message}); the unit is at ${unitPath}: load it with your service manager`, EXIT_FAILURE);
+  }
+  const output = `${r.stdout?.toString() ?? ""}${r.stderr?.toString() ?? ""}`.trim();
+  if (r.exitCode !== 0 && mustSucceed) {
+    throw new SluiceError(`'${argv.join(" ")}' failed (${output.split("\n")[0] || `exit ${r.exitCode}`}); the unit is at ${unitPath}: fix the cause and run that command yourself`, EXIT_FAILURE);
+  }
+  return { ok: r.exitCode === 0, output };
+}
+
+/** The service manager commands that load, unload and query the unit. */
+export function managerCommands(spec: ServiceSpec, path: string) {
+  if (spec.platform === "darwin") {
+    const domain = `gui/${userInfo().uid}`;
+    return {
+      // bootout first, so that a reinstall replaces a loaded agent; it fails when none is loaded
+      load: [{ argv: ["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`], optional: true }, { argv: ["launchctl", "bootstrap", domain, path], optional: false }],
+      unload: [{ argv: ["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`], optional: true }],
+      reload: null,
+      state: ["launchctl", "print", `${domain}/${LAUNCHD_LABEL}`],
+    };
+  }
+  const ctl = spec.system ? ["systemctl"] : ["systemctl", "--user"];
+  return {
+    load: [{ argv: [...ctl, "daemon-reload"], optional: false }, { argv: [...ctl, "enable", "--now", UNIT_NAME], optional: false }],
+    // after the unit file is gone, daemon-reload forgets it
+    unload: [{ argv: [...ctl, "disable", "--now", UNIT_NAME], optional: true }],
+    reload: [...ctl, "daemon-reload"],
+    state: [...ctl, "is-active", UNIT_NAME],
+  };
+}

@@ -1,0 +1,110 @@
+// `sluice vacuum`: gives free pages back to the file system.
+//
+// New databases use auto_vacuum=INCREMENTAL, so the plain command is cheap: it moves free pages to
+// the end of the file and truncates it, a few thousand pages per transaction, so a live ingester
+// keeps committing in between. `--full` rebuilds the whole file through a checked snapshot that is
+// renamed over the database (crash-safe, with progress, and needing free space for one copy rather
+// than SQLite's two); it also converts a database made without auto_vacuum, and only it does.
+
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../errors";
+import { claimIngester, ingesterRunning, readIngester, releaseIngester } from "../db/ingester";
+import { openDatabase } from "../db/open";
+import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
+import { writeSnapshot } from "./snapshot";
+
+export interface VacuumResult {
+  db: string;
+  mode: "incremental" | "full";
+  bytesBefore: number;
+  bytesAfter: number;
+  freePagesBefore: number;
+  autoVacuumBefore: PageInfo["autoVacuum"];
+  autoVacuumAfter: PageInfo["autoVacuum"];
+  ms: number;
+  /** What the user may want to do next, if anything. */
+  advice: string | null;
+}
+
+/** Pages moved and truncated per transaction: small enough that a live ingester's commits wait only milliseconds. */
+const PAGES_PER_STEP = 2048;
+
+export async function vacuumDatabase(dbPath: string, o: { full: boolean; progress: boolean }): Promise<VacuumResult> {
+  return o.full ? vacuumFull(dbPath, o.progress) : vacuumIncremental(dbPath);
+}
+
+function vacuumIncremental(dbPath: string): VacuumResult {
+  const started = performance.now();
+  const db = openDatabase(dbPath);
+  try {
+    const before = pageInfo(db);
+    const bytesBefore = fileBytes(dbPath);
+    let advice: string | null = null;
+    if (before.autoVacuum === "incremental") {
+      for (let free = before.freePages; free > 0; ) {
+        db.run(`PRAGMA incremental_vacuum(${PAGES_PER_STEP})`);
+        const left = pageInfo(db).freePages;
+        if (left >= free) break;
+        free = left;
+      }
+    } else if (before.freePages > 0) {
+      advice = `this database was made without auto_vacuum, so its ${((before.freePages * before.pageSize) / 1e6).toFixed(1)} MB of free pages can only be reclaimed by a rebuild: run 'sluice vacuum --full' (stop the ingester first)`;
+    }
+    const after = pageInfo(db);
+    return {
+      db: dbPath, mode: "incremental", bytesBefore, bytesAfter: fileBytes(dbPath), freePagesBefore: before.freePages,
+      autoVacuumBefore: before.autoVacuum, autoVacuumAfter: after.autoVacuum, ms: Math.round(performance.now() - started), advice,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResult> {
+  const started = performance.now();
+  const db = openDatabase(dbPath);
+  let before: PageInfo, needed: number;
+  const bytesBefore = fileBytes(dbPath);
+  try {
+    const ing = readIngester(db);
+    if (ing && ing.pid !== process.pid && ingesterRunning(ing)) {
+      throw new SluiceError(`the database is in use by sluice PID ${ing.pid} (${ing.mode} of ${ing.input}); stop it (e.g. 'systemctl --user stop sluice') and run 'sluice vacuum --full' again`, EXIT_USAGE);
+    }
+    before = pageInfo(db);
+    needed = livePageBytes(db);
+    const fs = statfsSync(dirname(dbPath));
+    const free = fs.bavail * fs.bsize;
+    // the copy, plus room for the WAL and journal of whatever else writes to this file system
+    if (free < needed * 1.05 + (64 << 20)) {
+      throw new SluiceError(`vacuum --full needs about ${(needed / 1e6).toFixed(0)} MB free in ${dirname(dbPath)} for the rebuilt copy, and there are ${(free / 1e6).toFixed(0)} MB; free some space and run it again`, EXIT_FAILURE);
+    }
+    // Holding the ingester row keeps an ingester from starting on the file that is about to be replaced.
+    claimIngester(db, dbPath, "maintenance", "vacuum --full");
+    // Leaving WAL mode folds the WAL in and needs the only connection: a reader still open says so here.
+    const mode = (db.query("PRAGMA journal_mode = DELETE").get() as { journal_mode: string }).journal_mode;
+    if (mode === "wal") throw new SluiceError(`another connection has ${dbPath} open; close it (a sqlite3 shell, a running report) and run 'sluice vacuum --full' again`, EXIT_FAILURE);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  try {
+    await writeSnapshot(dbPath, dbPath, { expectedBytes: needed, progress, incrementalAutoVacuum: true, label: "vacuum --full" });
+  } catch (err) {
+    releaseIngester(db);
+    db.close();
+    throw wrapError(`vacuum --full of ${dbPath} failed; the database is unchanged`, err);
+  }
+  db.close(); // the connection is on the replaced file now
+  const fresh = openDatabase(dbPath);
+  try {
+    releaseIngester(fresh);
+    const after = pageInfo(fresh);
+    return {
+      db: dbPath, mode: "full", bytesBefore, bytesAfter: fileBytes(dbPath), freePagesBefore: before.freePages,
+      autoVacuumBefore: before.autoVacuum, autoVacuumAfter: after.autoVacuum, ms: Math.round(performance.now() - started), advice: null,
+    };
+  } finally {
+    fresh.close();
+  }
+}

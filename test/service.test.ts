@@ -1,0 +1,184 @@
+// Service units: the ones `sluice service install` writes and the ready-made ones in deploy/ are
+// linted by systemd itself (any warning fails) and, for launchd, parsed and their keys checked.
+// Installing as root needs --system and a user to run as.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, RUNNERS, run, tempDir } from "./helpers";
+
+const tmp = tempDir("sluice-service-");
+afterAll(() => tmp.cleanup());
+const BIN = RUNNERS[1]!.cmd;
+const linux = process.platform === "linux";
+const isRoot = process.getuid?.() === 0;
+
+/** systemd-analyze verify, in a scratch home so user units resolve; returns whatever it printed. */
+function verifyUnit(unitFile: string, opts: { user: boolean; home: string }): string {
+  const runtime = join(opts.home, "run");
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  const r = Bun.spawnSync(["systemd-analyze", ...(opts.user ? ["--user"] : []), "--man=no", "verify", unitFile], {
+    env: { ...process.env, HOME: opts.home, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_COLOR: "0" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return `${r.stdout.toString()}${r.stderr.toString()}`.trim() + (r.exitCode ? `\n(exit ${r.exitCode})` : "");
+}
+
+function haveSystemdAnalyze(): boolean {
+  return Bun.spawnSync(["sh", "-c", "command -v systemd-analyze"]).exitCode === 0;
+}
+
+type Plist = string | number | boolean | Plist[] | { [k: string]: Plist };
+
+/** A plist XML reader for the types a LaunchAgent uses; throws on anything it does not know. */
+function parsePlist(text: string): Plist {
+  const tokens = text
+    .replace(/<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--[\s\S]*?-->/g, "")
+    .match(/<[^>]+>|[^<]+/g)!
+    .filter((t) => t.trim() !== "");
+  let i = 0;
+  const expectTag = (tag: string) => {
+    if (tokens[i++] !== tag) throw new Error(`plist: expected ${tag}, got ${tokens[i - 1]}`);
+  };
+  const text_ = (close: string) => {
+    let s = "";
+    if (tokens[i] !== close) s = tokens[i++]!;
+    expectTag(close);
+    return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+  };
+  const value = (): Plist => {
+    const t = tokens[i++];
+    switch (t) {
+      case "<true/>": return true;
+      case "<false/>": return false;
+      case "<string>": return text_("</string>");
+      case "<integer>": {
+        const s = text_("</integer>");
+        if (!/^-?\d+$/.test(s)) throw new Error(`plist: bad integer ${s}`);
+        return Number(s);
+      }
+      case "<array>": {
+        const a: Plist[] = [];
+        while (tokens[i] !== "</array>") a.push(value());
+        i++;
+        return a;
+      }
+      case "<dict>": {
+        const d: Record<string, Plist> = {};
+        while (tokens[i] !== "</dict>") {
+          expectTag("<key>");
+          const k = text_("</key>");
+          d[k] = value();
+        }
+        i++;
+        return d;
+      }
+      default:
+        throw new Error(`plist: unexpected ${t}`);
+    }
+  };
+  expectTag('<plist version="1.0">');
+  const v = value();
+  expectTag("</plist>");
+  if (i !== tokens.length) throw new Error("plist: trailing content");
+  return v;
+}
+
+function checkAgent(p: Plist) {
+  const d = p as Record<string, any>;
+  expect(d.Label).toBe("dev.sluice.ingest");
+  expect(Array.isArray(d.ProgramArguments)).toBe(true);
+  expect(d.ProgramArguments.every((a: unknown) => typeof a === "string")).toBe(true);
+  expect(d.ProgramArguments[0]).toMatch(/^\//);
+  expect(d.ProgramArguments.slice(1)).toContain("--follow");
+  expect(d.RunAtLoad).toBe(true);
+  expect(d.KeepAlive).toEqual({ SuccessfulExit: false });
+  expect(typeof d.ThrottleInterval).toBe("number");
+  expect(d.ExitTimeOut).toBeGreaterThan(2);
+  expect(d.Umask).toBe(0o77);
+  for (const k of ["StandardOutPath", "StandardErrorPath"]) expect(d[k]).toMatch(/\/Library\/Logs\/sluice\/[^/]+\.log$/);
+  const known = new Set(["Label", "ProgramArguments", "RunAtLoad", "KeepAlive", "ThrottleInterval", "ExitTimeOut", "ProcessType", "Umask", "StandardOutPath", "StandardErrorPath"]);
+  expect(Object.keys(d).filter((k) => !known.has(k))).toEqual([]);
+}
+
+describe.skipIf(!linux)("systemd", () => {
+  test("systemd-analyze is installed (.ci/run installs Debian's systemd package)", () => {
+    expect(haveSystemdAnalyze()).toBe(true);
+  });
+
+  test("the lint catches a bad unit (so a clean result means something)", () => {
+    const unit = join(tmp.dir, "bad.service");
+    writeFileSync(unit, "[Service]\nType=simple\nExecStart=/bin/true\nBogusKey=1\n");
+    expect(verifyUnit(unit, { user: true, home: join(tmp.dir, "home-bad") })).toContain("Unknown key 'BogusKey'");
+  });
+
+  test("the printed user unit passes systemd-analyze verify without a warning", async () => {
+    const home = join(tmp.dir, "home-print");
+    const r = await run(BIN, ["service", "install", "--input", join(tmp.dir, "logs dir", "sse_lines.jsonl"), "--db", join(tmp.dir, "100%.db"), "--print"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Type=simple");
+    expect(r.stdout).toContain("Restart=on-failure");
+    expect(r.stdout).not.toContain("MemoryDenyWriteExecute=");
+    // absolute paths, quoted where they have a space, % escaped
+    expect(r.stdout).toContain(`ExecStart=${BIN[0]} ingest "${join(tmp.dir, "logs dir", "sse_lines.jsonl")}" --follow --db ${join(tmp.dir, "100%%.db")}`);
+    const unit = join(tmp.dir, "sluice.service");
+    writeFileSync(unit, r.stdout);
+    expect(verifyUnit(unit, { user: true, home })).toBe("");
+  });
+
+  test("deploy/sluice.service passes systemd-analyze verify without a warning", () => {
+    const home = join(tmp.dir, "home-deploy");
+    mkdirSync(join(home, ".local", "bin"), { recursive: true });
+    symlinkSync(BIN[0]!, join(home, ".local", "bin", "sluice"));
+    expect(verifyUnit(join(ROOT, "deploy", "sluice.service"), { user: true, home })).toBe("");
+  });
+
+  test.skipIf(!isRoot)("as root: refused without --system; --system writes a unit that runs as the named user", async () => {
+    const dir = join(tmp.dir, "units");
+    const input = join(tmp.dir, "in.jsonl");
+    const refused = await run(BIN, ["service", "install", "--input", input, "--unit-dir", dir, "--no-enable"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing to install a service as root");
+    expect(existsSync(join(dir, "sluice.service"))).toBe(false);
+
+    const noUser = await run(BIN, ["service", "install", "--system", "--input", input, "--unit-dir", dir, "--no-enable"], { env: { SUDO_USER: "" } });
+    expect(noUser.code).toBe(2);
+    expect(noUser.stderr).toContain("--run-as");
+
+    const r = await run(BIN, ["service", "install", "--system", "--run-as", "daemon", "--input", input, "--unit-dir", dir, "--no-enable", "--json"]);
+    expect(r.code).toBe(0);
+    const path = join(dir, "sluice.service");
+    expect(JSON.parse(r.stdout).unit).toBe(path);
+    const text = readFileSync(path, "utf8");
+    expect(text).toContain("User=daemon");
+    expect(text).toContain("WantedBy=multi-user.target");
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(verifyUnit(path, { user: false, home: join(tmp.dir, "home-system") })).toBe("");
+
+    const st = await run(BIN, ["service", "status", "--system", "--run-as", "daemon", "--unit-dir", dir, "--json"]);
+    expect(JSON.parse(st.stdout).installed).toBe(true);
+    const un = await run(BIN, ["service", "uninstall", "--system", "--run-as", "daemon", "--unit-dir", dir, "--no-enable"]);
+    expect(un.code).toBe(0);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe("launchd", () => {
+  test("the printed LaunchAgent parses, with the keys and types launchd needs", async () => {
+    const r = await run(BIN, ["service", "install", "--platform", "darwin", "--input", "/tmp/a & b/sse_lines.jsonl", "--db", "/tmp/s.db", "--print"]);
+    expect(r.code).toBe(0);
+    const agent = parsePlist(r.stdout) as Record<string, any>;
+    checkAgent(agent);
+    expect(agent.ProgramArguments.slice(-5)).toEqual(["ingest", "/tmp/a & b/sse_lines.jsonl", "--follow", "--db", "/tmp/s.db"]);
+  });
+
+  test("deploy/dev.sluice.ingest.plist parses, with the same keys", () => {
+    checkAgent(parsePlist(readFileSync(join(ROOT, "deploy", "dev.sluice.ingest.plist"), "utf8")));
+  });
+
+  test("the plist reader rejects what launchd would", () => {
+    expect(() => parsePlist('<plist version="1.0"><dict><key>A</key><integer>x</integer></dict></plist>')).toThrow();
+    expect(() => parsePlist('<plist version="1.0"><dict><string>A</string></dict></plist>')).toThrow();
+  });
+});
