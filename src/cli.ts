@@ -20,6 +20,8 @@ const main = defineCommand({
     backup: () => import("./cli/backup").then((m) => m.default),
     vacuum: () => import("./cli/vacuum").then((m) => m.default),
     service: () => import("./cli/service").then((m) => m.default),
+    index: () => import("./cli/index-cmd").then((m) => m.default),
+    report: () => import("./cli/report").then((m) => m.default),
   },
 });
 

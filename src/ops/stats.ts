@@ -35,7 +35,7 @@ export const HEALTH = {
   heartbeatStaleS: 30,
 };
 
-const TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects", "sources", "source_events", "checks"];
+const TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects", "sources", "source_events", "checks", "agent_files", "sessions", "turns", "invocations", "models"];
 
 export function readStats(dbPath: string): Stats {
   const status = readStatus(dbPath);

@@ -1,0 +1,74 @@
+import { defineCommand } from "citty";
+import { SluiceError, EXIT_USAGE } from "../errors";
+import { openDatabase } from "../db/open";
+import { loadPrices, PRICES_DATE } from "../deep-index/prices";
+import { modelsReport, periodReport, sessionReport, type ReportOptions } from "../deep-index/reports";
+import { dbArg, jsonArg, resolveDbPath } from "./shared-args";
+
+const KINDS = ["daily", "monthly", "session", "models"] as const;
+
+/** YYYY-MM-DD or YYYYMMDD (ccusage's form). */
+function dateFlag(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(v);
+  if (!m) throw new SluiceError(`--${name} ${v} is not a date; use YYYY-MM-DD`, EXIT_USAGE);
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+function tzFlag(v: string | undefined): string {
+  const tz = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    new Intl.DateTimeFormat("en-CA", { timeZone: tz });
+  } catch {
+    throw new SluiceError(`--tz ${tz} is not a time zone; use an IANA name such as Europe/Berlin or UTC`, EXIT_USAGE);
+  }
+  return tz;
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+const usd = (x: number) => `$${x.toFixed(2)}`;
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
+  return [line(head), w.map((x) => "-".repeat(x)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export default defineCommand({
+  meta: { name: "report", description: "Token and cost reports from the deep index: daily, monthly, session or models (--json: ccusage's field names)" },
+  args: {
+    kind: { type: "positional", description: "daily | monthly | session | models", required: true, valueHint: "kind" },
+    since: { type: "string", description: "From this local date on (YYYY-MM-DD)", valueHint: "date" },
+    until: { type: "string", description: "Up to this local date (YYYY-MM-DD)", valueHint: "date" },
+    tz: { type: "string", description: "Time zone that days are counted in (default: this machine's)", valueHint: "Area/City" },
+    prices: { type: "string", description: `A JSON price table to use instead of the built-in one (dated ${PRICES_DATE})`, valueHint: "file" },
+    ...dbArg,
+    ...jsonArg,
+  },
+  run({ args }) {
+    const kind = args.kind as (typeof KINDS)[number];
+    if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'; use one of ${KINDS.join(", ")}`, EXIT_USAGE);
+    const o: ReportOptions = { since: dateFlag("since", args.since), until: dateFlag("until", args.until), tz: tzFlag(args.tz), prices: loadPrices(args.prices) };
+    const db = openDatabase(resolveDbPath(args.db), { readonly: true });
+    try {
+      const r: any = kind === "session" ? sessionReport(db, o) : kind === "models" ? modelsReport(db, o) : periodReport(db, kind, o);
+      if (args.json) {
+        process.stdout.write(JSON.stringify(r) + "\n");
+        return;
+      }
+      const key = kind === "daily" ? "daily" : kind === "monthly" ? "monthly" : kind === "session" ? "sessions" : "models";
+      const first = kind === "daily" ? "date" : kind === "monthly" ? "month" : kind === "session" ? "sessionId" : "modelName";
+      const rows = (r[key] as any[]).map((x) => [
+        String(x[first]), kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).join(", "),
+        n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost),
+      ]);
+      const t = r.totals;
+      rows.push(["Total", "", n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), usd(t.totalCost)]);
+      const out = [table([first, kind === "models" ? "calls" : "models", "input", "output", "cache write", "cache read", "total tokens", "cost"], rows)];
+      if (r.unpricedModels.length) out.push(`no price for ${r.unpricedModels.join(", ")}: counted at $0 (pass --prices FILE)`);
+      process.stdout.write(out.join("\n") + "\n");
+    } finally {
+      db.close();
+    }
+  },
+});

@@ -1,0 +1,212 @@
+// The one writer of the deep index. A FileSink receives the records of one agent log file and
+// writes them with statements prepared once; per-line facts about the session (times, counts,
+// metadata) are gathered in memory and written once per file, and the session and model totals are
+// recomputed from turns once per batch, for the sessions and models the batch touched.
+
+import type { Database, Statement } from "bun:sqlite";
+import type { InvocationKind, SessionMeta, Sink } from "./records";
+
+export interface FileTarget {
+  fileId: number;
+  sessionId: number;
+  /** A subagent's transcript: its lines' sessionId is the parent's. */
+  subagent: boolean;
+}
+
+export class IndexWriter {
+  readonly touchedSessions = new Set<number>();
+  readonly touchedModels = new Set<string>();
+  /** Time spent in SQLite statements: the write phase of an index run. */
+  writeMs = 0;
+  private readonly ownerOfTurn: Statement;
+  private readonly upsertTurn: Statement;
+  private readonly insertInvocation: Statement;
+  private readonly markResult: Statement;
+  private readonly updateSession: Statement;
+  private readonly recomputeSession: Statement;
+  private readonly recomputeModel: Statement;
+
+  constructor(readonly db: Database) {
+    this.ownerOfTurn = db.prepare("SELECT session_id FROM turns WHERE message_id = ? AND request_id = ?");
+    // Counted once: a main-chain copy beats a sidechain replay; then the larger total (the line
+    // with the final usage) beats the placeholder counts of a message's earlier content blocks.
+    this.upsertTurn = db.prepare(`
+      INSERT INTO turns (session_id, seq, message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens,
+        cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, total_tokens, service_tier, stop_reason, is_sidechain, file_id, byte_offset)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+      ON CONFLICT (message_id, request_id) DO UPDATE SET
+        session_id = excluded.session_id, seq = excluded.seq, model = excluded.model, at = excluded.at,
+        input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+        cache_write_5m_tokens = excluded.cache_write_5m_tokens, cache_write_1h_tokens = excluded.cache_write_1h_tokens,
+        reasoning_tokens = excluded.reasoning_tokens, total_tokens = excluded.total_tokens, service_tier = excluded.service_tier,
+        stop_reason = coalesce(excluded.stop_reason, turns.stop_reason), is_sidechain = excluded.is_sidechain,
+        file_id = excluded.file_id, byte_offset = excluded.byte_offset
+      WHERE excluded.is_sidechain < turns.is_sidechain
+         OR (excluded.is_sidechain = turns.is_sidechain AND excluded.total_tokens > turns.total_tokens)`);
+    this.insertInvocation = db.prepare(`
+      INSERT OR IGNORE INTO invocations (session_id, turn_id, at, kind, name, tool_use_id, file_id, byte_offset)
+      VALUES (?1, (SELECT id FROM turns WHERE message_id = ?2 AND request_id = ?3), ?4, ?5, ?6, ?7, ?8, ?9)`);
+    this.markResult = db.prepare("UPDATE invocations SET is_error = ?2 WHERE tool_use_id = ?1 AND (is_error IS NULL OR ?2 = 1)");
+    this.updateSession = db.prepare(`
+      UPDATE sessions SET
+        agent_session_id = coalesce(agent_session_id, ?2), project = coalesce(project, ?3), parent_session = coalesce(parent_session, ?4),
+        is_sidechain = max(is_sidechain, ?5), agent_type = coalesce(agent_type, ?6), git_branch = coalesce(?7, git_branch),
+        tool_version = coalesce(?8, tool_version),
+        first_at = CASE WHEN first_at IS NULL OR ?9 < first_at THEN ?9 ELSE first_at END,
+        last_at = CASE WHEN last_at IS NULL OR ?10 > last_at THEN ?10 ELSE last_at END,
+        user_messages = user_messages + ?11, compactions = compactions + ?12,
+        first_prompt = coalesce(first_prompt, ?13), summary = coalesce(?14, summary)
+      WHERE id = ?1`);
+    this.recomputeSession = db.prepare(`
+      UPDATE sessions SET
+        (turns, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens) =
+          (SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
+                  coalesce(sum(cache_write_5m_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0), coalesce(sum(reasoning_tokens), 0)
+           FROM turns WHERE session_id = ?1),
+        tool_calls = (SELECT count(*) FROM invocations WHERE session_id = ?1 AND kind <> 'slash_command'),
+        primary_model = (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL GROUP BY model ORDER BY count(*) DESC, sum(output_tokens) DESC LIMIT 1)
+      WHERE id = ?1`);
+    this.recomputeModel = db.prepare(`
+      INSERT INTO models (id, provider, family, first_seen, last_seen, calls)
+        SELECT ?1, ?2, ?3, min(at), max(at), count(*) FROM turns WHERE model = ?1
+      ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, family = excluded.family,
+        first_seen = excluded.first_seen, last_seen = excluded.last_seen, calls = excluded.calls`);
+  }
+
+  /** A sink for one file's records, from the line at `seq` on (turn numbers carry over increments). */
+  fileSink(target: FileTarget, seq: number): FileSink {
+    this.touchedSessions.add(target.sessionId);
+    return new FileSink(this, target, seq);
+  }
+
+  /** Session and model totals, from the turns, for everything this batch touched. */
+  finishBatch() {
+    for (const id of this.touchedSessions) this.recomputeSession.run(id);
+    for (const model of this.touchedModels) {
+      const { provider, family } = modelFamily(model);
+      this.recomputeModel.run(model, provider, family);
+    }
+    this.touchedSessions.clear();
+    this.touchedModels.clear();
+  }
+
+  /** @internal */ writeTurn(t: Parameters<Sink["turn"]>[0], target: FileTarget, seq: number) {
+    const t0 = performance.now();
+    // Without a request id (older versions) the message id alone identifies the call: '' keeps the
+    // unique key working, where NULL would make every content-block line a call of its own.
+    if (t.messageId && !t.requestId) t = { ...t, requestId: "" };
+    if (t.messageId && t.requestId) {
+      const prev = this.ownerOfTurn.get(t.messageId, t.requestId) as { session_id: number } | null;
+      if (prev) this.touchedSessions.add(prev.session_id);
+    }
+    const u = t.usage;
+    this.upsertTurn.run(
+      target.sessionId, seq, t.messageId, t.requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
+      u.reasoning, u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h, t.serviceTier, t.stopReason, t.isSidechain ? 1 : 0,
+      target.fileId, t.offset,
+    );
+    if (t.model) this.touchedModels.add(t.model);
+    this.writeMs += performance.now() - t0;
+  }
+
+  /** @internal */ writeInvocation(i: Parameters<Sink["invocation"]>[0], target: FileTarget) {
+    const t0 = performance.now();
+    if (i.messageId && !i.requestId) i = { ...i, requestId: "" };
+    this.insertInvocation.run(target.sessionId, i.messageId, i.requestId, i.at, i.kind satisfies InvocationKind, i.name, i.toolUseId, target.fileId, i.offset);
+    this.writeMs += performance.now() - t0;
+  }
+
+  /** @internal */ writeResult(toolUseId: string, isError: boolean) {
+    const t0 = performance.now();
+    this.markResult.run(toolUseId, isError ? 1 : 0);
+    this.writeMs += performance.now() - t0;
+  }
+
+  /** @internal */ writeSession(target: FileTarget, s: FileSink) {
+    const t0 = performance.now();
+    const m = s.metaSeen;
+    this.updateSession.run(
+      target.sessionId, target.subagent ? null : (m.agentSessionId ?? null), m.project ?? null, target.subagent ? (m.agentSessionId ?? null) : null,
+      target.subagent || m.isSidechain ? 1 : 0, m.agentType ?? null, m.gitBranch ?? null, m.toolVersion ?? null,
+      s.firstAt, s.lastAt, s.userMessages, s.compactions, s.firstPrompt, s.lastSummary,
+    );
+    this.writeMs += performance.now() - t0;
+  }
+}
+
+/** Gathers one file's per-session facts; turns, invocations and results go straight to the writer. */
+export class FileSink implements Sink {
+  metaSeen: SessionMeta = {};
+  firstAt: string | null = null;
+  lastAt: string | null = null;
+  userMessages = 0;
+  compactions = 0;
+  firstPrompt: string | null = null;
+  lastSummary: string | null = null;
+  malformedLines = 0;
+  unknownLines = 0;
+
+  constructor(
+    private readonly w: IndexWriter,
+    private readonly target: FileTarget,
+    public seq: number,
+  ) {}
+
+  meta(m: SessionMeta) {
+    const s = this.metaSeen;
+    for (const k of Object.keys(m) as Array<keyof SessionMeta>) {
+      const v = m[k];
+      if (v === undefined) continue;
+      // the first id, project and type; the latest branch and version
+      if (k === "gitBranch" || k === "toolVersion" || s[k] === undefined) (s as any)[k] = v;
+    }
+  }
+  seen(at: string | undefined) {
+    if (!at) return;
+    if (this.firstAt === null || at < this.firstAt) this.firstAt = at;
+    if (this.lastAt === null || at > this.lastAt) this.lastAt = at;
+  }
+  turn(t: Parameters<Sink["turn"]>[0]) {
+    this.w.writeTurn(t, this.target, this.seq++);
+  }
+  invocation(i: Parameters<Sink["invocation"]>[0]) {
+    this.w.writeInvocation(i, this.target);
+  }
+  toolResult(toolUseId: string, isError: boolean) {
+    this.w.writeResult(toolUseId, isError);
+  }
+  userMessage(text: string | null) {
+    this.userMessages++;
+    if (this.firstPrompt === null && text) this.firstPrompt = text.trim().slice(0, 200);
+  }
+  compaction() {
+    this.compactions++;
+  }
+  summary(text: string) {
+    this.lastSummary = text;
+  }
+  malformed() {
+    this.malformedLines++;
+  }
+  unknown(_type: string) {
+    this.unknownLines++;
+  }
+  /** Writes the session facts gathered from this file. */
+  close() {
+    this.w.writeSession(this.target, this);
+  }
+}
+
+/** Provider and family of a model id: claude-sonnet-4-5-20250929 is anthropic / sonnet. */
+export function modelFamily(model: string): { provider: string; family: string } {
+  const m = model.toLowerCase();
+  if (m.startsWith("claude")) {
+    const family = /opus|sonnet|haiku/.exec(m)?.[0] ?? "claude";
+    return { provider: "anthropic", family };
+  }
+  if (/^(gpt|o\d|codex|chatgpt)/.test(m)) {
+    const family = /^(gpt-[\d.]+|o\d+|codex)/.exec(m)?.[1] ?? m.split("-")[0]!;
+    return { provider: "openai", family: family.replace(/^(gpt-\d+)\.\d+$/, "$1") };
+  }
+  return { provider: "other", family: m.split(/[-/]/)[0] ?? m };
+}

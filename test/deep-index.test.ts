@@ -1,0 +1,234 @@
+// The deep index on the real samples in ../shared/samples: every line format parses, tokens are
+// counted once with their final usage, Codex repeats are not double-counted, indexing is
+// incremental, and the reports add up, with ccusage's field names.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
+
+const tmp = tempDir("sluice-index-");
+afterAll(() => tmp.cleanup());
+let n = 0;
+const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
+const SAMPLES = join(SHARED, "samples");
+const BIN = RUNNERS[1]!.cmd;
+const sluice = (...args: string[]) => run(BIN, args);
+
+async function index(db: string, claude: string, codex: string) {
+  const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** Output tokens if each (message id, request id) kept its first line, as some tools do. */
+function firstLineOutput(file: string): { first: number; last: number } {
+  const first = new Map<string, number>(), best = new Map<string, number>();
+  for (const l of readFileSync(file, "utf8").split("\n")) {
+    let o: any;
+    try {
+      o = JSON.parse(l);
+    } catch {
+      continue;
+    }
+    const u = o?.message?.usage;
+    if (o?.type !== "assistant" || !u) continue;
+    const k = `${o.message.id}|${o.requestId}`;
+    if (!first.has(k)) first.set(k, u.output_tokens);
+    best.set(k, Math.max(best.get(k) ?? 0, u.output_tokens));
+  }
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  return { first: sum(first), last: sum(best) };
+}
+
+describe("the samples", () => {
+  const db = fresh("samples.db");
+
+  test("every file indexes: sessions, subagents of both layouts, malformed and unknown lines counted, never fatal", async () => {
+    const r = await index(db, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`);
+    expect(r.added).toBe(r.files);
+    expect(r.files).toBeGreaterThan(35);
+    // the only malformed lines are in the fixtures made to have them
+    for (const f of query(db, "SELECT path, malformed FROM agent_files WHERE malformed > 0")) expect(f.path).toMatch(/synthetic/);
+    expect(one(db, "SELECT sum(malformed) AS n FROM agent_files WHERE path LIKE '%/claude/projects/%'").n).toBe(0);
+    // the 0-byte transcript is a session with nothing in it
+    expect(one(db, "SELECT turns FROM sessions WHERE file LIKE '%b8b48015-0e89-4b2a-8438-bd16c8c50338.jsonl'").turns).toBe(0);
+    // subagents: the 2.1.2+ layout names its parent by directory; the older one by its lines
+    const sub = one(db, "SELECT parent_session, is_sidechain FROM sessions WHERE file LIKE '%/subagents/agent-a2271d1.jsonl'");
+    expect(sub).toEqual({ parent_session: "29ccd257-68b1-427f-ae5f-6524b7cb6f20", is_sidechain: 1 });
+    const old = one(db, "SELECT parent_session, is_sidechain FROM sessions WHERE file LIKE '%JSSoundRecorder/agent-3430b97e.jsonl'");
+    expect(old.is_sidechain).toBe(1);
+    expect(old.parent_session).toBeTruthy();
+    // session facts from the lines
+    const s = one(db, "SELECT * FROM sessions WHERE session_key = 'claude:326189cf-5676-4237-8cde-1ce80aae4a9f'");
+    expect(s.project).toBe("/Users/dain/workspace/claude-code-log");
+    expect(s.tool_version).toMatch(/^1\.0\./);
+    expect(s.summary).toBeTruthy();
+    expect(s.turns).toBeGreaterThan(5);
+    expect(s.tool_calls).toBeGreaterThan(5);
+    expect(s.primary_model).toBe("claude-sonnet-4-20250514");
+    // no turn of the <synthetic> model, and every (message, request) once
+    expect(one(db, "SELECT count(*) AS n FROM turns WHERE model = '<synthetic>'").n).toBe(0);
+    expect(one(db, "SELECT count(*) AS n FROM (SELECT 1 FROM turns WHERE message_id IS NOT NULL GROUP BY message_id, request_id HAVING count(*) > 1)").n).toBe(0);
+    // models
+    const m = one(db, "SELECT * FROM models WHERE id = 'claude-sonnet-4-20250514'");
+    expect([m.provider, m.family]).toEqual(["anthropic", "sonnet"]);
+    expect(m.calls).toBe(one(db, "SELECT count(*) AS n FROM turns WHERE model = 'claude-sonnet-4-20250514'").n);
+    expect(one(db, "SELECT provider FROM models WHERE id = 'gpt-5.3-codex'").provider).toBe("openai");
+    // invocations: kinds, and the error flag from their results
+    expect(one(db, "SELECT count(*) AS n FROM invocations WHERE kind = 'tool' AND is_error IS NOT NULL").n).toBeGreaterThan(10);
+  });
+
+  test("each message counts once with its final usage: keeping the first line undercounts up to 3.7x and more", () => {
+    let worst = 1;
+    for (const f of query(db, "SELECT id, path FROM agent_files WHERE agent = 'claude' AND path LIKE '%/projects/%'")) {
+      const { first, last } = firstLineOutput(f.path);
+      const ours = one(db, "SELECT coalesce(sum(output_tokens), 0) AS o FROM turns WHERE file_id = ?", f.id).o;
+      expect(ours).toBe(last);
+      if (first > 0) worst = Math.max(worst, last / first);
+    }
+    expect(worst).toBeGreaterThanOrEqual(3.7);
+    // the hand-made dedup fixture: five lines, two messages
+    const d = one(db, "SELECT count(*) AS n, sum(output_tokens) AS o FROM turns t JOIN agent_files f ON f.id = t.file_id WHERE f.path LIKE '%dedup_content_blocks.jsonl'");
+    expect(d).toEqual({ n: 2, o: 350 });
+  });
+
+  test("1-hour cache writes are kept apart and cost 2x input", async () => {
+    const t = one(db, "SELECT cache_write_1h_tokens AS h, cache_write_5m_tokens AS m FROM turns t JOIN agent_files f ON f.id = t.file_id WHERE f.path LIKE '%turn_with_1hr_cache.jsonl' ORDER BY seq LIMIT 1");
+    expect(t).toEqual({ h: 100000, m: 0 });
+    const prices = fresh("prices.json");
+    writeFileSync(prices, JSON.stringify({ "claude-opus-4-6": { input: 10, output: 0, cacheWrite5m: 0, cacheWrite1h: 20, cacheRead: 0 } }));
+    const r = JSON.parse((await sluice("report", "models", "--db", db, "--prices", prices, "--json")).stdout);
+    const opus = r.models.find((m: any) => m.modelName === "claude-opus-4-6");
+    const sums = one(db, "SELECT sum(input_tokens) AS i, sum(cache_write_1h_tokens) AS h FROM turns WHERE model = 'claude-opus-4-6'");
+    expect(opus.totalCost).toBeCloseTo((sums.i * 10 + sums.h * 20) / 1e6, 9);
+  });
+
+  test("Codex: a repeated cumulative total is not a new call; input excludes the cached part", () => {
+    const rows = query(db, "SELECT model, input_tokens AS i, cache_read_tokens AS c, output_tokens AS o, reasoning_tokens AS r FROM turns t JOIN agent_files f ON f.id = t.file_id WHERE f.path LIKE '%ccusage_fixture_session-alpha.jsonl' ORDER BY seq");
+    expect(rows).toEqual([
+      { model: "gpt-5.2-codex", i: 750, c: 250, o: 125, r: 75 },
+      { model: "gpt-5.3-codex", i: 2000, c: 500, o: 300, r: 200 },
+    ]);
+    // a real rollout repeats token_count events; summing last_token_usage over all of them double-counts
+    const f = query(db, "SELECT id, path FROM agent_files WHERE path LIKE '%rollout-2026-02-23T12-41-04%'")[0];
+    let events = 0, lastSum = 0, finalTotal = 0;
+    for (const l of readFileSync(f.path, "utf8").split("\n")) {
+      if (!l.includes('"token_count"')) continue;
+      const info = JSON.parse(l).payload.info;
+      if (!info) continue;
+      events++;
+      lastSum += info.last_token_usage.output_tokens;
+      finalTotal = info.total_token_usage.output_tokens;
+    }
+    const ours = one(db, "SELECT count(*) AS n, sum(output_tokens) AS o FROM turns WHERE file_id = ?", f.id);
+    expect(ours.o).toBe(finalTotal);
+    expect(ours.n).toBeLessThan(events);
+    expect(lastSum).toBeGreaterThan(finalTotal);
+  });
+
+  test("reports: ccusage's field names, totals that add up, --tz and --since", async () => {
+    const r = await sluice("report", "daily", "--db", db, "--tz", "UTC", "--json");
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    for (const row of d.daily) {
+      expect(Object.keys(row)).toEqual(["date", "inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens", "totalCost", "modelsUsed", "modelBreakdowns"]);
+      expect(row.modelBreakdowns.reduce((a: number, m: any) => a + m.outputTokens, 0)).toBe(row.outputTokens);
+    }
+    const all = one(db, "SELECT sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS r, sum(cache_write_5m_tokens + cache_write_1h_tokens) AS w FROM turns");
+    expect([d.totals.inputTokens, d.totals.outputTokens, d.totals.cacheReadTokens, d.totals.cacheCreationTokens]).toEqual([all.i, all.o, all.r, all.w]);
+    expect(d.totals.totalCost).toBeGreaterThan(0);
+    // the same turns, counted in another zone, land on other days but add up the same
+    const tokyo = JSON.parse((await sluice("report", "daily", "--db", db, "--tz", "Asia/Tokyo", "--json")).stdout);
+    expect(tokyo.totals.outputTokens).toBe(d.totals.outputTokens);
+    expect(tokyo.daily.map((x: any) => x.date)).not.toEqual(d.daily.map((x: any) => x.date));
+    const since = JSON.parse((await sluice("report", "daily", "--db", db, "--tz", "UTC", "--since", "2026-01-01", "--json")).stdout);
+    expect(since.daily.every((x: any) => x.date >= "2026-01-01")).toBe(true);
+    const monthly = JSON.parse((await sluice("report", "monthly", "--db", db, "--tz", "UTC", "--json")).stdout);
+    expect(monthly.totals.totalTokens).toBe(d.totals.totalTokens);
+    const sessions = JSON.parse((await sluice("report", "session", "--db", db, "--json")).stdout);
+    expect(sessions.totals.totalTokens).toBe(d.totals.totalTokens);
+    const text = await sluice("report", "daily", "--db", db);
+    expect(text.stdout).toContain("Total");
+    const bad = await sluice("report", "weekly", "--db", db);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("unknown report 'weekly'")]);
+  });
+});
+
+describe("incremental", () => {
+  test("grown files are read on, rewritten ones again, unchanged ones skipped; deleted sessions stay", async () => {
+    const root = fresh("claude");
+    const proj = join(root, "projects", "-work-demo");
+    mkdirSync(proj, { recursive: true });
+    const src = join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl");
+    const bytes = readFileSync(src);
+    const file = join(proj, "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl");
+    // the first half, cut inside a line: that line waits for its newline
+    const cut = Math.floor(bytes.length / 2);
+    writeFileSync(file, bytes.subarray(0, cut));
+    const db = fresh("inc.db"), whole = fresh("whole.db");
+    const codex = fresh("no-codex");
+    let r = await index(db, root, codex);
+    expect(r.added).toBe(1);
+    appendFileSync(file, bytes.subarray(cut));
+    r = await index(db, root, codex);
+    expect([r.appended, r.reindexed]).toEqual([1, 0]);
+    const wholeDir = fresh("claude-whole");
+    mkdirSync(join(wholeDir, "projects", "-work-demo"), { recursive: true });
+    copyFileSync(src, join(wholeDir, "projects", "-work-demo", "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl"));
+    await index(whole, wholeDir, codex);
+    const snap = (p: string) => ({
+      turns: query(p, "SELECT message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, seq FROM turns ORDER BY seq"),
+      inv: query(p, "SELECT kind, name, tool_use_id, is_error FROM invocations ORDER BY byte_offset, tool_use_id"),
+      s: query(p, "SELECT turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, summary, first_prompt FROM sessions"),
+    });
+    expect(snap(db)).toEqual(snap(whole));
+
+    r = await index(db, root, codex);
+    expect([r.skipped, r.lines]).toEqual([1, 0]);
+
+    // rewritten (an editor, a rewrite of history): indexed again from byte 0, nothing twice
+    writeFileSync(file, readFileSync(join(SAMPLES, "claude", "projects", "-experiments-ideas", "03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl")));
+    r = await index(db, root, codex);
+    expect(r.reindexed).toBe(1);
+    expect(snap(db)).not.toEqual(snap(whole));
+    writeFileSync(file, bytes);
+    r = await index(db, root, codex);
+    expect(r.reindexed).toBe(1);
+    expect(snap(db)).toEqual(snap(whole));
+
+    // deleted by the agent's cleanup: the session stays in the archive
+    rmSync(file);
+    r = await index(db, root, codex);
+    expect(one(db, "SELECT count(*) AS n FROM turns").n).toBe(snap(whole).turns.length);
+  });
+
+  test("CLAUDE_CONFIG_DIR and CODEX_HOME name the roots", async () => {
+    const claude = fresh("cfg");
+    cpSync(join(SAMPLES, "claude", "synthetic"), join(claude, "projects"), { recursive: true });
+    const codexHome = fresh("codex-home");
+    cpSync(join(SAMPLES, "codex", "claude-code-log_synthetic", "sessions"), join(codexHome, "sessions"), { recursive: true });
+    const db = fresh("env.db");
+    const r = await run(BIN, ["index", "--db", db, "--json"], { env: { CLAUDE_CONFIG_DIR: claude, CODEX_HOME: codexHome, HOME: fresh("home") } });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.roots).toEqual({ claude: [join(claude, "projects")], codex: [join(codexHome, "sessions")] });
+    expect(one(db, "SELECT count(*) AS n FROM sessions WHERE agent = 'codex'").n).toBeGreaterThan(0);
+    expect(one(db, "SELECT count(*) AS n FROM sessions WHERE agent = 'claude'").n).toBeGreaterThan(5);
+  });
+});
+
+describe("sidechain and synthetic", () => {
+  test("a main-chain copy beats a sidechain replay with a larger total; <synthetic> is skipped", async () => {
+    const root = fresh("claude-side");
+    const proj = join(root, "projects", "-p");
+    mkdirSync(proj, { recursive: true });
+    const line = (side: boolean, out: number, model = "claude-sonnet-4-5-20250929") =>
+      JSON.stringify({ type: "assistant", sessionId: "s1", isSidechain: side, timestamp: "2026-03-01T10:00:00Z", requestId: "req_1", message: { id: "msg_1", model, usage: { input_tokens: 10, output_tokens: out }, content: [] } });
+    writeFileSync(join(proj, "s1.jsonl"), [line(true, 900), line(false, 40), line(true, 1000), line(false, 0, "<synthetic>")].join("\n") + "\n");
+    const db = fresh("side.db");
+    await index(db, root, fresh("none"));
+    expect(query(db, "SELECT output_tokens, is_sidechain FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0 }]);
+  });
+});
