@@ -5,7 +5,7 @@
 // follow sluice's errors (2 for bad input, 1 for failures) and a bare "-" can name stdin.
 
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
-import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./errors";
+import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./errors";
 import { drainStdout } from "./ingest/handover";
 import { log } from "./log";
 import { VERSION } from "./version";
@@ -61,6 +61,11 @@ try {
   if (err instanceof SluiceError) {
     log.error(err.message);
     process.exit(err.exitCode);
+  }
+  const sqlite = describeSqliteError(err);
+  if (sqlite) {
+    log.error(sqlite.message);
+    process.exit(sqlite.exitCode);
   }
   if ((err as { name?: string })?.name === "CLIError") {
     log.error(`${(err as Error).message}; see 'sluice ${process.argv[2] ?? ""} --help'`);

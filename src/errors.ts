@@ -22,3 +22,21 @@ export function wrapError(what: string, err: unknown, exitCode = EXIT_FAILURE): 
   const detail = err instanceof Error ? err.message : String(err);
   return new SluiceError(`${what}: ${detail}`, exitCode);
 }
+
+/**
+ * SQLite's errors from the file system, said the way a user can act on them. Everything read up
+ * to the error was committed or rolled back whole, so running the same command again resumes.
+ */
+export function describeSqliteError(err: unknown): SluiceError | null {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return null;
+  const detail = (err as Error).message;
+  const resume = "and run the same command again: it resumes from the committed offset, and nothing committed is lost";
+  if (code === "SQLITE_FULL") return new SluiceError(`the disk holding the database is full (${detail}); free some space ${resume}`, EXIT_FAILURE);
+  if (code.startsWith("SQLITE_READONLY")) return new SluiceError(`the database or its directory is read-only (${detail}); make both writable ${resume}`, EXIT_FAILURE);
+  if (code.startsWith("SQLITE_CANTOPEN")) return new SluiceError(`cannot open the database or its journal (${detail}); check that the directory exists and is writable ${resume}`, EXIT_FAILURE);
+  if (code.startsWith("SQLITE_IOERR")) return new SluiceError(`the disk reported an I/O error (${detail}); check the disk ${resume}`, EXIT_FAILURE);
+  if (code === "SQLITE_BUSY" || code.startsWith("SQLITE_BUSY_")) return new SluiceError(`the database stayed locked by another connection for 5 s (${detail}); close long transactions ${resume}`, EXIT_FAILURE);
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return new SluiceError(`the database is damaged (${detail}); restore it from a backup ('sluice backup'), or move it aside to start a new one`, EXIT_USAGE);
+  return null;
+}

@@ -1,16 +1,19 @@
-// kill -9 at random moments (during the parallel load, the merge of parts, the index build),
-// restart, and check that every line is in the table exactly once and the database is intact.
+// kill -9 at random moments (during the parallel load, the merge of parts, the index build, the
+// hand-over exec, and the live tail while lines are appended), restart, and check that every line is
+// in the table exactly once and the database is intact. CI runs 10 + 10 trials; `bun run
+// test:faults` runs 50 + 50 (SLUICE_CRASH_TRIALS, SLUICE_CRASH_LIVE_TRIALS).
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateFile, Rng } from "../bench/generate";
+import { generate, generateFile, Rng } from "../bench/generate";
 import { checkExactlyOnce, RUNNERS, run, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-crash-");
 const file = join(tmp.dir, "capture.jsonl");
-const TRIALS = Number(process.env.SLUICE_CRASH_TRIALS ?? 6);
+const TRIALS = Number(process.env.SLUICE_CRASH_TRIALS ?? 10);
+const LIVE_TRIALS = Number(process.env.SLUICE_CRASH_LIVE_TRIALS ?? 10);
 
 beforeAll(() => {
   // above the parallel threshold, so the kills also land in workers and merges
@@ -60,4 +63,57 @@ test(`kill -9 at random moments, ${TRIALS} trials: every line exactly once, inte
     expect(existsSync(`${db}.part1`)).toBe(false);
   }
   expect(kills).toBeGreaterThan(TRIALS / 2);
+}, 900_000);
+
+test(`kill -9 while following, through the hand-over and the live tail with appends, ${LIVE_TRIALS} trials`, async () => {
+  const rng = new Rng(Number(process.env.SLUICE_CRASH_SEED ?? 5) + 1000);
+  let kills = 0, liveKills = 0;
+  for (let trial = 0; trial < LIVE_TRIALS; trial++) {
+    const runner = RUNNERS[trial % RUNNERS.length]!;
+    const input = join(tmp.dir, `live${trial}.jsonl`), db = join(tmp.dir, `live${trial}.db`);
+    copyFileSync(file, input);
+    // the appender: bursts of lines, some split across two writes (a partial line, then the rest)
+    let appending = true, seed = trial * 1000;
+    const appender = (async () => {
+      while (appending) {
+        const chunk = Buffer.concat([...generate({ lines: 200, seed: seed++, hostile: 0.02 })]);
+        const cut = rng.int(chunk.length);
+        appendFileSync(input, chunk.subarray(0, cut));
+        await Bun.sleep(5);
+        appendFileSync(input, chunk.subarray(cut));
+        await Bun.sleep(40);
+      }
+    })();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const p = Bun.spawn([...runner.cmd, "ingest", input, "--follow", "--db", db, "--poll-ms", "100"], { stdout: "ignore", stderr: "ignore" });
+      // spread over the backfill (about 1 s), the hand-over and a few seconds of the live tail
+      await Bun.sleep(20 + rng.int(4000));
+      const live = existsSync(db) && (() => {
+        try {
+          const d = new Database(db, { readonly: true });
+          const mode = (d.query("SELECT mode FROM ingester").get() as any)?.mode;
+          d.close();
+          return mode === "live";
+        } catch {
+          return false;
+        }
+      })();
+      p.kill("SIGKILL");
+      await p.exited;
+      kills++;
+      if (live) liveKills++;
+      if (existsSync(db)) {
+        const d = new Database(db);
+        expect((d.query("PRAGMA integrity_check").get() as any).integrity_check).toBe("ok");
+        d.close();
+      }
+    }
+    appending = false;
+    await appender;
+    const last = await run(runner.cmd, ["ingest", input, "--db", db, "--json"]);
+    expect(last.code).toBe(0);
+    checkExactlyOnce(db, readFileSync(input));
+  }
+  expect(kills).toBe(LIVE_TRIALS * 3);
+  expect(liveKills).toBeGreaterThan(0);
 }, 900_000);

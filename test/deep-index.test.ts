@@ -232,3 +232,95 @@ describe("sidechain and synthetic", () => {
     expect(query(db, "SELECT output_tokens, is_sidechain FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0 }]);
   });
 });
+
+describe("flows from sse_lines", () => {
+  /** The sample API streams wrapped in capture envelopes, one flow each, a line every 37 ms. */
+  function envelopes(names: string[], firstRound: number): { text: string; expected: Array<{ flow: string; start: number; firstDelta: number; end: number }> } {
+    const lines: string[] = [];
+    const expected = [];
+    let round = firstRound;
+    for (const name of names) {
+      let event = "", ms = 0, firstDelta = -1;
+      const base = Date.parse("2026-01-24T10:15:02.000Z") + round * 10_000;
+      for (const line of readFileSync(join(SAMPLES, "sse", name), "utf8").split("\n")) {
+        if (line.startsWith("event: ")) event = line.slice(7);
+        ms += 37;
+        if (firstDelta < 0 && (event === "content_block_delta" || event === "response.output_item.done")) firstDelta = ms;
+        lines.push(JSON.stringify({ t: new Date(base + ms).toISOString(), source: name.startsWith("openai") ? "codex" : "claude", sid: "s1", flow_id: `fl_${round}`, round, event, metadata: JSON.stringify({ pid: 1, cwd: "/p", turn_id: `turn_${round}` }), line }));
+      }
+      expected.push({ flow: `fl_${round}`, start: 37, firstDelta, end: ms });
+      round++;
+    }
+    return { text: lines.join("\n") + "\n", expected };
+  }
+
+  test("one row per model call with model, usage, stop reason and latency; built incrementally", async () => {
+    const file = fresh("sse_lines.jsonl"), db = fresh("flows.db");
+    const first = envelopes(["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse"], 0);
+    writeFileSync(file, first.text);
+    expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
+    const r = await index(db, fresh("none"), fresh("none"));
+    expect(r.flows_rebuilt).toBe(3);
+    const flows = query(db, "SELECT * FROM flows ORDER BY round");
+    expect(flows.map((f) => [f.flow_id, f.model, f.stop_reason])).toEqual([
+      ["fl_0", "claude-3-opus-latest", "end_turn"],
+      ["fl_1", "claude-sonnet-4-20250514", "tool_use"],
+      ["fl_2", null, "completed"],
+    ]);
+    for (const [i, e] of first.expected.entries()) {
+      expect(flows[i].ttft_ms).toBeCloseTo(e.firstDelta - e.start, 0);
+      expect(flows[i].duration_ms).toBeCloseTo(e.end - e.start, 0);
+    }
+    expect([flows[0].input_tokens, flows[0].output_tokens]).toEqual([11, 6]);
+    expect(flows[0].output_tokens_per_s).toBeCloseTo(6 / ((first.expected[0]!.end - first.expected[0]!.firstDelta) / 1000), 3);
+    expect(flows[1].message_id).toBe("msg_019Q1hrJbZG26Fb9BQhrkHEr");
+
+    // a second run with nothing new builds nothing; new lines rebuild only their flows
+    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(0);
+    const more = envelopes(["anthropic/server_tool_use_response.sse"], 3);
+    appendFileSync(file, more.text);
+    expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
+    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(1);
+    expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(4);
+    expect(one(db, "SELECT stop_reason FROM flows WHERE flow_id = 'fl_3'").stop_reason).toBe("end_turn");
+  });
+});
+
+describe("index --follow", () => {
+  test("hands over with the same PID, then has appended lines in the tables within a second; SIGTERM exits 0", async () => {
+    const root = fresh("claude-follow");
+    const proj = join(root, "projects", "-p");
+    mkdirSync(proj, { recursive: true });
+    const src = readFileSync(join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl"));
+    const cut = src.indexOf(10, Math.floor(src.length / 2)) + 1;
+    const file = join(proj, "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl");
+    writeFileSync(file, src.subarray(0, cut));
+    const db = fresh("follow.db");
+    const p = Bun.spawn([...BIN, "index", "--follow", "--claude", root, "--codex", fresh("none"), "--db", db, "--poll-ms", "5000"], { stdout: "ignore", stderr: "pipe" });
+    try {
+      const deadline = performance.now() + 15_000;
+      const turns = () => {
+        try {
+          return one(db, "SELECT count(*) AS n FROM turns").n as number;
+        } catch {
+          return -1;
+        }
+      };
+      while (turns() <= 0 && performance.now() < deadline) await Bun.sleep(50);
+      const before = turns();
+      expect(before).toBeGreaterThan(0);
+      // the live image: same PID, started with --handover
+      await Bun.sleep(300);
+      expect(readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")).toContain("--handover");
+      appendFileSync(file, src.subarray(cut));
+      const t0 = performance.now();
+      while (turns() === before && performance.now() - t0 < 5000) await Bun.sleep(20);
+      expect(performance.now() - t0).toBeLessThan(1000); // the poll is 5 s: the watch woke it
+      expect(turns()).toBeGreaterThan(before);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.kill("SIGKILL");
+    }
+  }, 30_000);
+});

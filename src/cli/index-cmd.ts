@@ -1,31 +1,56 @@
 import { defineCommand } from "citty";
+import { log } from "../log";
 import { openDatabase } from "../db/open";
+import { useIndexSettings } from "../db/settings";
 import { agentRoots, discover } from "../deep-index/discover";
+import { buildFlows } from "../deep-index/flows";
+import { followIndex } from "../deep-index/follow";
 import { indexFiles } from "../deep-index/indexer";
-import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+import { dbArg, intFlag, jsonArg, printResult, resolveDbPath } from "./shared-args";
 
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
+const MiB = 1 << 20;
+export const INDEX_CACHE_MB = 64;
 
 export default defineCommand({
   meta: {
     name: "index",
-    description: "Index Claude Code transcripts and Codex rollouts into sessions, turns, invocations and models, incrementally",
+    description: "Index Claude Code transcripts and Codex rollouts (sessions, turns, invocations, models) and sse_lines (flows), incrementally",
   },
   args: {
     claude: { type: "string", description: "Claude Code config or projects directories, comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.claude)", valueHint: "dirs" },
     codex: { type: "string", description: "Codex home or sessions directories, comma-separated (default: $CODEX_HOME, else ~/.codex)", valueHint: "dirs" },
+    follow: { type: "boolean", description: "After indexing, keep the index current as the agents write (the live follower)", default: false },
+    "poll-ms": { type: "string", description: "Follow: how often to look for changes when no change was signalled, in ms (default 2000)", valueHint: "ms" },
+    "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB" },
+    "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB" },
+    handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false },
     ...dbArg,
     ...jsonArg,
   },
-  run({ args }) {
+  async run({ args }) {
     const roots = agentRoots({ claude: list(args.claude), codex: list(args.codex) });
-    const db = openDatabase(resolveDbPath(args.db), { create: true });
+    const dbPath = resolveDbPath(args.db);
+    if (args.follow) {
+      const pollMs = intFlag("poll-ms", args["poll-ms"], 2000, 10);
+      const maxRssMb = intFlag("max-rss", args["max-rss"], 64, 16);
+      const liveCacheMb = intFlag("live-cache-mb", args["live-cache-mb"], 2, 1);
+      const liveArgs = ["index", "--follow", "--handover", "--db", dbPath, "--claude", roots.claude.join(","), "--codex", roots.codex.join(","),
+        "--poll-ms", String(pollMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb)];
+      await followIndex({ dbPath, roots, pollMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
+      return;
+    }
+    const db = openDatabase(dbPath, { create: true });
+    useIndexSettings(db, INDEX_CACHE_MB);
     try {
-      const r = indexFiles(db, discover(roots));
+      const files = indexFiles(db, discover(roots));
+      const flows = buildFlows(db);
+      const r = { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
       printResult(args.json, { ...r, roots }, () => [
         `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${r.lines.toLocaleString("en-US")} lines, ` +
           `${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(2)} s (writes ${r.write_ms} ms); ${r.sessions} sessions, ${r.turns.toLocaleString("en-US")} turns in the index` +
-          (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : ""),
+          (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
+          (r.flows_rebuilt ? `; ${r.flows_rebuilt} flows from sse_lines built in ${r.flows_ms} ms` : ""),
       ]);
     } finally {
       db.close();

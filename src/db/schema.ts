@@ -253,6 +253,37 @@ export const MIGRATIONS: Migration[] = [
           last_seen   TEXT,
           calls       INTEGER NOT NULL DEFAULT 0
         );
+
+        -- One per model call captured in sse_lines (one flow_id), with the latency figures only the
+        -- raw stream has. Built from sse_rows past index_state.flows_through_id, SQL-side.
+        CREATE TABLE flows (
+          flow_id             TEXT PRIMARY KEY,
+          source              TEXT,
+          sid                 TEXT,
+          round               INTEGER,
+          turn_id             TEXT,
+          model               TEXT,
+          message_id          TEXT,               -- the API's message or response id
+          started_at          TEXT,               -- the first line of the stream
+          first_token_at      TEXT,               -- the first content delta
+          ended_at            TEXT,               -- the last line
+          ttft_ms             REAL,               -- time to first token
+          duration_ms         REAL,
+          output_tokens_per_s REAL,               -- output tokens over the time from first token to end
+          input_tokens        INTEGER,            -- not cached
+          output_tokens       INTEGER,
+          cache_read_tokens   INTEGER,
+          cache_write_tokens  INTEGER,
+          stop_reason         TEXT,
+          lines               INTEGER NOT NULL
+        );
+        CREATE INDEX flows_by_started ON flows(started_at);
+
+        -- Small facts the indexer keeps between runs.
+        CREATE TABLE index_state (
+          key   TEXT PRIMARY KEY,
+          value
+        );
       `);
     },
   },

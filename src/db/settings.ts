@@ -69,3 +69,14 @@ export function checkpointTruncate(db: Database): boolean {
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 }
+
+/**
+ * `sluice index`: WAL and synchronous=NORMAL like the live tail, so the indexer and a running
+ * ingester share the database, with a cache large enough that the turn and invocation indexes
+ * stay in memory through a full index.
+ */
+export function useIndexSettings(db: Database, cacheMb: number) {
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  setCacheMb(db, cacheMb);
+}

@@ -37,6 +37,7 @@ export const DEFAULT_PRICES: Record<string, Price> = {
   "claude-3-5-haiku": anthropic(0.8, 4),
   "claude-3-haiku": anthropic(0.25, 1.25),
   "claude-3-opus": anthropic(15, 75),
+  "gpt-5.3": openai(1.75, 14, 0.175),
   "gpt-5.2": openai(1.75, 14, 0.175),
   "gpt-5.1-codex-mini": openai(0.25, 2, 0.025),
   "gpt-5.1": openai(1.25, 10, 0.125),

@@ -96,10 +96,12 @@ function openInput(input: string): Input {
   return { fd, kind: "file", path };
 }
 
-/** --from-scratch: empties the sse tables and forgets every source, in one transaction. */
+/** --from-scratch: empties the sse tables (and the flows built from them) and forgets every source, in one transaction. */
 function startOver(db: Database) {
   db.transaction(() => {
-    for (const t of ["sse_rows", "sse_raw", "sse_decoded", "rejects", "source_events", "sources"]) db.run(`DELETE FROM ${t}`);
+    for (const t of ["sse_rows", "sse_raw", "sse_decoded", "rejects", "source_events", "sources", "flows"]) db.run(`DELETE FROM ${t}`);
+    // the flows are built from sse rows: the next 'sluice index' builds them again from the first
+    db.run("DELETE FROM index_state WHERE key = 'flows_through_id'");
   }).immediate();
 }
 

@@ -17,6 +17,7 @@ export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, wr
     const base = reader.base;
     const end = reader.end;
     let s = reader.start;
+    if (base + s === 0) s = skipBom(buf, s, end);
     const allUtf8 = isUtf8(buf.subarray(s, end));
     while (s < end) {
       const nl = buf.indexOf(LF, s);
@@ -42,8 +43,8 @@ export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, wr
 export function ingestFinalLine(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter, streamEnded = false): boolean {
   const pending = reader.pending();
   if (pending.length === 0) return false;
-  const s = reader.end;
-  let e = s + pending.length;
+  let e = reader.end + pending.length;
+  const s = reader.base + reader.end === 0 ? skipBom(reader.buf, reader.end, e) : reader.end;
   if (reader.buf[e - 1] === CR) e--;
   if (isBlank(reader.buf, s, e)) return false;
   const why = extractor.extractChecked(reader.buf, s, e);
@@ -56,6 +57,14 @@ export function ingestFinalLine(reader: LineReader, extractor: EnvelopeExtractor
   reader.consumePending();
   writer.commit(reader.nextLineOffset);
   return true;
+}
+
+/**
+ * A UTF-8 byte order mark at the very start of a file is an encoding marker, not part of the first
+ * line: that line is ingested without it, at byte offset 3.
+ */
+function skipBom(buf: Uint8Array, s: number, end: number): number {
+  return end - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf ? s + 3 : s;
 }
 
 /** Whitespace-only lines count as blank, like empty ones: no row and no reject. */

@@ -1,0 +1,97 @@
+// `sluice index --follow`: keeps the deep index current as the agents write. The first run indexes
+// everything (that may take a large heap), then the process replaces itself (same PID, no JIT,
+// --handover) like the ingester's live tail, and from then on indexes what changed: a recursive
+// directory watch wakes it within milliseconds of a write, and a slow poll is the safety net.
+
+import type { Database } from "bun:sqlite";
+import type { ConsolaInstance } from "consola";
+import { watch, type FSWatcher } from "node:fs";
+import { openDatabase } from "../db/open";
+import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
+import { execSelf } from "../ingest/handover";
+import { rssBytes } from "../ingest/progress";
+import { Waker } from "../input/waker";
+import { discover } from "./discover";
+import { buildFlows } from "./flows";
+import { indexFiles } from "./indexer";
+
+export interface FollowOptions {
+  dbPath: string;
+  roots: { claude: string[]; codex: string[] };
+  pollMs: number;
+  maxRssBytes: number;
+  liveCacheMb: number;
+  /** The words that start the live image (everything after the program). */
+  liveArgs: string[];
+  handover: boolean;
+}
+
+/** How long RSS may stay over --max-rss before the follower re-execs itself. */
+const OVER_BUDGET_MS = 30_000;
+/** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
+const SETTLE_MS = 100;
+
+function indexOnce(db: Database, roots: FollowOptions["roots"]) {
+  const files = indexFiles(db, discover(roots));
+  const flows = buildFlows(db);
+  return { ...files, flows_rebuilt: flows.flows };
+}
+
+export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promise<void> {
+  if (!o.handover) {
+    const db = openDatabase(o.dbPath, { create: true });
+    useIndexSettings(db, 64);
+    try {
+      const r = indexOnce(db, o.roots);
+      log.info(`indexed ${r.files} files (${r.lines.toLocaleString("en-US")} lines) in ${(r.ms / 1000).toFixed(1)} s; handing over to the live follower (same PID ${process.pid})`);
+    } finally {
+      db.close();
+    }
+    await execSelf(o.liveArgs, { ...process.env, BUN_JSC_useJIT: process.env.BUN_JSC_useJIT ?? "0" });
+  }
+
+  const db = openDatabase(o.dbPath, { create: true });
+  useLiveSettings(db, o.liveCacheMb);
+  const waker = new Waker();
+  const watchers: FSWatcher[] = [];
+  for (const root of [...o.roots.claude, ...o.roots.codex]) {
+    try {
+      watchers.push(watch(root, { recursive: true }, () => waker.wake()));
+    } catch {
+      log.info(`${root} does not exist (yet); polling for it every ${o.pollMs} ms`);
+    }
+  }
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    waker.wake();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  let overBudgetSince: number | null = null;
+  let reexec = false;
+  try {
+    while (!stopping) {
+      const r = indexOnce(db, o.roots);
+      if (r.lines || r.flows_rebuilt) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+      const rss = rssBytes();
+      if (rss > o.maxRssBytes) {
+        overBudgetSince ??= performance.now();
+        if (performance.now() - overBudgetSince >= OVER_BUDGET_MS) {
+          log.warn(`RSS ${(rss / 1048576).toFixed(0)} MB has been over --max-rss ${(o.maxRssBytes / 1048576).toFixed(0)} MB for ${OVER_BUDGET_MS / 1000} s; restarting the follower`);
+          reexec = true;
+          break;
+        }
+      } else overBudgetSince = null;
+      await waker.wait(o.pollMs);
+      if (!stopping) await Bun.sleep(SETTLE_MS);
+    }
+  } finally {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
+    for (const w of watchers) w.close();
+    checkpointTruncate(db);
+    db.close();
+  }
+  if (reexec) await execSelf(o.liveArgs, process.env);
+}
