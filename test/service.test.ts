@@ -87,7 +87,7 @@ function parsePlist(text: string): Plist {
 
 function checkAgent(p: Plist) {
   const d = p as Record<string, any>;
-  expect(d.Label).toBe("dev.sluice.ingest");
+  expect(d.Label).toMatch(/^dev\.sluice\.(ingest|index)$/);
   expect(Array.isArray(d.ProgramArguments)).toBe(true);
   expect(d.ProgramArguments.every((a: unknown) => typeof a === "string")).toBe(true);
   expect(d.ProgramArguments[0]).toMatch(/^\//);
@@ -127,6 +127,20 @@ describe.skipIf(!linux)("systemd", () => {
     expect(verifyUnit(unit, { user: true, home })).toBe("");
   });
 
+  test("--index adds the deep index's follower as a second unit; both pass the lint", async () => {
+    const home = join(tmp.dir, "home-index");
+    const r = await run(BIN, ["service", "install", "--index", "--input", "/tmp/in.jsonl", "--db", "/tmp/s.db", "--print"]);
+    expect(r.code).toBe(0);
+    const units = r.stdout.split(/\n(?=# Written by)/);
+    expect(units.length).toBe(2);
+    expect(units[1]).toContain(`ExecStart=${BIN[0]} index --follow --db /tmp/s.db`);
+    units.forEach((text, i) => {
+      const unit = join(tmp.dir, i ? "sluice-index.service" : "sluice.service");
+      writeFileSync(unit, text);
+      expect(verifyUnit(unit, { user: true, home })).toBe("");
+    });
+  });
+
   test("deploy/sluice.service passes systemd-analyze verify without a warning", () => {
     const home = join(tmp.dir, "home-deploy");
     mkdirSync(join(home, ".local", "bin"), { recursive: true });
@@ -158,9 +172,13 @@ describe.skipIf(!linux)("systemd", () => {
 
     const st = await run(BIN, ["service", "status", "--system", "--run-as", "daemon", "--unit-dir", dir, "--json"]);
     expect(JSON.parse(st.stdout).installed).toBe(true);
+    const withIndex = await run(BIN, ["service", "install", "--index", "--system", "--run-as", "daemon", "--input", input, "--unit-dir", dir, "--no-enable"]);
+    expect(withIndex.code).toBe(0);
+    expect(existsSync(join(dir, "sluice-index.service"))).toBe(true);
     const un = await run(BIN, ["service", "uninstall", "--system", "--run-as", "daemon", "--unit-dir", dir, "--no-enable"]);
     expect(un.code).toBe(0);
     expect(existsSync(path)).toBe(false);
+    expect(existsSync(join(dir, "sluice-index.service"))).toBe(false);
   });
 });
 
@@ -171,6 +189,13 @@ describe("launchd", () => {
     const agent = parsePlist(r.stdout) as Record<string, any>;
     checkAgent(agent);
     expect(agent.ProgramArguments.slice(-5)).toEqual(["ingest", "/tmp/a & b/sse_lines.jsonl", "--follow", "--db", "/tmp/s.db"]);
+  });
+
+  test("--index: a second LaunchAgent for the deep index's follower", async () => {
+    const r = await run(BIN, ["service", "install", "--index", "--platform", "darwin", "--input", "/tmp/in.jsonl", "--db", "/tmp/s.db", "--print"]);
+    const agents = r.stdout.split(/\n(?=<\?xml)/).map((t) => parsePlist(t) as Record<string, any>);
+    expect(agents.map((a) => a.Label)).toEqual(["dev.sluice.ingest", "dev.sluice.index"]);
+    expect(agents[1]!.ProgramArguments.slice(-4)).toEqual(["index", "--follow", "--db", "/tmp/s.db"]);
   });
 
   test("deploy/dev.sluice.ingest.plist parses, with the same keys", () => {

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { SluiceError, EXIT_USAGE } from "../errors";
 import { selfCommand } from "../ingest/handover";
-import { manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Platform } from "../ops/service";
+import { manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Job, type Platform } from "../ops/service";
 import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
 
 const placementArgs = {
@@ -18,8 +18,9 @@ function platformOf(arg: string | undefined): Platform {
   return p;
 }
 
-function specFrom(args: Record<string, any>, forWriting: boolean) {
+function specFrom(args: Record<string, any>, forWriting: boolean, job: Job = "ingest") {
   return serviceSpec({
+    job,
     platform: platformOf(args.platform), command: selfCommand(), input: args.input ?? "", db: resolveDbPath(args.db),
     system: args.system, runAs: args["run-as"] ?? null, forWriting,
   });
@@ -29,6 +30,7 @@ const install = defineCommand({
   meta: { name: "install", description: "Install and start 'sluice ingest INPUT --follow' as a service of this user (systemd user unit, or LaunchAgent)" },
   args: {
     input: { type: "string", description: "The sse_lines.jsonl file the service follows", required: true, valueHint: "file" },
+    index: { type: "boolean", description: "Also install 'sluice index --follow', which keeps the deep index current (a second unit)", default: false },
     print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
     enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
     ...placementArgs,
@@ -36,17 +38,21 @@ const install = defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const spec = specFrom(args, !args.print);
+    const specs = (args.index ? (["ingest", "index"] as const) : (["ingest"] as const)).map((job) => specFrom(args, !args.print, job));
     if (args.print) {
-      process.stdout.write(unitText(spec));
+      process.stdout.write(specs.map(unitText).join("\n"));
       return;
     }
-    const path = writeUnit(spec, args["unit-dir"] ?? null);
-    const cmds = managerCommands(spec, path);
-    if (args.enable) for (const c of cmds.load) manage(c.argv, path, !c.optional);
-    printResult(args.json, { unit: path, enabled: args.enable, input: spec.input, db: spec.db }, () => [
-      `wrote ${path}`,
-      args.enable ? `service started: it follows ${spec.input} into ${spec.db}; see 'sluice status' and 'sluice service status'` : `not started (--no-enable); load it with: ${cmds.load.map((c) => c.argv.join(" ")).join(" && ")}`,
+    const units = specs.map((spec) => {
+      const path = writeUnit(spec, args["unit-dir"] ?? null);
+      const cmds = managerCommands(spec, path);
+      if (args.enable) for (const c of cmds.load) manage(c.argv, path, !c.optional);
+      return { path, load: cmds.load.map((c) => c.argv.join(" ")).join(" && ") };
+    });
+    const spec = specs[0]!;
+    printResult(args.json, { unit: units[0]!.path, units: units.map((u) => u.path), enabled: args.enable, input: spec.input, db: spec.db }, () => [
+      ...units.map((u) => `wrote ${u.path}`),
+      args.enable ? `service started: it follows ${spec.input} into ${spec.db}; see 'sluice status' and 'sluice service status'` : `not started (--no-enable); load with: ${units.map((u) => u.load).join(" && ")}`,
     ]);
   },
 });
@@ -55,13 +61,18 @@ const uninstall = defineCommand({
   meta: { name: "uninstall", description: "Stop the service and remove its unit (the database stays)" },
   args: { enable: { type: "boolean", description: "Only remove the file: do not stop or unload the service", default: true }, ...placementArgs, ...jsonArg },
   run({ args }) {
-    const spec = specFrom(args, false);
-    const path = unitPath(spec, args["unit-dir"] ?? null);
-    const cmds = managerCommands(spec, path);
-    if (args.enable) for (const c of cmds.unload) manage(c.argv, path, !c.optional);
-    const removed = removeUnit(path);
-    if (args.enable && removed && cmds.reload) manage(cmds.reload, path, false);
-    printResult(args.json, { unit: path, removed }, () => [removed ? `removed ${path}; the database is kept` : `no unit at ${path}; nothing to remove`]);
+    const results = (["ingest", "index"] as const).map((job) => {
+      const spec = specFrom(args, false, job);
+      const path = unitPath(spec, args["unit-dir"] ?? null);
+      const cmds = managerCommands(spec, path);
+      if (args.enable && existsSync(path)) for (const c of cmds.unload) manage(c.argv, path, !c.optional);
+      const removed = removeUnit(path);
+      if (args.enable && removed && cmds.reload) manage(cmds.reload, path, false);
+      return { unit: path, removed };
+    });
+    printResult(args.json, { unit: results[0]!.unit, removed: results[0]!.removed, units: results }, () =>
+      results.filter((r) => r.removed || r === results[0]).map((r) => (r.removed ? `removed ${r.unit}; the database is kept` : `no unit at ${r.unit}; nothing to remove`)),
+    );
   },
 });
 
@@ -69,12 +80,15 @@ const status = defineCommand({
   meta: { name: "status", description: "Whether the unit is installed and running" },
   args: { ...placementArgs, ...jsonArg },
   run({ args }) {
-    const spec = specFrom(args, false);
-    const path = unitPath(spec, args["unit-dir"] ?? null);
-    const installed = existsSync(path);
-    const state = installed ? manage(managerCommands(spec, path).state, path, false) : { ok: false, output: "not installed" };
-    const summary = spec.platform === "darwin" ? (state.ok ? "loaded" : "not loaded") : state.output.split("\n")[0] || "unknown";
-    printResult(args.json, { unit: path, installed, state: summary }, () => [`unit       ${path} (${installed ? "installed" : "not installed"})`, `state      ${summary}`]);
+    const units = (["ingest", "index"] as const).map((job) => {
+      const spec = specFrom(args, false, job);
+      const path = unitPath(spec, args["unit-dir"] ?? null);
+      const installed = existsSync(path);
+      const state = installed ? manage(managerCommands(spec, path).state, path, false) : { ok: false, output: "not installed" };
+      const summary = spec.platform === "darwin" ? (state.ok ? "loaded" : "not loaded") : state.output.split("\n")[0] || "unknown";
+      return { job, unit: path, installed, state: installed ? summary : "not installed" };
+    });
+    printResult(args.json, { ...units[0], units }, () => units.filter((u) => u.installed || u.job === "ingest").map((u) => `${u.job.padEnd(7)} ${u.unit}: ${u.state}`));
   },
 });
 

@@ -48,7 +48,7 @@ function damaged(path: string, err: unknown): SluiceError {
 /** Returns true when the database file is new (absent or empty). Never writes to an existing file. */
 function prepareFile(path: string, opts: OpenOptions): boolean {
   if (!existsSync(path)) {
-    if (!opts.create) throw new SluiceError(`no database at ${path}; run 'sluice ingest' first or pass --db`);
+    if (!opts.create) throw new SluiceError(`no database at ${path}; run 'sluice ingest' or 'sluice index' first, or pass --db`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       // SQLite gives its journal and WAL files the mode of the database file, so 0600 covers all.

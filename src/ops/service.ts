@@ -1,5 +1,5 @@
-// `sluice service`: runs `sluice ingest --follow` as a user service, a systemd user unit on Linux
-// and a LaunchAgent on macOS, with absolute paths to this very binary. The unit text is built here;
+// `sluice service`: runs `sluice ingest --follow` (and with --index `sluice index --follow`) as user
+// services, systemd user units on Linux and LaunchAgents on macOS, with absolute paths to this very binary. The unit text is built here;
 // installing is writing it (to a temporary name, then renamed) and asking the service manager to
 // load it.
 
@@ -11,7 +11,11 @@ import { VERSION } from "../version";
 
 export type Platform = "linux" | "darwin";
 
+/** The two long-running jobs: the live ingester, and the deep index's follower. */
+export type Job = "ingest" | "index";
+
 export interface ServiceSpec {
+  job: Job;
   platform: Platform;
   /** The program and its leading words (the binary, or bun and the script), absolute. */
   command: string[];
@@ -23,14 +27,16 @@ export interface ServiceSpec {
   home: string;
 }
 
-export const UNIT_NAME = "sluice.service";
-export const LAUNCHD_LABEL = "dev.sluice.ingest";
+const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service" };
+const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index" };
+export const unitName = (spec: ServiceSpec) => UNIT_NAMES[spec.job];
+export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
 
 /** How long the service manager waits after SIGTERM: sluice commits and exits within 2 s. */
 const STOP_TIMEOUT_S = 30;
 
-export function ingestArgs(spec: ServiceSpec): string[] {
-  return [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db];
+export function jobArgs(spec: ServiceSpec): string[] {
+  return spec.job === "ingest" ? [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db] : [...spec.command, "index", "--follow", "--db", spec.db];
 }
 
 /** One word of ExecStart: quoted when it has to be; % and $ escaped, since systemd expands them. */
@@ -42,13 +48,13 @@ function systemdWord(word: string): string {
 export function systemdUnit(spec: ServiceSpec): string {
   return `# Written by 'sluice service install' (sluice ${VERSION}); reinstalling overwrites it.
 [Unit]
-Description=sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite
+Description=${spec.job === "ingest" ? `sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite` : "sluice: keep the deep index of Claude Code and Codex logs current"}
 StartLimitIntervalSec=300
 StartLimitBurst=10
 
 [Service]
 Type=simple
-ExecStart=${ingestArgs(spec).map(systemdWord).join(" ")}
+ExecStart=${jobArgs(spec).map(systemdWord).join(" ")}
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=5
@@ -60,7 +66,7 @@ NoNewPrivileges=yes
 # No MemoryDenyWriteExecute: Bun's JIT runs 2-3x slower under it.
 StandardOutput=journal
 StandardError=journal
-SyslogIdentifier=sluice
+SyslogIdentifier=${spec.job === "ingest" ? "sluice" : "sluice-index"}
 ${spec.system ? `User=${spec.runAs}\n` : ""}
 [Install]
 WantedBy=${spec.system ? "multi-user.target" : "default.target"}
@@ -81,10 +87,10 @@ export function launchdPlist(spec: ServiceSpec): string {
 <plist version="1.0">
 <dict>
   <key>Label</key>
-  <string>${LAUNCHD_LABEL}</string>
+  <string>${launchdLabel(spec)}</string>
   <key>ProgramArguments</key>
   <array>
-${ingestArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
+${jobArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
   </array>
   <key>RunAtLoad</key>
   <true/>
@@ -102,9 +108,9 @@ ${ingestArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
   <key>Umask</key>
   <integer>63</integer>
   <key>StandardOutPath</key>
-  <string>${xml(join(logs, "sluice.out.log"))}</string>
+  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.out.log`))}</string>
   <key>StandardErrorPath</key>
-  <string>${xml(join(logs, "sluice.log"))}</string>
+  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.log`))}</string>
 </dict>
 </plist>
 `;
@@ -116,17 +122,17 @@ export function unitText(spec: ServiceSpec): string {
 
 /** Where the unit goes: `unitDir` when given (packagers, tests), else the platform's place. */
 export function unitPath(spec: ServiceSpec, unitDir: string | null, env: NodeJS.ProcessEnv = process.env): string {
-  if (spec.platform === "darwin") return join(unitDir ?? join(spec.home, "Library", "LaunchAgents"), `${LAUNCHD_LABEL}.plist`);
-  if (unitDir) return join(unitDir, UNIT_NAME);
-  if (spec.system) return join("/etc/systemd/system", UNIT_NAME);
-  return join(env.XDG_CONFIG_HOME || join(spec.home, ".config"), "systemd", "user", UNIT_NAME);
+  if (spec.platform === "darwin") return join(unitDir ?? join(spec.home, "Library", "LaunchAgents"), `${launchdLabel(spec)}.plist`);
+  if (unitDir) return join(unitDir, unitName(spec));
+  if (spec.system) return join("/etc/systemd/system", unitName(spec));
+  return join(env.XDG_CONFIG_HOME || join(spec.home, ".config"), "systemd", "user", unitName(spec));
 }
 
 /**
  * The spec for this machine and user. A service that reads people's logs runs as that person:
  * as root, only a system unit with another user to run as (--system --run-as) is accepted.
  */
-export function serviceSpec(o: { platform: Platform; command: string[]; input: string; db: string; system: boolean; runAs: string | null; forWriting: boolean }): ServiceSpec {
+export function serviceSpec(o: { job: Job; platform: Platform; command: string[]; input: string; db: string; system: boolean; runAs: string | null; forWriting: boolean }): ServiceSpec {
   if (o.system && o.platform === "darwin") throw new SluiceError("--system is for Linux; on macOS sluice installs a LaunchAgent for the user", EXIT_USAGE);
   let runAs = o.runAs;
   if (o.system) {
@@ -135,7 +141,7 @@ export function serviceSpec(o: { platform: Platform; command: string[]; input: s
   } else if (o.forWriting && process.getuid?.() === 0) {
     throw new SluiceError("refusing to install a service as root: sluice should run as the user whose logs it reads; run this as that user, or pass --system --run-as USER for a system unit", EXIT_USAGE);
   }
-  return { platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), system: o.system, runAs, home: process.env.HOME || homedir() };
+  return { job: o.job, platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), system: o.system, runAs, home: process.env.HOME || homedir() };
 }
 
 /** Writes the unit (temporary name, then rename); returns its path. */
@@ -178,18 +184,18 @@ export function managerCommands(spec: ServiceSpec, path: string) {
     const domain = `gui/${userInfo().uid}`;
     return {
       // bootout first, so that a reinstall replaces a loaded agent; it fails when none is loaded
-      load: [{ argv: ["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`], optional: true }, { argv: ["launchctl", "bootstrap", domain, path], optional: false }],
-      unload: [{ argv: ["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`], optional: true }],
+      load: [{ argv: ["launchctl", "bootout", `${domain}/${launchdLabel(spec)}`], optional: true }, { argv: ["launchctl", "bootstrap", domain, path], optional: false }],
+      unload: [{ argv: ["launchctl", "bootout", `${domain}/${launchdLabel(spec)}`], optional: true }],
       reload: null,
-      state: ["launchctl", "print", `${domain}/${LAUNCHD_LABEL}`],
+      state: ["launchctl", "print", `${domain}/${launchdLabel(spec)}`],
     };
   }
   const ctl = spec.system ? ["systemctl"] : ["systemctl", "--user"];
   return {
-    load: [{ argv: [...ctl, "daemon-reload"], optional: false }, { argv: [...ctl, "enable", "--now", UNIT_NAME], optional: false }],
+    load: [{ argv: [...ctl, "daemon-reload"], optional: false }, { argv: [...ctl, "enable", "--now", unitName(spec)], optional: false }],
     // after the unit file is gone, daemon-reload forgets it
-    unload: [{ argv: [...ctl, "disable", "--now", UNIT_NAME], optional: true }],
+    unload: [{ argv: [...ctl, "disable", "--now", unitName(spec)], optional: true }],
     reload: [...ctl, "daemon-reload"],
-    state: [...ctl, "is-active", UNIT_NAME],
+    state: [...ctl, "is-active", unitName(spec)],
   };
 }
