@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { runBackfill, type IngestOptions, type IngestSummary } from "../ingest/backfill";
-import { execSelf } from "../ingest/handover";
+import { execSelf, liveEnv } from "../ingest/handover";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
 import { SluiceError } from "../errors";
@@ -81,7 +81,7 @@ export default defineCommand({
     report(summary, args.json);
     log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);
     // The live image runs without the JIT unless told otherwise: about 9 MB less RSS at live rates.
-    await execSelf(liveArgs(args, backfill.dbPath, summary.committed_offset), { ...process.env, BUN_JSC_useJIT: process.env.BUN_JSC_useJIT ?? "0" });
+    await execSelf(liveArgs(args, backfill.dbPath, summary.committed_offset), liveEnv());
   },
 });
 

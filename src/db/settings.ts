@@ -21,7 +21,13 @@ export function setCacheMb(db: Database, mb: number) {
  * the database intact when the process is killed mid-commit (journal_mode=OFF would not).
  */
 export function useBackfillSettings(db: Database, cacheMb: number) {
-  db.run("PRAGMA journal_mode = PERSIST");
+  try {
+    db.run("PRAGMA journal_mode = PERSIST");
+  } catch (err) {
+    // Leaving WAL needs the only connection. A restart with a reader attached (the sqlite3 CLI, a
+    // health probe) would otherwise fail: the backfill stays in WAL instead, which is as safe.
+    if (!String((err as { code?: string }).code).startsWith("SQLITE_BUSY")) throw err;
+  }
   db.run("PRAGMA synchronous = OFF");
   setCacheMb(db, cacheMb);
 }

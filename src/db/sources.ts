@@ -61,12 +61,15 @@ export function retireSource(db: Database, id: number, kind: string, detail: str
  * read so far, else a new one (the old one retired, the change recorded). Never appends to a
  * source whose file was truncated or replaced.
  */
-export function resolveFileSource(db: Database, path: string, fd: number, ident: FileIdentity): { source: SourceRow; change: IdentityChange; detail: string } {
+export function resolveFileSource(
+  db: Database, path: string, fd: number, ident: FileIdentity, truncatedWhileFollowed = false,
+): { source: SourceRow; change: IdentityChange; detail: string } {
   return db.transaction(() => {
     const prev = activeSourceFor(db, path);
     if (!prev) return { source: createSource(db, path, "file", ident), change: "new" as IdentityChange, detail: "" };
-    const sameContent = prev.fingerprint === null || fingerprintOf(fd, prev.fingerprint_len) === prev.fingerprint;
-    const shrunk = ident.size < prev.committed_offset;
+    const sameContent = !truncatedWhileFollowed && (prev.fingerprint === null || fingerprintOf(fd, prev.fingerprint_len) === prev.fingerprint);
+    // The tail saw the file shorter than what it had read: by now new writes may have made it longer again.
+    const shrunk = truncatedWhileFollowed || ident.size < prev.committed_offset;
     if (sameContent && !shrunk) {
       let change: IdentityChange = "same";
       let detail = "";
@@ -82,7 +85,9 @@ export function resolveFileSource(db: Database, path: string, fd: number, ident:
       return { source: getSource(db, prev.id), change, detail };
     }
     const change: IdentityChange = shrunk ? "truncated" : "replaced";
-    const detail = shrunk
+    const detail = truncatedWhileFollowed
+      ? `seen shorter than the committed offset ${prev.committed_offset} while followed`
+      : shrunk
       ? `file is ${ident.size} bytes, below the committed offset ${prev.committed_offset}`
       : `its first ${prev.fingerprint_len} bytes changed (inode ${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
     retireSource(db, prev.id, change, detail);

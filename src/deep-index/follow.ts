@@ -8,7 +8,7 @@ import type { ConsolaInstance } from "consola";
 import { watch, type FSWatcher } from "node:fs";
 import { openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
-import { execSelf } from "../ingest/handover";
+import { execSelf, liveEnv } from "../ingest/handover";
 import { rssBytes } from "../ingest/progress";
 import { Waker } from "../input/waker";
 import { discover } from "./discover";
@@ -47,7 +47,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     } finally {
       db.close();
     }
-    await execSelf(o.liveArgs, { ...process.env, BUN_JSC_useJIT: process.env.BUN_JSC_useJIT ?? "0" });
+    await execSelf(o.liveArgs, liveEnv());
   }
 
   const db = openDatabase(o.dbPath, { create: true });

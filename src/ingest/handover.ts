@@ -46,6 +46,16 @@ export async function drainStdout(): Promise<void> {
 }
 
 /**
+ * The environment of a live image: the caller's, plus what keeps a long-running tail small unless
+ * the environment already says otherwise. Without the JIT, RSS is about 9 MB lower at live rates
+ * for no more CPU; --smol (a smaller heap, collected more often) takes off a few more MB, most of
+ * all from the peaks (README, "Memory").
+ */
+export function liveEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  return { ...env, BUN_JSC_useJIT: env.BUN_JSC_useJIT ?? "0", BUN_OPTIONS: env.BUN_OPTIONS ?? "--smol" };
+}
+
+/**
  * Execs this program again with `args` (the words after the program name) and an explicit
  * environment. Returns only by throwing, when the exec itself failed.
  */

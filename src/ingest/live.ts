@@ -6,16 +6,16 @@
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
-import { fstatSync } from "node:fs";
-import { resolve } from "node:path";
+import { fstatSync, openSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
-import { recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
+import { activeSourceFor, recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
-import { identify } from "../input/fingerprint";
+import { FINGERPRINT_BYTES, fingerprintOf, identify } from "../input/fingerprint";
 import { closeQuietly, FileFollower } from "../input/file-follower";
 import { LineReader } from "../input/line-reader";
 import { execSelf } from "./handover";
@@ -114,17 +114,62 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   let startupPagesReleased = false;
 
   // Opens whatever is at the path now, as its source (new, or resumed at its committed offset).
-  const openTail = (fd: number): Tail => {
+  const openTail = (fd: number, truncated = false): Tail => {
     const ident = identify(fd);
-    const r = resolveFileSource(db, path, fd, ident);
+    const r = resolveFileSource(db, path, fd, ident, truncated);
     if (r.change === "truncated" || r.change === "replaced") log.warn(`${path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
     let start = r.source.committed_offset;
-    if (firstOpen && o.startOffset !== null) start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
+    if (firstOpen && o.startOffset !== null) {
+      // The hand-over's offset belongs to the file the backfill read. If that file was truncated
+      // or replaced during the exec, this is a new source, read from byte 0 (the model-based
+      // follow test found this race).
+      if (r.change === "same" || r.change === "moved") start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
+      else log.warn(`--start-offset ${o.startOffset} was for the file before it was ${r.change}; reading the new one from byte 0`);
+    }
     firstOpen = false;
-    const writer = new SseWriter(db, r.source.id, null, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: r.source.id });
-    const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
     log.info(`following ${path} from byte ${start} (source ${r.source.id})`);
-    return { fd, source: r.source, reader, writer };
+    return tailOf(fd, r.source, start);
+  };
+
+  const tailOf = (fd: number, source: SourceRow, start: number): Tail => {
+    const writer = new SseWriter(db, source.id, null, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: source.id });
+    const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
+    return { fd, source, reader, writer };
+  };
+
+  // A file rotated away while no sluice ran (killed, restarting, or inside the hand-over exec)
+  // still holds the lines past its committed offset. If it is still in the directory (the same
+  // device and inode, the same first bytes), it is drained like any rotated file before the path
+  // is followed: log shippers that only know the path lose those lines.
+  const recoverRotatedWhileDown = () => {
+    const prev = activeSourceFor(db, path);
+    if (!prev || prev.ino === null) return;
+    try {
+      const atPath = statSync(path);
+      if (atPath.ino === prev.ino && atPath.dev === prev.dev) return;
+    } catch {}
+    const dir = dirname(path);
+    for (const name of readdirSync(dir)) {
+      const candidate = join(dir, name);
+      let st;
+      try {
+        st = statSync(candidate);
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || st.ino !== prev.ino || st.dev !== prev.dev) continue;
+      const fd = openSync(candidate, "r");
+      if (st.size < prev.committed_offset || (prev.fingerprint !== null && fingerprintOf(fd, prev.fingerprint_len) !== prev.fingerprint)) {
+        closeQuietly(fd);
+        return;
+      }
+      retireSource(db, prev.id, "rotated", `found as ${candidate} at start; read on from byte ${prev.committed_offset}`);
+      pendingFollows = { id: prev.id, kind: "rotated" };
+      const now = performance.now();
+      draining.push({ ...tailOf(fd, prev, prev.committed_offset), kind: "rotated", leftAt: now, lastGrowthAt: now });
+      log.info(`${path} was rotated while sluice was not running; reading ${candidate} on from byte ${prev.committed_offset} (source ${prev.id})`);
+      return;
+    }
   };
 
   // Reads everything complete that is there now. It commits once the oldest uncommitted line has
@@ -173,6 +218,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     }
   };
 
+  recoverRotatedWhileDown();
   try {
     while (!stopping) {
       if (draining.length) drainLeftFiles(performance.now(), false);
@@ -189,13 +235,13 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
           log.debug(`released ${(released / 1048576).toFixed(0)} MB of startup pages; RSS now ${(rssBytes() / 1048576).toFixed(1)} MB`);
         }
       }
-      drain(tail);
-
       const now = performance.now();
       const housekeeping = now - lastHousekeeping >= HOUSEKEEPING_MS;
-      // The path and the size are checked on every wake-up (a stat each); the fingerprint, which
-      // reads 4 KiB, once a second.
-      const change = follower.check(tail.fd, tail.reader.nextLineOffset, housekeeping ? tail.source.fingerprint : null, tail.source.fingerprint_len);
+      // Checked before every read, fingerprint included (a stat and a 4 KiB pread): a copytruncate
+      // followed at once by new writes can leave the file longer than the read offset, and reading
+      // on from that offset would take the middle of the new content for lines. The model-based
+      // test found it when the fingerprint was checked once a second.
+      const change = follower.check(tail.fd, tail.reader.nextLineOffset, tail.source.fingerprint, tail.source.fingerprint_len);
       if (change === "rotated" || change === "missing") {
         pendingFollows = { id: tail.source.id, kind: change };
         tail.writer.commit(tail.reader.nextLineOffset);
@@ -210,8 +256,10 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       if (change === "truncated") {
         log.warn(`${path} was truncated or rewritten below byte ${tail.reader.nextLineOffset}; reading it again from byte 0`);
         tail.writer.close(tail.reader.nextLineOffset);
-        closeQuietly(tail.fd);
-        tail = null; // resolveFileSource sees the change, records it and starts a new source
+        // The same open file, as a new source from byte 0 (resolveFileSource records the change).
+        // Not reopened by path: by now the path may name another file, or none, and the lines
+        // written after the truncation are only reachable through this descriptor.
+        tail = openTail(tail.fd, true);
         continue;
       }
       if (reopen) {
@@ -222,6 +270,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
         tail = null;
         continue;
       }
+      drain(tail);
       if (housekeeping) {
         lastHousekeeping = now;
         const rss = rssBytes();
@@ -231,6 +280,14 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
           mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: o.maxRssBytes, inputSize: size,
           linesPerS: window.linesPerS(), lagBytes: size - tail.reader.nextLineOffset, lagGrowthBytes: window.lagGrowth(),
         });
+        // A file first opened shorter than the fingerprint gets a longer one as it grows, so that a
+        // later rewrite of its first bytes is still noticed.
+        if (tail.source.fingerprint_len < FINGERPRINT_BYTES && size > tail.source.fingerprint_len && tail.reader.nextLineOffset > tail.source.fingerprint_len) {
+          const len = Math.min(tail.reader.nextLineOffset, FINGERPRINT_BYTES);
+          const fingerprint = fingerprintOf(tail.fd, len);
+          db.run("UPDATE sources SET fingerprint = ?, fingerprint_len = ? WHERE id = ?", [fingerprint, len, tail.source.id]);
+          tail.source = { ...tail.source, fingerprint, fingerprint_len: len };
+        }
         if (walDirty && now - lastLineAt >= QUIET_CHECKPOINT_MS && !draining.length) {
           tail.writer.commit(tail.reader.nextLineOffset);
           checkpointTruncate(db);
