@@ -10,7 +10,6 @@ import { dbArg, intFlag, jsonArg, printResult, resolveDbPath } from "./shared-ar
 
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 const MiB = 1 << 20;
-export const INDEX_CACHE_MB = 64;
 
 export default defineCommand({
   meta: {
@@ -41,7 +40,7 @@ export default defineCommand({
       return;
     }
     const db = openDatabase(dbPath, { create: true });
-    useIndexSettings(db, INDEX_CACHE_MB);
+    useIndexSettings(db);
     try {
       const files = indexFiles(db, discover(roots));
       const flows = buildFlows(db);

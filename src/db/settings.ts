@@ -81,7 +81,9 @@ export function checkpointTruncate(db: Database): boolean {
  * ingester share the database, with a cache large enough that the turn and invocation indexes
  * stay in memory through a full index.
  */
-export function useIndexSettings(db: Database, cacheMb: number) {
+export const INDEX_CACHE_MB = 64;
+
+export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   setCacheMb(db, cacheMb);

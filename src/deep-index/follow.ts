@@ -9,7 +9,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
 import { execSelf, liveEnv } from "../ingest/handover";
-import { rssBytes } from "../ingest/progress";
+import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
 import { Waker } from "../input/waker";
 import { discover } from "./discover";
 import { buildFlows } from "./flows";
@@ -26,8 +26,6 @@ export interface FollowOptions {
   handover: boolean;
 }
 
-/** How long RSS may stay over --max-rss before the follower re-execs itself. */
-const OVER_BUDGET_MS = 30_000;
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
 const SETTLE_MS = 100;
 
@@ -40,7 +38,7 @@ function indexOnce(db: Database, roots: FollowOptions["roots"]) {
 export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promise<void> {
   if (!o.handover) {
     const db = openDatabase(o.dbPath, { create: true });
-    useIndexSettings(db, 64);
+    useIndexSettings(db);
     try {
       const r = indexOnce(db, o.roots);
       log.info(`indexed ${r.files} files (${r.lines.toLocaleString("en-US")} lines) in ${(r.ms / 1000).toFixed(1)} s; handing over to the live follower (same PID ${process.pid})`);
@@ -66,29 +64,24 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     stopping = true;
     waker.wake();
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  let overBudgetSince: number | null = null;
+  const removeSignals = onStopSignals(stop);
+  const budget = new MemoryBudget(o.maxRssBytes);
   let reexec = false;
   try {
     while (!stopping) {
       const r = indexOnce(db, o.roots);
       if (r.lines || r.flows_rebuilt) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
-      const rss = rssBytes();
-      if (rss > o.maxRssBytes) {
-        overBudgetSince ??= performance.now();
-        if (performance.now() - overBudgetSince >= OVER_BUDGET_MS) {
-          log.warn(`RSS ${(rss / 1048576).toFixed(0)} MB has been over --max-rss ${(o.maxRssBytes / 1048576).toFixed(0)} MB for ${OVER_BUDGET_MS / 1000} s; restarting the follower`);
-          reexec = true;
-          break;
-        }
-      } else overBudgetSince = null;
+      const over = budget.exceeded();
+      if (over) {
+        log.warn(`${over}; restarting the follower`);
+        reexec = true;
+        break;
+      }
       await waker.wait(o.pollMs);
       if (!stopping) await Bun.sleep(SETTLE_MS);
     }
   } finally {
-    process.off("SIGTERM", stop);
-    process.off("SIGINT", stop);
+    removeSignals();
     for (const w of watchers) w.close();
     checkpointTruncate(db);
     db.close();

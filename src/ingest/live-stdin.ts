@@ -15,6 +15,7 @@ import { LineReader } from "../input/line-reader";
 import { ChunkQueue, pumpStdin } from "../input/stdin";
 import type { IngestOptions, IngestSummary } from "./backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
+import { onStopSignals } from "./memory-budget";
 import { finishLive, type LiveOptions } from "./live";
 import { peakRssBytes, rssBytes } from "./progress";
 
@@ -32,8 +33,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     stopping = true;
     queue.poke();
   };
-  process.on("SIGTERM", onStop);
-  process.on("SIGINT", onStop);
+  const removeSignals = onStopSignals(onStop);
   try {
     claimIngester(db, o.dbPath, "backfill", "-");
     useBackfillSettings(db, o.backfill.cacheMb);
@@ -85,8 +85,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     }
     log.info(`stdin ${stopping ? "stopped by a signal" : "closed"}: committed through byte ${reader.nextLineOffset}`);
   } finally {
-    process.off("SIGTERM", onStop);
-    process.off("SIGINT", onStop);
+    removeSignals();
     finishLive(db);
   }
   if (stopping) process.exit(0); // the stdin pump would otherwise keep the process alive

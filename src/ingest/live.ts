@@ -22,6 +22,7 @@ import { execSelf } from "./handover";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { releaseStartupPages } from "./memory";
 import { rssBytes } from "./progress";
+import { MemoryBudget, onStopSignals } from "./memory-budget";
 import { MinuteWindow } from "./minute-window";
 import { checkStartOffset } from "./start-offset";
 
@@ -43,8 +44,6 @@ export interface LiveOptions {
   reexecArgs: (offset: number) => string[];
 }
 
-/** How long RSS may stay over --max-rss before the tail re-execs itself. */
-const OVER_BUDGET_MS = 30_000;
 /** How often the heartbeat, the memory check and the fingerprint check run. */
 const HOUSEKEEPING_MS = 1000;
 /** The live tail's read buffer; it grows only for a longer line, and shrinks back after. */
@@ -94,13 +93,12 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     reopen = true;
     follower.poke();
   };
-  process.on("SIGTERM", onStop);
-  process.on("SIGINT", onStop);
+  const removeSignals = onStopSignals(onStop);
   process.on("SIGHUP", onHup);
 
   let firstOpen = true;
   let tail: Tail | null = null;
-  let overBudgetSince: number | null = null;
+  const budget = new MemoryBudget(o.maxRssBytes);
   let lastHousekeeping = 0;
   const window = new MinuteWindow();
   window.add(performance.now(), 0, 0); // the rate counts from the start, not from the first heartbeat
@@ -293,16 +291,14 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
           checkpointTruncate(db);
           walDirty = false;
         }
-        if (rss > o.maxRssBytes) {
-          overBudgetSince ??= now;
-          if (now - overBudgetSince >= OVER_BUDGET_MS) {
-            const offset = tail.reader.nextLineOffset;
-            log.warn(`RSS ${(rss / 1048576).toFixed(0)} MB has been over --max-rss ${(o.maxRssBytes / 1048576).toFixed(0)} MB for ${OVER_BUDGET_MS / 1000} s; restarting the live tail at byte ${offset}`);
-            tail.writer.close(offset);
-            reexecAt = offset;
-            break;
-          }
-        } else overBudgetSince = null;
+        const over = budget.exceeded(rss, now);
+        if (over) {
+          const offset = tail.reader.nextLineOffset;
+          log.warn(`${over}; restarting the live tail at byte ${offset}`);
+          tail.writer.close(offset);
+          reexecAt = offset;
+          break;
+        }
       }
       if (pendingFollows !== null && tail) {
         recordSourceEvent(db, tail.source.id, "follows", `continues source ${pendingFollows.id} after it was ${pendingFollows.kind}`);
@@ -316,8 +312,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     }
     drainLeftFiles(performance.now(), true);
   } finally {
-    process.off("SIGTERM", onStop);
-    process.off("SIGINT", onStop);
+    removeSignals();
     process.off("SIGHUP", onHup);
     follower.close();
     if (tail) closeQuietly(tail.fd);

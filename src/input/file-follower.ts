@@ -60,7 +60,9 @@ export class FileFollower {
   check(fd: number, readOffset: number, fingerprint: string | null, fingerprintLen: number): PathChange {
     const open = fstatSync(fd);
     if (open.size < readOffset) return "truncated";
-    if (fingerprint !== null && fingerprintLen > 0 && fingerprintOf(fd, fingerprintLen) !== fingerprint) return "truncated";
+    // Only when there is something new to read: a rewrite matters to the next read, and an idle
+    // wake-up (a poll, a change elsewhere in the directory) then costs a stat, not a 4 KiB read.
+    if (fingerprint !== null && fingerprintLen > 0 && open.size !== readOffset && fingerprintOf(fd, fingerprintLen) !== fingerprint) return "truncated";
     let atPath;
     try {
       atPath = statSync(this.path);

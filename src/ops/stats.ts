@@ -8,7 +8,7 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { ingesterRunning, processAlive, readIngester, type IngesterRow } from "../db/ingester";
 import { openDatabase } from "../db/open";
-import { readStatus, type SourceStatus } from "./status";
+import { statusOf, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
 
 export type Health = "ok" | "degraded" | "unhealthy";
@@ -38,9 +38,9 @@ export const HEALTH = {
 const TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects", "sources", "source_events", "checks", "agent_files", "sessions", "turns", "invocations", "models"];
 
 export function readStats(dbPath: string): Stats {
-  const status = readStatus(dbPath);
   const db = openDatabase(dbPath, { readonly: true });
   try {
+    const status = statusOf(db, dbPath);
     const pages = pageInfo(db);
     const tables: Record<string, number> = {};
     for (const t of TABLES) if (tableExists(db, t)) tables[t] = (db.query(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
