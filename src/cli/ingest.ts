@@ -77,13 +77,24 @@ export default defineCommand({
       await runLiveFile(live, log);
       return;
     }
-    const summary = await runBackfill(backfill, log);
+    let summary = await runBackfill(backfill, log);
     report(summary, args.json);
+    // What was appended while the backfill built its indexes is read here, with the JIT and the
+    // indexes in place, rather than left as a backlog for the JIT-less live image, which reads
+    // several times slower: the first live commits then come within the latency bound.
+    for (let pass = 0; pass < CATCH_UP_PASSES && summary.seconds >= CATCH_UP_DONE_S; pass++) {
+      summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log);
+      log.info(`caught up ${summary.lines.toLocaleString("en-US")} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
+    }
     log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);
     // The live image runs without the JIT unless told otherwise: about 9 MB less RSS at live rates.
     await execSelf(liveArgs(args, backfill.dbPath, summary.committed_offset), liveEnv());
   },
 });
+
+/** Catch-up passes after a backfill, until one takes less than CATCH_UP_DONE_S. */
+const CATCH_UP_PASSES = 3;
+const CATCH_UP_DONE_S = 0.5;
 
 /** The live image's command line: the same input and live flags, starting at `offset`. */
 function liveArgs(args: Record<string, unknown>, dbPath: string, offset: number): string[] {
