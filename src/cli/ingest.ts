@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { runBackfill, type IngestOptions, type IngestSummary } from "../ingest/backfill";
-import { execSelf, liveEnv } from "../ingest/handover";
+import { closeSync } from "node:fs";
+import { execSelf, keepAcrossExec, liveEnv } from "../ingest/handover";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
 import { SluiceError } from "../errors";
@@ -36,6 +37,7 @@ export default defineCommand({
     "rotate-wait-ms": { type: "string", description: "Live: how long a rotated or deleted file is still read for late writes, in ms (default 5000)", valueHint: "ms" },
     "idle-ms": { type: "string", description: "Live, stdin: switch to live settings after this long without input, in ms (default 3000)", valueHint: "ms" },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live tail, never backfill", default: false },
+    "input-fd": { type: "string", description: "Internal: set by the hand-over exec; the input file the backfill read, inherited open", valueHint: "fd" },
   },
   async run({ args }) {
     const backfill: IngestOptions = {
@@ -68,6 +70,7 @@ export default defineCommand({
       pollMs: intFlag("poll-ms", args["poll-ms"], 1000, 10),
       rotateWaitMs: intFlag("rotate-wait-ms", args["rotate-wait-ms"], 5000, 0),
       reexecArgs: (offset) => liveArgs(args, backfill.dbPath, offset),
+      inheritedFd: args["input-fd"] === undefined ? null : intFlag("input-fd", args["input-fd"], 0),
     };
     if (backfill.input === "-" || backfill.input === "/dev/stdin") {
       await runLiveStdin({ ...live, backfill, idleMs: intFlag("idle-ms", args["idle-ms"], 3000, 10) }, log, (s) => report(s, args.json));
@@ -77,18 +80,25 @@ export default defineCommand({
       await runLiveFile(live, log);
       return;
     }
-    let summary = await runBackfill(backfill, log);
+    // The input stays open across the exec: a file deleted or rotated away meanwhile is still read.
+    const input = { fd: null as number | null };
+    let summary = await runBackfill(backfill, log, input);
     report(summary, args.json);
     // What was appended while the backfill built its indexes is read here, with the JIT and the
     // indexes in place, rather than left as a backlog for the JIT-less live image, which reads
     // several times slower: the first live commits then come within the latency bound.
     for (let pass = 0; pass < CATCH_UP_PASSES && summary.seconds >= CATCH_UP_DONE_S; pass++) {
-      summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log);
+      const previous = input.fd;
+      summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log, input);
+      if (previous !== null && previous !== input.fd) closeSync(previous);
       log.info(`caught up ${summary.lines.toLocaleString("en-US")} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
     }
     log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);
     // The live image runs without the JIT unless told otherwise: about 9 MB less RSS at live rates.
-    await execSelf(liveArgs(args, backfill.dbPath, summary.committed_offset), liveEnv());
+    const liveWords = liveArgs(args, backfill.dbPath, summary.committed_offset);
+    const inherited = input.fd === null ? null : await keepAcrossExec(input.fd);
+    if (inherited !== null) liveWords.push("--input-fd", String(inherited));
+    await execSelf(liveWords, liveEnv());
   },
 });
 

@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, chmodSync } from "node:fs";
 import { dirname } from "node:path";
-import { SluiceError, EXIT_USAGE } from "../errors";
+import { describeSqliteError, SluiceError, EXIT_USAGE } from "../errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
 
@@ -27,13 +27,17 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
     throw new SluiceError(`cannot open database ${path}: ${(err as Error).message}; check the path and its permissions`);
   }
   try {
-    checkOwnership(db, path, fresh);
+    // First: the ownership check's read may have to wait, e.g. while a reader recovers the WAL
+    // that a killed writer left behind.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    checkOwnership(db, path, fresh);
     if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
     return db;
   } catch (err) {
     db.close();
     if (err instanceof SluiceError) throw err;
+    const code = String((err as { code?: unknown })?.code ?? "");
+    if (code.startsWith("SQLITE_BUSY")) throw describeSqliteError(err)!; // locked is not damaged
     throw damaged(path, err);
   }
 }

@@ -97,6 +97,20 @@ export function resolveFileSource(
   }).immediate();
 }
 
+/**
+ * A file that had already left the path (rotated or deleted, still read through its descriptor)
+ * was truncated or rewritten: what it holds now is a new source, retired from the start since
+ * another file, or none, is at the path.
+ */
+export function sourceForRewrittenLeftFile(db: Database, prev: SourceRow, ident: FileIdentity, readOffset: number): SourceRow {
+  return db.transaction(() => {
+    recordSourceEvent(db, prev.id, "truncated", `rewritten below byte ${readOffset} after it left the path`);
+    const source = createSource(db, prev.path, "file", ident);
+    retireSource(db, source.id, "follows", `continues source ${prev.id} after it was truncated, away from the path`);
+    return getSource(db, source.id);
+  }).immediate();
+}
+
 /** The id base for rows ingested from `startOffset` on: every new id is above every existing one. */
 export function nextIdBase(db: Database, startOffset: number): number {
   const { maxId } = db.query("SELECT coalesce(max(id), 0) AS maxId FROM sse_rows").get() as { maxId: number };

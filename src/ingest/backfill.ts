@@ -105,7 +105,12 @@ function startOver(db: Database) {
   }).immediate();
 }
 
-export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promise<IngestSummary> {
+/**
+ * Backfills from the committed offset to the end of the input. With `keep`, a file input is left
+ * open and its descriptor stored there: the hand-over passes it to the live image, which then
+ * still reads the file if it is deleted or rotated during the exec.
+ */
+export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?: { fd: number | null }): Promise<IngestSummary> {
   const started = performance.now();
   const input = openInput(o.input);
   const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
@@ -216,7 +221,10 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance): Promi
     throw err;
   } finally {
     db.close();
-    if (input.kind === "file") closeSync(input.fd);
+    if (input.kind === "file") {
+      if (keep) keep.fd = input.fd;
+      else closeSync(input.fd);
+    }
   }
 }
 

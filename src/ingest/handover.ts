@@ -2,7 +2,7 @@
 // service): after a backfill, so the live tail starts without the backfill's heap; and when the
 // live tail outgrows its memory budget.
 
-import { readlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { SluiceError, EXIT_FAILURE } from "../errors";
 
@@ -53,6 +53,48 @@ export async function drainStdout(): Promise<void> {
  */
 export function liveEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   return { ...env, BUN_JSC_useJIT: env.BUN_JSC_useJIT ?? "0" };
+}
+
+/**
+ * Lets the live image inherit the open file `fd`, so that a file deleted or rotated away during the
+ * exec is still read to its end. Bun's execve marks every descriptor from 3 up close-on-exec, so
+ * the file takes the place of stdin (unused when the input is a file) through libc's dup2. Linux
+ * only; elsewhere, or if that fails, it returns null and the live image opens the path.
+ */
+export async function keepAcrossExec(fd: number): Promise<number | null> {
+  if (process.platform !== "linux") return null;
+  try {
+    const { dlopen } = await import("bun:ffi");
+    const libc = dlopen("libc.so.6", { dup2: { args: ["i32", "i32"], returns: "i32" } });
+    const ok = libc.symbols.dup2(fd, 0) === 0;
+    libc.close();
+    return ok ? 0 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes over the file inherited across the exec: reopened through /proc/self/fd (the same file,
+ * even if deleted, now close-on-exec), and its slot given back to /dev/null so that the old file's
+ * space is not held for the life of the process. Null when it is not an open regular file.
+ */
+export function adoptInheritedFd(fd: number): number | null {
+  let own: number;
+  try {
+    own = openSync(`/proc/self/fd/${fd}`, "r");
+  } catch {
+    return null;
+  }
+  if (!fstatSync(own).isFile()) {
+    closeSync(own);
+    return null;
+  }
+  try {
+    closeSync(fd);
+    openSync("/dev/null", "r"); // takes the lowest free slot: the one just closed
+  } catch {}
+  return own;
 }
 
 /**

@@ -13,12 +13,13 @@ import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
-import { activeSourceFor, recordSourceEvent, resolveFileSource, retireSource, type SourceRow } from "../db/sources";
+import { activeSourceFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
-import { FINGERPRINT_BYTES, fingerprintOf, identify } from "../input/fingerprint";
+import { fingerprintOf } from "../input/fingerprint";
 import { closeQuietly, FileFollower } from "../input/file-follower";
 import { LineReader } from "../input/line-reader";
-import { execSelf } from "./handover";
+import { RewriteGuard } from "../input/rewrite-guard";
+import { adoptInheritedFd, execSelf } from "./handover";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { releaseStartupPages } from "./memory";
 import { rssBytes } from "./progress";
@@ -42,9 +43,11 @@ export interface LiveOptions {
   rotateWaitMs: number;
   /** The flags the live image passes on when it re-execs itself (memory budget). */
   reexecArgs: (offset: number) => string[];
+  /** The input file as the backfill left it, inherited across the hand-over exec; null if none. */
+  inheritedFd: number | null;
 }
 
-/** How often the heartbeat, the memory check and the fingerprint check run. */
+/** How often the heartbeat and the memory check run. */
 const HOUSEKEEPING_MS = 1000;
 /** The live tail's read buffer; it grows only for a longer line, and shrinks back after. */
 const LIVE_BUFFER_BYTES = 256 << 10;
@@ -54,6 +57,7 @@ interface Tail {
   source: SourceRow;
   reader: LineReader;
   writer: SseWriter;
+  guard: RewriteGuard;
 }
 
 /** A file that left the path (rotated or deleted) but may still be written through open descriptors. */
@@ -97,6 +101,9 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   process.on("SIGHUP", onHup);
 
   let firstOpen = true;
+  // The backfill's own descriptor: the file it read, wherever its path points by now.
+  let inherited = o.inheritedFd === null ? null : adoptInheritedFd(o.inheritedFd);
+  if (o.inheritedFd !== null && inherited === null) log.warn(`--input-fd ${o.inheritedFd} is not an open file; opening ${path} instead`);
   let tail: Tail | null = null;
   const budget = new MemoryBudget(o.maxRssBytes);
   let lastHousekeeping = 0;
@@ -113,7 +120,8 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
 
   // Opens whatever is at the path now, as its source (new, or resumed at its committed offset).
   const openTail = (fd: number, truncated = false): Tail => {
-    const ident = identify(fd);
+    const guard = new RewriteGuard(fd);
+    const ident = guard.identity();
     const r = resolveFileSource(db, path, fd, ident, truncated);
     if (r.change === "truncated" || r.change === "replaced") log.warn(`${path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
     let start = r.source.committed_offset;
@@ -126,13 +134,13 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     }
     firstOpen = false;
     log.info(`following ${path} from byte ${start} (source ${r.source.id})`);
-    return tailOf(fd, r.source, start);
+    return tailOf(fd, r.source, start, guard);
   };
 
-  const tailOf = (fd: number, source: SourceRow, start: number): Tail => {
+  const tailOf = (fd: number, source: SourceRow, start: number, guard = new RewriteGuard(fd)): Tail => {
     const writer = new SseWriter(db, source.id, null, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: source.id });
-    const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
-    return { fd, source, reader, writer };
+    const reader = new LineReader(fd, start, { maxLine: o.maxLine, bufferBytes: LIVE_BUFFER_BYTES, read: guard.read }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
+    return { fd, source, reader, writer, guard };
   };
 
   // A file rotated away while no sluice ran (killed, restarting, or inside the hand-over exec)
@@ -175,6 +183,13 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   // second instead of one per write, for the same latency bound.
   const drain = (t: Tail) => {
     readLines(t);
+    // A file first opened shorter than the fingerprint gets a longer one as it grows (from the
+    // bytes the guard has seen), so that a rewrite of its first bytes is noticed after a restart.
+    const seen = t.guard.fingerprint();
+    if (seen.fingerprintLen > t.source.fingerprint_len && !t.guard.rewritten) {
+      db.run("UPDATE sources SET fingerprint = ?, fingerprint_len = ? WHERE id = ?", [seen.fingerprint, seen.fingerprintLen, t.source.id]);
+      t.source = { ...t.source, fingerprint: seen.fingerprint, fingerprint_len: seen.fingerprintLen };
+    }
     t.writer.commitIfDue(t.reader.nextLineOffset);
     t.reader.resume();
     t.reader.shrink(LIVE_BUFFER_BYTES);
@@ -196,13 +211,25 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   const draining: Draining[] = [];
   const drainLeftFiles = (now: number, finishAll: boolean) => {
     for (let i = draining.length - 1; i >= 0; i--) {
-      const d = draining[i]!;
-      if (fstatSync(d.fd).size > d.reader.nextLineOffset) {
-        tail?.writer.commit(tail.reader.nextLineOffset);
-        readLines(d);
-        d.writer.commit(d.reader.nextLineOffset);
-        d.reader.resume();
-        d.lastGrowthAt = now;
+      let d = draining[i]!;
+      // A file can be truncated and rewritten after it left the path (copytruncate, then a delete):
+      // its new content is reachable only through this descriptor, so it is read from byte 0 as a
+      // new source. Twice at most per pass: a file rewritten again at once is read on the next.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (fstatSync(d.fd).size > d.reader.nextLineOffset) {
+          tail?.writer.commit(tail.reader.nextLineOffset);
+          readLines(d);
+          d.writer.commit(d.reader.nextLineOffset);
+          d.reader.resume();
+          d.lastGrowthAt = now;
+        }
+        if (!d.guard.rewritten && fstatSync(d.fd).size >= d.reader.nextLineOffset) break;
+        tail?.writer.commit(tail.reader.nextLineOffset); // one source per transaction
+        d.writer.close(d.reader.nextLineOffset);
+        const guard = new RewriteGuard(d.fd);
+        const source = sourceForRewrittenLeftFile(db, d.source, guard.identity(), d.reader.nextLineOffset);
+        log.warn(`${path}: the file of source ${d.source.id}, which had left the path, was truncated or rewritten below byte ${d.reader.nextLineOffset}; reading it from byte 0 as source ${source.id}`);
+        d = draining[i] = { ...tailOf(d.fd, source, 0, guard), kind: d.kind, leftAt: d.leftAt, lastGrowthAt: now };
       }
       if (finishAll || (now - d.leftAt >= o.rotateWaitMs && now - d.lastGrowthAt >= QUIET_MS)) {
         tail?.writer.commit(tail.reader.nextLineOffset);
@@ -216,12 +243,14 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     }
   };
 
-  recoverRotatedWhileDown();
+  // (With the backfill's descriptor in hand, that file is the tail itself, wherever it went.)
+  if (inherited === null) recoverRotatedWhileDown();
   try {
     while (!stopping) {
       if (draining.length) drainLeftFiles(performance.now(), false);
       if (!tail) {
-        const fd = follower.open();
+        const fd = inherited ?? follower.open();
+        inherited = null;
         if (fd === null) {
           await follower.wait(draining.length ? Math.min(o.pollMs, 100) : o.pollMs);
           continue;
@@ -235,11 +264,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       }
       const now = performance.now();
       const housekeeping = now - lastHousekeeping >= HOUSEKEEPING_MS;
-      // Checked before every read, fingerprint included (a stat and a 4 KiB pread): a copytruncate
-      // followed at once by new writes can leave the file longer than the read offset, and reading
-      // on from that offset would take the middle of the new content for lines. The model-based
-      // test found it when the fingerprint was checked once a second.
-      const change = follower.check(tail.fd, tail.reader.nextLineOffset, tail.source.fingerprint, tail.source.fingerprint_len);
+      const change = tail.guard.rewritten ? "truncated" : follower.check(tail.fd, tail.reader.nextLineOffset);
       if (change === "rotated" || change === "missing") {
         pendingFollows = { id: tail.source.id, kind: change };
         tail.writer.commit(tail.reader.nextLineOffset);
@@ -278,14 +303,6 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
           mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: o.maxRssBytes, inputSize: size,
           linesPerS: window.linesPerS(), lagBytes: size - tail.reader.nextLineOffset, lagGrowthBytes: window.lagGrowth(),
         });
-        // A file first opened shorter than the fingerprint gets a longer one as it grows, so that a
-        // later rewrite of its first bytes is still noticed.
-        if (tail.source.fingerprint_len < FINGERPRINT_BYTES && size > tail.source.fingerprint_len && tail.reader.nextLineOffset > tail.source.fingerprint_len) {
-          const len = Math.min(tail.reader.nextLineOffset, FINGERPRINT_BYTES);
-          const fingerprint = fingerprintOf(tail.fd, len);
-          db.run("UPDATE sources SET fingerprint = ?, fingerprint_len = ? WHERE id = ?", [fingerprint, len, tail.source.id]);
-          tail.source = { ...tail.source, fingerprint, fingerprint_len: len };
-        }
         if (walDirty && now - lastLineAt >= QUIET_CHECKPOINT_MS && !draining.length) {
           tail.writer.commit(tail.reader.nextLineOffset);
           checkpointTruncate(db);

@@ -1,11 +1,10 @@
 // Follows one file path the way a mature log shipper does: it watches the directory (a rename or a
 // new file shows up there, not on the old file), with a slow poll as a safety net, and says what
 // changed about the path: nothing, rotated (another file is at the path now), truncated (the open
-// file shrank below what was read, or its first bytes changed), or missing.
+// file shrank below what was read), or missing.
 
 import { closeSync, fstatSync, openSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
-import { fingerprintOf } from "./fingerprint";
 import { Waker } from "./waker";
 
 export type PathChange = "same" | "rotated" | "truncated" | "missing";
@@ -54,15 +53,13 @@ export class FileFollower {
   }
 
   /**
-   * What happened to the path since `fd` was opened on it. `readOffset` is how far the open file
-   * has been read; `fingerprint` is the hash of its first `fingerprintLen` bytes when first read.
+   * What happened to the path since `fd` was opened on it, given that the open file has been read
+   * up to `readOffset`. A rewrite that keeps the file as long (copytruncate, then new writes) is
+   * not seen here but by the RewriteGuard on the next read: a check before the read would race it.
    */
-  check(fd: number, readOffset: number, fingerprint: string | null, fingerprintLen: number): PathChange {
+  check(fd: number, readOffset: number): PathChange {
     const open = fstatSync(fd);
     if (open.size < readOffset) return "truncated";
-    // Only when there is something new to read: a rewrite matters to the next read, and an idle
-    // wake-up (a poll, a change elsewhere in the directory) then costs a stat, not a 4 KiB read.
-    if (fingerprint !== null && fingerprintLen > 0 && open.size !== readOffset && fingerprintOf(fd, fingerprintLen) !== fingerprint) return "truncated";
     let atPath;
     try {
       atPath = statSync(this.path);

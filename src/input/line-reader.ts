@@ -13,8 +13,11 @@ export interface LineReaderOptions {
   endOffset?: number;
   /** A pipe or terminal: read sequentially, since it cannot be read at an offset. */
   stream?: boolean;
-  /** Reads from somewhere else than the fd (pushed chunks of an async stream); 0 means "nothing now". */
-  read?: (buf: Buffer, offset: number, length: number) => number;
+  /**
+   * Reads instead of a plain pread of the fd (pushed chunks of a stream, a read checked against a
+   * rewrite); 0 means "nothing now". `position` is the file offset of the read.
+   */
+  read?: (buf: Buffer, offset: number, length: number, position: number) => number;
 }
 
 /** A line longer than maxLine: where it starts, how long it is, and its first bytes. */
@@ -86,7 +89,7 @@ export class LineReader {
   }
 
   private read(want: number): number {
-    if (this.opts.read) return this.opts.read(this.buf, this.filled, want);
+    if (this.opts.read) return this.opts.read(this.buf, this.filled, want, this.readPos);
     for (;;) {
       try {
         return readSync(this.fd, this.buf, this.filled, want, this.opts.stream ? null : this.readPos);
