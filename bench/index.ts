@@ -4,9 +4,11 @@
 // changed, one session appended, and `report daily --json`; ccusage's `daily --json` on the same
 // corpus when --ccusage names its binary.
 //
-//   bun bench/index.ts [--mb 1000] [--sessions 668] [--repeat 3] [--bin dist/sluice] [--ccusage path]
+//   bun bench/index.ts [--mb 1000] [--sessions 668] [--repeat 3] [--bin dist/sluice] [--ccusage path] [--corpus DIR]
+//
+// --corpus keeps the corpus in DIR and reuses it on the next run (it is appended to by each run).
 
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     bin: { type: "string", default: resolve(import.meta.dir, "..", "dist", "sluice") },
     ccusage: { type: "string" },
     keep: { type: "boolean", default: false },
+    corpus: { type: "string" },
   },
 });
 const SAMPLES = resolve(import.meta.dir, "..", "..", "shared", "samples");
@@ -83,10 +86,13 @@ async function timed(cmd: string[], env: Record<string, string> = {}): Promise<{
   return { ms: performance.now() - t0, out };
 }
 
-const dir = join(tmpdir(), `sluice-index-bench-${process.pid}`);
+const dir = values.corpus ? resolve(values.corpus) : join(tmpdir(), `sluice-index-bench-${process.pid}`);
 const t0 = performance.now();
-const corpus = buildCorpus(dir, Number(values.mb) * 1e6, Number(values.sessions));
-console.log(`corpus: ${corpus.files} session files, ${(corpus.bytes / 1e6).toFixed(0)} MB, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+if (values.corpus && existsSync(join(dir, "claude"))) console.log(`corpus: reusing ${dir}`);
+else {
+  const corpus = buildCorpus(dir, Number(values.mb) * 1e6, Number(values.sessions));
+  console.log(`corpus: ${corpus.files} session files, ${(corpus.bytes / 1e6).toFixed(0)} MB, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
 const bin = values.bin!;
 const roots = ["--claude", join(dir, "claude"), "--codex", join(dir, "codex")];
 const runs: Record<string, number[]> = { full: [], write: [], unchanged: [], append: [], report: [], ccusage: [] };
@@ -110,5 +116,5 @@ try {
   console.log(`medians: full index ${med("full")} (target 3000), write phase ${med("write")} (target 200), unchanged ${med("unchanged")} (target 100), one session appended ${med("append")} (target 50), report daily --json ${med("report")} (target 100), ccusage daily --json ${med("ccusage")}`);
   console.log(`(times of whole processes: each includes about 20 ms of process start)`);
 } finally {
-  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  if (!values.keep && !values.corpus) rmSync(dir, { recursive: true, force: true });
 }

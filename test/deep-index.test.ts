@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/db/usage-buckets";
 import { one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-index-");
@@ -71,7 +72,8 @@ describe("the samples", () => {
     // no turn of the <synthetic> model, and every (message, request) once
     expect(one(db, "SELECT count(*) AS n FROM turns WHERE model = '<synthetic>'").n).toBe(0);
     expect(one(db, "SELECT count(*) AS n FROM (SELECT 1 FROM turns WHERE message_id IS NOT NULL GROUP BY message_id, request_id HAVING count(*) > 1)").n).toBe(0);
-    // models
+    // models: exactly the models of the turns, each with its call count
+    expect(query(db, "SELECT id, calls FROM models ORDER BY id")).toEqual(query(db, "SELECT model AS id, count(*) AS calls FROM turns WHERE model IS NOT NULL GROUP BY model ORDER BY model"));
     const m = one(db, "SELECT * FROM models WHERE id = 'claude-sonnet-4-20250514'");
     expect([m.provider, m.family]).toEqual(["anthropic", "sonnet"]);
     expect(m.calls).toBe(one(db, "SELECT count(*) AS n FROM turns WHERE model = 'claude-sonnet-4-20250514'").n);
@@ -182,7 +184,13 @@ describe("incremental", () => {
       turns: query(p, "SELECT message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, seq FROM turns ORDER BY seq"),
       inv: query(p, "SELECT kind, name, tool_use_id, is_error FROM invocations ORDER BY byte_offset, tool_use_id"),
       s: query(p, "SELECT turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, summary, first_prompt FROM sessions"),
+      buckets: query(p, "SELECT * FROM usage_buckets ORDER BY bucket, model"),
+      models: query(p, "SELECT id, first_seen, last_seen, calls FROM models ORDER BY id"),
     });
+    // the buckets the reports read are the turns' sums, whatever path the index took to them
+    const bucketsFromTurns = (p: string) =>
+      query(p, `SELECT ${BUCKET_SQL("at")} AS bucket, coalesce(model, 'unknown') AS model, ${BUCKET_SUMS_SQL.replace(/sum\(/g, "total(")} FROM turns GROUP BY 1, 2 ORDER BY 1, 2`).map(Object.values);
+    const bucketRows = (p: string) => query(p, "SELECT * FROM usage_buckets ORDER BY bucket, model").map(Object.values);
     expect(snap(db)).toEqual(snap(whole));
 
     r = await index(db, root, codex);
@@ -193,10 +201,13 @@ describe("incremental", () => {
     r = await index(db, root, codex);
     expect(r.reindexed).toBe(1);
     expect(snap(db)).not.toEqual(snap(whole));
+    expect(bucketRows(db)).toEqual(bucketsFromTurns(db));
     writeFileSync(file, bytes);
     r = await index(db, root, codex);
     expect(r.reindexed).toBe(1);
     expect(snap(db)).toEqual(snap(whole));
+    expect(bucketRows(db)).toEqual(bucketsFromTurns(db));
+    expect(bucketRows(db).length).toBeGreaterThan(0);
 
     // deleted by the agent's cleanup: the session stays in the archive
     rmSync(file);

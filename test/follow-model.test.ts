@@ -10,8 +10,8 @@
 //
 //   1,000 sequences in the default run (about 3.5 minutes, 6 at a time), 10,000 in
 //   `bun run test:faults`; SLUICE_MODEL_SEQUENCES sets the count and SLUICE_MODEL_SEED the first
-//   seed. A failing sequence prints its seed, and SLUICE_MODEL_ONLY=<seed> replays just that one
-//   (SLUICE_MODEL_KEEP=1 keeps its files and sluice's logs).
+//   seed. A failing sequence prints its seed and keeps its files and sluice's logs;
+//   SLUICE_MODEL_ONLY=<seed> replays just that one (SLUICE_MODEL_KEEP=1 keeps every sequence's).
 
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
@@ -21,7 +21,8 @@ import { Rng } from "../bench/generate";
 import { RUNNERS, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-model-");
-afterAll(() => process.env.SLUICE_MODEL_KEEP || tmp.cleanup());
+let failed = false;
+afterAll(() => process.env.SLUICE_MODEL_KEEP || failed || tmp.cleanup());
 const SEQUENCES = Number(process.env.SLUICE_MODEL_SEQUENCES ?? 1000);
 const FIRST_SEED = Number(process.env.SLUICE_MODEL_SEED ?? 1);
 const ONLY = process.env.SLUICE_MODEL_ONLY ? Number(process.env.SLUICE_MODEL_ONLY) : null;
@@ -54,9 +55,9 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
   const file = join(dir, "sse_lines.jsonl"), db = join(dir, "s.db");
   writeFileSync(file, "");
   const m: Model = { written: [], mustHave: new Set(), atRisk: [], truncations: 0, detectable: 0 };
-  let n = 0, rotations = 0;
+  let n = 0, rotations = 0, starts = 0, passed = false;
   let partial: string | null = null;
-  const spawn = () => Bun.spawn([...BIN, "ingest", file, "--follow", "--db", db, "--poll-ms", "50", "--rotate-wait-ms", "300", "--live-batch-ms", "20"], { stdout: "ignore", stderr: process.env.SLUICE_MODEL_KEEP ? Bun.file(join(dir, `stderr-${performance.now()}.txt`)) : "ignore" });
+  const spawn = () => Bun.spawn([...BIN, "ingest", file, "--follow", "--db", db, "--poll-ms", "50", "--rotate-wait-ms", "300", "--live-batch-ms", "20"], { stdout: "ignore", stderr: Bun.file(join(dir, `stderr-${(++starts).toString().padStart(2, "0")}.txt`)) });
   // The model's sluice is up: every action happens while a live tail follows the path. (A rotation
   // or deletion while no sluice runs, or inside the hand-over exec, cannot be followed by anyone:
   // the old file is out of reach. See the README, "Not yet".)
@@ -225,10 +226,16 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
       // sluice had committed must be noticed and recorded
       if (m.detectable) expect({ where, truncationRecorded: truncEvents > 0 }).toEqual({ where, truncationRecorded: true });
     }
+    passed = true;
     return { actions, truncations: m.truncations };
   } finally {
     proc.kill("SIGKILL");
-    if (!process.env.SLUICE_MODEL_KEEP) rmSync(dir, { recursive: true, force: true });
+    // a failing sequence keeps its files and sluice's logs (stderr-NN.txt, one per start)
+    if (passed && !process.env.SLUICE_MODEL_KEEP) rmSync(dir, { recursive: true, force: true });
+    else if (!passed) {
+      failed = true;
+      console.error(`sequence ${seed}: files and logs kept in ${dir}`);
+    }
   }
 }
 

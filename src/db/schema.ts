@@ -2,6 +2,7 @@
 // applied; each runs in its own transaction, so a database is always at exactly one version.
 
 import type { Database } from "bun:sqlite";
+import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL } from "./usage-buckets";
 
 /** Marks a database as sluice's (`PRAGMA application_id`, "SLCE"). */
 export const APPLICATION_ID = 0x534c4345;
@@ -287,6 +288,48 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: "turn indexes for the per-model totals and the reports",
+    rewritesData: false,
+    up(db) {
+      db.run(`
+        -- The models table is recomputed from min(at), max(at) and count(*) per model after every
+        -- index run: without this index each model touched meant a scan of every turn.
+        CREATE INDEX turns_by_model ON turns(model, at);
+        -- Covers the reports: a day's or a month's sums and costs read this index, not the wide rows.
+        DROP INDEX turns_by_at;
+        CREATE INDEX turns_usage_by_at ON turns(at, model, input_tokens, output_tokens, cache_read_tokens,
+          cache_write_5m_tokens, cache_write_1h_tokens);
+
+        -- The turns summed per 15-minute bucket (UTC) and model, kept current by the indexer
+        -- (db/usage-buckets.ts). The *_above columns sum each call's tokens past 200k, which the
+        -- long-context price needs.
+        CREATE TABLE usage_buckets (
+          bucket                 TEXT NOT NULL,     -- 'YYYY-MM-DDTHH:MM', the bucket's start
+          model                  TEXT NOT NULL,     -- 'unknown' when a turn has none
+          calls                  INTEGER NOT NULL,
+          input_tokens           INTEGER NOT NULL,
+          output_tokens          INTEGER NOT NULL,
+          cache_read_tokens      INTEGER NOT NULL,
+          cache_write_5m_tokens  INTEGER NOT NULL,
+          cache_write_1h_tokens  INTEGER NOT NULL,
+          input_above            INTEGER NOT NULL,
+          output_above           INTEGER NOT NULL,
+          cache_read_above       INTEGER NOT NULL,
+          cache_write_5m_above   INTEGER NOT NULL,
+          cache_write_1h_above   INTEGER NOT NULL,
+          PRIMARY KEY (bucket, model)
+        ) WITHOUT ROWID;
+      `);
+      fillUsageBuckets(db);
+    },
+  },
 ];
+
+/** Sums every turn into usage_buckets (for a database indexed before the buckets existed). */
+function fillUsageBuckets(db: Database) {
+  db.run(`INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT ${BUCKET_SQL("at")}, coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL} FROM turns GROUP BY 1, 2`);
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -13,7 +13,8 @@ export interface AgentFile {
   sessionKey: string;
   subagent: boolean;
   parentSession: string | null;
-  agentType: string | null;
+  /** A subagent's `.meta.json` (Claude Code 2.1.2+), read for its agent type only when the file is new. */
+  metaPath: string | null;
   /** The project directory name Claude Code derives from the cwd, a fallback for the project. */
   projectDir: string | null;
 }
@@ -53,7 +54,7 @@ export function discover(roots: { claude: string[]; codex: string[] }): AgentFil
   for (const root of roots.claude) for (const path of jsonlFiles(root)) out.push(claudeFile(path, root));
   for (const root of roots.codex) {
     for (const path of jsonlFiles(root)) {
-      out.push({ path, agent: "codex", sessionKey: `codex:${basename(path, ".jsonl")}`, subagent: false, parentSession: null, agentType: null, projectDir: null });
+      out.push({ path, agent: "codex", sessionKey: `codex:${basename(path, ".jsonl")}`, subagent: false, parentSession: null, metaPath: null, projectDir: null });
     }
   }
   return out;
@@ -65,15 +66,17 @@ function claudeFile(path: string, root: string): AgentFile {
   // <project>/<session>/subagents/agent-<id>.jsonl (Claude Code 2.1.2+), with agent-<id>.meta.json
   if (basename(dir) === "subagents") {
     const parent = basename(dirname(dir));
-    return { path, agent: "claude", sessionKey: `claude:${parent}/${stem}`, subagent: true, parentSession: parent, agentType: subagentType(join(dir, `${stem}.meta.json`)), projectDir: basename(dirname(dirname(dir))) };
+    return { path, agent: "claude", sessionKey: `claude:${parent}/${stem}`, subagent: true, parentSession: parent, metaPath: join(dir, `${stem}.meta.json`), projectDir: basename(dirname(dirname(dir))) };
   }
   const projectDir = dir === root ? null : basename(dir);
   // <project>/agent-<id>.jsonl (earlier versions): the parent is the sessionId of its lines
-  if (stem.startsWith("agent-")) return { path, agent: "claude", sessionKey: `claude:${projectDir}/${stem}`, subagent: true, parentSession: null, agentType: null, projectDir };
-  return { path, agent: "claude", sessionKey: `claude:${stem}`, subagent: false, parentSession: null, agentType: null, projectDir };
+  if (stem.startsWith("agent-")) return { path, agent: "claude", sessionKey: `claude:${projectDir}/${stem}`, subagent: true, parentSession: null, metaPath: null, projectDir };
+  return { path, agent: "claude", sessionKey: `claude:${stem}`, subagent: false, parentSession: null, metaPath: null, projectDir };
 }
 
-function subagentType(metaPath: string): string | null {
+/** The agent type a subagent's .meta.json names, if it has one. */
+export function subagentType(metaPath: string | null): string | null {
+  if (metaPath === null) return null;
   try {
     if (!statSync(metaPath).isFile()) return null;
     const m = JSON.parse(readFileSync(metaPath, "utf8"));

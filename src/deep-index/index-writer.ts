@@ -4,6 +4,7 @@
 // recomputed from turns once per batch, for the sessions and models the batch touched.
 
 import type { Database, Statement } from "bun:sqlite";
+import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL } from "../db/usage-buckets";
 import type { InvocationKind, SessionMeta, Sink } from "./records";
 
 export interface FileTarget {
@@ -16,20 +17,35 @@ export interface FileTarget {
 export class IndexWriter {
   readonly touchedSessions = new Set<number>();
   readonly touchedModels = new Set<string>();
+  /** Times of the turns written or removed in this batch: their usage buckets are summed again. */
+  readonly touchedTimes = new Set<string>();
   /** Time spent in SQLite statements: the write phase of an index run. */
   writeMs = 0;
-  private readonly ownerOfTurn: Statement;
+  private readonly existingCalls: Statement;
+  private readonly turnsOfFile: Statement;
+  private readonly forgetStatements: Statement[];
+  private readonly bucketsOf: Statement;
+  private readonly clearBucket: Statement;
+  private readonly fillBucket: Statement;
   private readonly upsertTurn: Statement;
   private readonly insertInvocations: Statement;
   private readonly markResults: Statement;
   private readonly updateSession: Statement;
   private readonly recomputeSession: Statement;
   private readonly recomputeModel: Statement;
+  private readonly dropModel: Statement;
 
   constructor(readonly db: Database) {
-    this.ownerOfTurn = db.prepare("SELECT session_id FROM turns WHERE message_id = ? AND request_id = ?");
-    // Counted once: a main-chain copy beats a sidechain replay; then the larger total (the line
-    // with the final usage) beats the placeholder counts of a message's earlier content blocks.
+    // The calls of this file already in the index (an earlier run's lines of the same message, a
+    // sidechain replay, a resumed session's copy): their sessions' totals and their time buckets
+    // may change too.
+    this.existingCalls = db.prepare(`
+      SELECT t.session_id AS id, t.at, t.model FROM json_each(?1) AS j
+      JOIN turns AS t ON t.message_id = j.value ->> 1 AND t.request_id = j.value ->> 2`);
+    // Each call counted once: a main-chain copy beats a sidechain replay; then the larger total
+    // (the line with the final usage) beats the placeholder counts of a message's earlier content
+    // blocks. A file's own lines are settled in memory first, so this runs once per call. (Bound
+    // row by row: 16 `->>` extractions per row from a JSON array took twice as long.)
     this.upsertTurn = db.prepare(`
       INSERT INTO turns (session_id, seq, message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens,
         cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, total_tokens, service_tier, stop_reason, is_sidechain, file_id, byte_offset)
@@ -72,9 +88,20 @@ export class IndexWriter {
         tool_calls = (SELECT count(*) FROM invocations WHERE session_id = ?1 AND kind <> 'slash_command'),
         primary_model = (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL GROUP BY model ORDER BY count(*) DESC, sum(output_tokens) DESC LIMIT 1)
       WHERE id = ?1`);
+    this.turnsOfFile = db.prepare("SELECT DISTINCT session_id AS id, at, model FROM turns WHERE file_id = ?");
+    this.forgetStatements = [db.prepare("DELETE FROM invocations WHERE file_id = ?"), db.prepare("DELETE FROM turns WHERE file_id = ?")];
+    this.bucketsOf = db.prepare(`SELECT DISTINCT ${BUCKET_SQL("value")} AS bucket FROM json_each(?1)`);
+    this.clearBucket = db.prepare("DELETE FROM usage_buckets WHERE bucket = ?1");
+    // The hour's range of the index narrows the scan; the bucket expression decides.
+    this.fillBucket = db.prepare(`
+      INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT ?1, coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL}
+      FROM turns INDEXED BY turns_usage_by_at
+      WHERE at >= substr(?1, 1, 13) AND at < substr(?1, 1, 13) || '~' AND ${BUCKET_SQL("at")} = ?1
+      GROUP BY coalesce(model, 'unknown')`);
+    this.dropModel = db.prepare("DELETE FROM models WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM turns WHERE model = ?1)");
     this.recomputeModel = db.prepare(`
       INSERT INTO models (id, provider, family, first_seen, last_seen, calls)
-        SELECT ?1, ?2, ?3, min(at), max(at), count(*) FROM turns WHERE model = ?1
+        SELECT ?1, ?2, ?3, min(at), max(at), count(*) FROM turns WHERE model = ?1 HAVING count(*) > 0
       ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, family = excluded.family,
         first_seen = excluded.first_seen, last_seen = excluded.last_seen, calls = excluded.calls`);
   }
@@ -85,33 +112,47 @@ export class IndexWriter {
     return new FileSink(this, target, seq);
   }
 
-  /** Session and model totals, from the turns, for everything this batch touched. */
+  /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */
+  forgetFile(fileId: number) {
+    for (const r of this.turnsOfFile.all(fileId) as Array<{ id: number; at: string; model: string | null }>) this.touch(r);
+    for (const statement of this.forgetStatements) statement.run(fileId);
+  }
+
+  private touch(r: { id: number; at: string; model: string | null }) {
+    this.touchedSessions.add(r.id);
+    this.touchedTimes.add(r.at);
+    if (r.model !== null) this.touchedModels.add(r.model);
+  }
+
+  /** Session, model and time-bucket totals, from the turns, for everything this batch touched. */
   finishBatch() {
+    if (this.touchedTimes.size) {
+      for (const { bucket } of this.bucketsOf.all(JSON.stringify([...this.touchedTimes])) as Array<{ bucket: string }>) {
+        this.clearBucket.run(bucket);
+        this.fillBucket.run(bucket);
+      }
+    }
+    this.touchedTimes.clear();
     for (const id of this.touchedSessions) this.recomputeSession.run(id);
     for (const model of this.touchedModels) {
       const { provider, family } = modelFamily(model);
       this.recomputeModel.run(model, provider, family);
+      this.dropModel.run(model); // its last turns were in a file that was rewritten
     }
     this.touchedSessions.clear();
     this.touchedModels.clear();
   }
 
-  /** @internal */ writeTurn(t: Parameters<Sink["turn"]>[0], target: FileTarget, seq: number) {
+  /** @internal */ writeTurns(turns: TurnRow[], target: FileTarget) {
+    if (!turns.length) return;
     const t0 = performance.now();
-    // Without a request id (older versions) the message id alone identifies the call: '' keeps the
-    // unique key working, where NULL would make every content-block line a call of its own.
-    if (t.messageId && !t.requestId) t = { ...t, requestId: "" };
-    if (t.messageId && t.requestId) {
-      const prev = this.ownerOfTurn.get(t.messageId, t.requestId) as { session_id: number } | null;
-      if (prev) this.touchedSessions.add(prev.session_id);
+    for (const r of this.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; model: string | null }>) this.touch(r);
+    const { sessionId, fileId } = target;
+    for (const t of turns) {
+      this.upsertTurn.run(sessionId, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], fileId, t[15]);
+      if (t[3] !== null) this.touchedModels.add(t[3]);
+      this.touchedTimes.add(t[4]);
     }
-    const u = t.usage;
-    this.upsertTurn.run(
-      target.sessionId, seq, t.messageId, t.requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
-      u.reasoning, u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h, t.serviceTier, t.stopReason, t.isSidechain ? 1 : 0,
-      target.fileId, t.offset,
-    );
-    if (t.model) this.touchedModels.add(t.model);
     this.writeMs += performance.now() - t0;
   }
 
@@ -142,7 +183,14 @@ export class IndexWriter {
   }
 }
 
-/** Gathers one file's per-session facts; turns, invocations and results go straight to the writer. */
+/**
+ * A turns row as the writer binds it: seq, message id, request id, model, time, input,
+ * output, cache read, cache write 5m and 1h, reasoning, total, service tier, stop reason,
+ * sidechain flag, byte offset.
+ */
+type TurnRow = [number, string | null, string | null, string | null, string, number, number, number, number, number, number, number, string | null, string | null, 0 | 1, number];
+
+/** Gathers one file's records and per-session facts, and writes them when the file is done. */
 export class FileSink implements Sink {
   metaSeen: SessionMeta = {};
   firstAt: string | null = null;
@@ -153,6 +201,10 @@ export class FileSink implements Sink {
   lastSummary: string | null = null;
   malformedLines = 0;
   unknownLines = 0;
+  /** The file's calls, one per (message id, request id): the line that counts, as a turns row. */
+  private readonly calls = new Map<string, TurnRow>();
+  /** Calls without a message id (Codex): each line is a call of its own. */
+  private readonly unkeyed: TurnRow[] = [];
   private invocations: Array<Parameters<Sink["invocation"]>[0]> = [];
   /** tool use id -> whether a result said it failed; applied after the invocations are in */
   private results = new Map<string, boolean>();
@@ -178,7 +230,25 @@ export class FileSink implements Sink {
     if (this.lastAt === null || at > this.lastAt) this.lastAt = at;
   }
   turn(t: Parameters<Sink["turn"]>[0]) {
-    this.w.writeTurn(t, this.target, this.seq++);
+    const u = t.usage;
+    // Without a request id (older versions) the message id alone identifies the call: '' keeps the
+    // unique key working, where NULL would make every content-block line a call of its own.
+    const requestId = t.messageId && !t.requestId ? "" : t.requestId;
+    const total = u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h;
+    const side = t.isSidechain ? 1 : 0;
+    const row: TurnRow = [this.seq++, t.messageId, requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
+      u.reasoning, total, t.serviceTier, t.stopReason, side, t.offset];
+    if (t.messageId === null) {
+      this.unkeyed.push(row);
+      return;
+    }
+    const key = `${t.messageId}\n${requestId}`;
+    const prev = this.calls.get(key);
+    // the same rule as the upsert's, so the file's winner is the one the database would keep
+    if (!prev || side < prev[14] || (side === prev[14] && total > prev[11])) {
+      if (prev && row[13] === null) row[13] = prev[13]; // a stop reason, once seen, stays
+      this.calls.set(key, row);
+    }
   }
   invocation(i: Parameters<Sink["invocation"]>[0]) {
     this.invocations.push(i);
@@ -204,6 +274,7 @@ export class FileSink implements Sink {
   }
   /** Writes the session facts gathered from this file. */
   close() {
+    this.w.writeTurns([...this.calls.values(), ...this.unkeyed], this.target);
     this.w.writeInvocations(this.invocations, this.target);
     this.w.writeResults(this.results);
     this.w.writeSession(this.target, this);

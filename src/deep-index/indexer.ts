@@ -4,11 +4,11 @@
 // complete lines are read: a line still being written waits for the next run.
 
 import type { Database } from "bun:sqlite";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { FINGERPRINT_BYTES, fingerprintOf } from "../input/fingerprint";
 import { parseClaudeLine } from "./claude";
 import { newCodexState, parseCodexLine, type CodexState } from "./codex";
-import type { AgentFile } from "./discover";
+import { subagentType, type AgentFile } from "./discover";
 import { IndexWriter } from "./index-writer";
 
 export interface IndexSummary {
@@ -29,6 +29,7 @@ export interface IndexSummary {
 
 interface FileRow {
   id: number;
+  path: string;
   session_id: number;
   dev: number;
   ino: number;
@@ -48,7 +49,8 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
   const started = performance.now();
   const sum: IndexSummary = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
   const writer = new IndexWriter(db);
-  const getFile = db.prepare("SELECT * FROM agent_files WHERE path = ?");
+  // Every known file in one query: an unchanged tree costs a stat per file and nothing more.
+  const known = new Map((db.query("SELECT * FROM agent_files").all() as FileRow[]).map((r) => [r.path, r]));
   const upsertSession = db.prepare(
     `INSERT INTO sessions (agent, session_key, file, parent_session, is_sidechain, agent_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
      ON CONFLICT (session_key) DO UPDATE SET file = excluded.file RETURNING id`,
@@ -58,11 +60,7 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
     `UPDATE agent_files SET dev = ?2, ino = ?3, fingerprint = ?4, fingerprint_len = ?5, size = ?6, mtime_ms = ?7, indexed_offset = ?8,
        lines = lines + ?9, malformed = malformed + ?10, unknown = unknown + ?11, state = ?12, indexed_at = ?13 WHERE id = ?1`,
   );
-  const forget = [
-    db.prepare("DELETE FROM invocations WHERE file_id = ?"),
-    db.prepare("DELETE FROM turns WHERE file_id = ?"),
-    db.prepare("UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL WHERE id = ?"),
-  ];
+  const resetFile = db.prepare("UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL WHERE id = ?");
   const resetSession = db.prepare("UPDATE sessions SET first_at = NULL, last_at = NULL, user_messages = 0, compactions = 0, first_prompt = NULL, summary = NULL WHERE id = ?");
 
   let batchBytes = 0;
@@ -70,6 +68,11 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
   db.run("BEGIN IMMEDIATE");
   try {
     for (const f of files) {
+      const row = known.get(f.path) ?? null;
+      if (row && unchanged(f.path, row)) {
+        sum.skipped++;
+        continue;
+      }
       let fd: number;
       try {
         fd = openSync(f.path, "r");
@@ -78,11 +81,6 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
       }
       try {
         const st = fstatSync(fd);
-        const row = getFile.get(f.path) as FileRow | null;
-        if (row && row.size === st.size && row.mtime_ms === st.mtimeMs) {
-          sum.skipped++;
-          continue;
-        }
         const t0 = performance.now();
         let fileId: number, sessionId: number, from = 0, state: string | null = null;
         if (row) {
@@ -94,13 +92,14 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
             state = row.state;
             sum.appended++;
           } else {
-            for (const s of forget) s.run(fileId);
+            writer.forgetFile(fileId);
+            resetFile.run(fileId);
             resetSession.run(sessionId);
             writer.touchedSessions.add(sessionId);
             sum.reindexed++;
           }
         } else {
-          sessionId = (upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, f.agentType) as { id: number }).id;
+          sessionId = (upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, subagentType(f.metaPath)) as { id: number }).id;
           fileId = (insertFile.get(f.path, f.agent, sessionId) as { id: number }).id;
           sum.added++;
         }
@@ -142,6 +141,16 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
   sum.ms = Math.round(performance.now() - started);
   sum.write_ms = Math.round(writeMs);
   return sum;
+}
+
+/** Same size and mtime as when last indexed (a file that is gone counts as unchanged: it stays archived). */
+function unchanged(path: string, row: FileRow): boolean {
+  try {
+    const st = statSync(path);
+    return row.size === st.size && row.mtime_ms === st.mtimeMs;
+  } catch {
+    return true;
+  }
 }
 
 interface FileResult {

@@ -1,8 +1,10 @@
-// The reports on the deep index: per day, month, session and model, with cost. Sums run in SQLite
-// over 15-minute buckets (cost included, since the long-context price applies per request); the
-// buckets become local dates in JS, so --tz works for every zone, half-hour offsets too.
+// The reports on the deep index: per day, month, session and model, with cost. Days and months
+// come from 15-minute buckets of usage (usage_buckets, kept current by the indexer, with each
+// request's tokens past the long-context threshold summed apart); the buckets become local dates
+// in JS, so --tz works for every zone, half-hour offsets too.
 
 import type { Database } from "bun:sqlite";
+import { BUCKET_SQL, LONG_CONTEXT_TOKENS } from "../db/usage-buckets";
 import { priceOf, type Price } from "./prices";
 
 export interface Tokens {
@@ -103,15 +105,63 @@ function totalsOf(rows: ReportRow[]): Omit<ReportRow, "modelsUsed" | "modelBreak
   return t;
 }
 
-/** `daily` or `monthly`: ccusage's field names, so its consumers read ours unchanged. */
-export function periodReport(db: Database, period: "daily" | "monthly", o: ReportOptions) {
-  const unpriced = loadTurnPrices(db, o.prices);
+interface UsageBucket {
+  bucket: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  input_above: number;
+  output_above: number;
+  cache_read_above: number;
+  cache_write_5m_above: number;
+  cache_write_1h_above: number;
+}
+
+/** A bucket's cost from its sums: each count at its price, plus its part past the threshold at the difference. */
+function bucketCost(u: UsageBucket, p: Price | null): number {
+  if (!p) return 0;
+  const a = p.above ?? p;
+  const part = (sum: number, above: number, price: number, priceAbove: number) => sum * price + (p.threshold === undefined ? 0 : above * (priceAbove - price));
+  return (
+    part(u.input_tokens, u.input_above, p.input, a.input) + part(u.output_tokens, u.output_above, p.output, a.output) +
+    part(u.cache_write_5m_tokens, u.cache_write_5m_above, p.cacheWrite5m, a.cacheWrite5m) + part(u.cache_write_1h_tokens, u.cache_write_1h_above, p.cacheWrite1h, a.cacheWrite1h) +
+    part(u.cache_read_tokens, u.cache_read_above, p.cacheRead, a.cacheRead)
+  ) / 1e6;
+}
+
+/**
+ * The 15-minute buckets of every turn, with their cost: from usage_buckets, which the indexer keeps
+ * current, unless a price table puts the long-context threshold somewhere the buckets did not sum
+ * at; then from the turns themselves.
+ */
+function usageBuckets(db: Database, prices: Record<string, Price>): { buckets: Bucket[]; unpriced: string[] } {
+  const rows = db.query("SELECT * FROM usage_buckets ORDER BY bucket").all() as UsageBucket[];
+  const priceByModel = new Map<string, Price | null>();
+  for (const r of rows) if (!priceByModel.has(r.model)) priceByModel.set(r.model, r.model === "unknown" ? null : priceOf(r.model, prices));
+  const thresholds = [...priceByModel.values()].map((p) => p?.threshold).filter((t) => t !== undefined);
+  if (thresholds.every((t) => t === LONG_CONTEXT_TOKENS)) {
+    const buckets = rows.map((u) => ({
+      key: u.bucket, model: u.model, i: u.input_tokens, o: u.output_tokens, w: u.cache_write_5m_tokens + u.cache_write_1h_tokens, r: u.cache_read_tokens,
+      cost: bucketCost(u, priceByModel.get(u.model) ?? null),
+    }));
+    return { buckets, unpriced: [...priceByModel].filter(([m, p]) => p === null && m !== "unknown").map(([m]) => m).sort() };
+  }
+  const unpriced = loadTurnPrices(db, prices);
   const buckets = db
     .query(
-      `SELECT substr(t.at, 1, 14) || printf('%02d', CAST(substr(t.at, 15, 2) AS INTEGER) / 15 * 15) AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
-       FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key`,
+      `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
+       FROM turns t INDEXED BY turns_usage_by_at LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key`,
     )
     .all() as Bucket[];
+  return { buckets, unpriced };
+}
+
+/** `daily` or `monthly`: ccusage's field names, so its consumers read ours unchanged. */
+export function periodReport(db: Database, period: "daily" | "monthly", o: ReportOptions) {
+  const { buckets, unpriced } = usageBuckets(db, o.prices);
   const toDate = localDate(o.tz);
   const rows = new Map<string, ReportRow>();
   for (const b of buckets) {
