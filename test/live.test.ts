@@ -3,7 +3,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { generate, generateFile } from "../bench/generate";
 import { checkExactlyOnce, expectedLines, one, query, RUNNERS, run, start, tempDir, waitFor } from "./helpers";
@@ -102,6 +102,30 @@ describe("dist/sluice follow", () => {
       s.proc.kill("SIGKILL");
     }
   }, 60_000);
+
+  test("a file deleted during the backfill is read to its end through the descriptor the hand-over passes on", async () => {
+    const file = fresh("deleted.jsonl"), db = fresh("deleted.db");
+    generateFile(file, { lines: 300_000, seed: 21 });
+    const writer = openSync(file, "a+"); // the capture proxy, which goes on writing to the file it has open
+    const s = start(cmd, ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("the backfill", () => one(db, "SELECT mode FROM ingester")?.mode === "backfill", 10_000);
+      rmSync(file);
+      await waitFor("the live tail", () => one(db, "SELECT mode FROM ingester")?.mode === "live", 60_000);
+      expect(readFileSync(`/proc/${s.proc.pid}/cmdline`, "utf8").split("\0")).toContain("--input-fd");
+      writeSync(writer, lines(500, 22));
+      const size = fstatSync(writer).size;
+      await waitFor("the late lines of the deleted file", () => committed(db, 1) === size, 10_000);
+      const bytes = Buffer.alloc(size);
+      readSync(writer, bytes, 0, size, 0);
+      checkExactlyOnce(db, bytes, 1);
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+      closeSync(writer);
+    }
+  }, 120_000);
 
   test("status while it runs; a rival writer is refused and touches nothing; SIGHUP reopens", async () => {
     const file = fresh("st.jsonl"), db = fresh("st.db");

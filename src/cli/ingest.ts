@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
 import { runBackfill, type IngestOptions, type IngestSummary } from "../ingest/backfill";
-import { closeSync } from "node:fs";
 import { execSelf, keepAcrossExec, liveEnv } from "../ingest/handover";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
@@ -88,9 +87,7 @@ export default defineCommand({
     // indexes in place, rather than left as a backlog for the JIT-less live image, which reads
     // several times slower: the first live commits then come within the latency bound.
     for (let pass = 0; pass < CATCH_UP_PASSES && summary.seconds >= CATCH_UP_DONE_S; pass++) {
-      const previous = input.fd;
       summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log, input);
-      if (previous !== null && previous !== input.fd) closeSync(previous);
       log.info(`caught up ${summary.lines.toLocaleString("en-US")} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
     }
     log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);

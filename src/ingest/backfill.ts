@@ -107,12 +107,13 @@ function startOver(db: Database) {
 
 /**
  * Backfills from the committed offset to the end of the input. With `keep`, a file input is left
- * open and its descriptor stored there: the hand-over passes it to the live image, which then
- * still reads the file if it is deleted or rotated during the exec.
+ * open and its descriptor stored there, and a descriptor already there is read instead of the
+ * path: the hand-over's catch-up passes and its live image go on with the same file even if it
+ * is deleted or rotated meanwhile.
  */
 export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?: { fd: number | null }): Promise<IngestSummary> {
   const started = performance.now();
-  const input = openInput(o.input);
+  const input: Input = keep?.fd != null ? { fd: keep.fd, kind: "file", path: resolve(o.input) } : openInput(o.input);
   const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
   let writer: SseWriter | null = null;
   try {
@@ -160,7 +161,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?:
     const chunks = input.kind === "file" && o.jobs > 1 ? planChunks(input.fd, start, size, chunkBytes) : [];
     if (chunks.length) {
       const t = await ingestChunksInParallel({
-        db, dbPath: o.dbPath, file: input.path, sourceId: source.id, idBase, chunks, jobs: o.jobs, maxLine: o.maxLine,
+        db, dbPath: o.dbPath, fd: input.fd, sourceId: source.id, idBase, chunks, jobs: o.jobs, maxLine: o.maxLine,
         onProgress: (off, lines) => progress.update(off - start, lines, "backfill "),
       });
       mergedRows = t.rows;

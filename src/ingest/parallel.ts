@@ -14,7 +14,8 @@ import type { ChunkJob, ChunkResult } from "./part-worker";
 export interface ParallelInput {
   db: Database;
   dbPath: string;
-  file: string;
+  /** The input file's descriptor (see ChunkJob.fd). */
+  fd: number;
   sourceId: number;
   idBase: number;
   chunks: Range[];
@@ -51,7 +52,7 @@ export async function ingestChunksInParallel(p: ParallelInput): Promise<Parallel
     }
     const index = nextToAssign++;
     const c = p.chunks[index]!;
-    const job: ChunkJob = { index, file: p.file, partDb: partPath(p.dbPath, index), start: c.start, end: c.end, idBase: p.idBase, fileId: p.sourceId, ddl, pageSize, maxLine: p.maxLine };
+    const job: ChunkJob = { index, fd: p.fd, partDb: partPath(p.dbPath, index), start: c.start, end: c.end, idBase: p.idBase, fileId: p.sourceId, ddl, pageSize, maxLine: p.maxLine };
     w.postMessage(job);
   };
 

@@ -2,7 +2,6 @@
 // handed, each into a part database of its own, and says when each is done. Only small messages
 // cross threads (chunk assignments, totals), never rows.
 
-import { closeSync, openSync } from "node:fs";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { createPartDatabase } from "../db/parts";
 import { SseWriter } from "../db/sse-writer";
@@ -12,7 +11,11 @@ import { ingestLines } from "./line-loop";
 /** One chunk to ingest into its own part database. */
 export interface ChunkJob {
   index: number;
-  file: string;
+  /**
+   * The input, open in the main thread: worker threads share the process's descriptors, and the
+   * path may no longer name the file (deleted or rotated during the backfill).
+   */
+  fd: number;
   partDb: string;
   start: number;
   end: number;
@@ -37,7 +40,7 @@ self.onmessage = (event: MessageEvent<ChunkJob>) => {
   try {
     const slowBefore = extractor.slowPathLines;
     const db = createPartDatabase(job.partDb, job.ddl, job.pageSize);
-    const fd = openSync(job.file, "r");
+    const fd = job.fd;
     try {
       // A part is merged whole, so it commits once, at the end.
       const writer = new SseWriter(db, job.fileId, job.idBase, job.start, { rows: Infinity, ms: Infinity }, null);
@@ -46,7 +49,6 @@ self.onmessage = (event: MessageEvent<ChunkJob>) => {
       writer.close(job.end);
       postMessage({ type: "done", index: job.index, rows: writer.rows, rejects: writer.rejects, slowPath: extractor.slowPathLines - slowBefore } satisfies ChunkResult);
     } finally {
-      closeSync(fd);
       db.close();
     }
   } catch (err) {
