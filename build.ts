@@ -15,7 +15,7 @@ const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "darwin-a
 
 async function compile(outfile: string, target?: string) {
   const result = await Bun.build({
-    entrypoints: ["./src/cli.ts", "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts"],
+    entrypoints: ["./src/cli.ts", "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts"],
     define: { SLUICE_VERSION: JSON.stringify(pkg.version) },
     minify: true,
     compile: {

@@ -16,8 +16,8 @@ const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
 
-async function index(db: string, claude: string, codex: string) {
-  const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json");
+async function index(db: string, claude: string, codex: string, ...more: string[]) {
+  const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
@@ -80,6 +80,21 @@ describe("the samples", () => {
     expect(one(db, "SELECT provider FROM models WHERE id = 'gpt-5.3-codex'").provider).toBe("openai");
     // invocations: kinds, and the error flag from their results
     expect(one(db, "SELECT count(*) AS n FROM invocations WHERE kind = 'tool' AND is_error IS NOT NULL").n).toBeGreaterThan(10);
+  });
+
+  test("parsed in worker threads (--jobs 2) or in one (--jobs 0), the index is the same", async () => {
+    const threads = fresh("threads.db"), one_ = fresh("one-thread.db");
+    await index(threads, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`, "--jobs", "2");
+    await index(one_, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`, "--jobs", "0");
+    for (const sql of [
+      "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
+      "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
+      "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
+      "SELECT * FROM usage_buckets ORDER BY bucket, model",
+      "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
+      "SELECT path, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
+    ]) expect(query(threads, sql)).toEqual(query(one_, sql));
+    expect(one(threads, "SELECT count(*) AS n FROM turns").n).toBeGreaterThan(100);
   });
 
   test("each message counts once with its final usage: keeping the first line undercounts up to 3.7x and more", () => {

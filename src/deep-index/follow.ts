@@ -13,7 +13,7 @@ import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
 import { Waker } from "../input/waker";
 import { discover } from "./discover";
 import { buildFlows } from "./flows";
-import { indexFiles } from "./indexer";
+import { indexFiles, type ParseThreads } from "./indexer";
 
 export interface FollowOptions {
   dbPath: string;
@@ -29,8 +29,8 @@ export interface FollowOptions {
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
 const SETTLE_MS = 100;
 
-function indexOnce(db: Database, roots: FollowOptions["roots"]) {
-  const files = indexFiles(db, discover(roots));
+async function indexOnce(db: Database, roots: FollowOptions["roots"], threads?: ParseThreads) {
+  const files = await indexFiles(db, discover(roots), threads);
   const flows = buildFlows(db);
   return { ...files, flows_rebuilt: flows.flows };
 }
@@ -40,7 +40,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     const db = openDatabase(o.dbPath, { create: true });
     useIndexSettings(db);
     try {
-      const r = indexOnce(db, o.roots);
+      const r = await indexOnce(db, o.roots);
       log.info(`indexed ${r.files} files (${r.lines.toLocaleString("en-US")} lines) in ${(r.ms / 1000).toFixed(1)} s; handing over to the live follower (same PID ${process.pid})`);
     } finally {
       db.close();
@@ -69,7 +69,8 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
   let reexec = false;
   try {
     while (!stopping) {
-      const r = indexOnce(db, o.roots);
+      // no parse threads in the live image: they would not fit its memory budget
+      const r = await indexOnce(db, o.roots, { parseThreads: 0 });
       if (r.lines || r.flows_rebuilt) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
       const over = budget.exceeded();
       if (over) {

@@ -1,11 +1,10 @@
-// The one writer of the deep index. A FileSink receives the records of one agent log file and
-// writes them with statements prepared once; per-line facts about the session (times, counts,
-// metadata) are gathered in memory and written once per file, and the session and model totals are
-// recomputed from turns once per batch, for the sessions and models the batch touched.
+// The one writer of the deep index. It writes what the parser made of one agent log file (see
+// file-parser.ts) with statements prepared once, and recomputes the session, model and time-bucket
+// totals from the turns once per batch, for what the batch touched.
 
 import type { Database, Statement } from "bun:sqlite";
 import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL } from "../db/usage-buckets";
-import type { InvocationKind, SessionMeta, Sink } from "./records";
+import type { ParsedFile, SessionFacts, TurnRow } from "./file-parser";
 
 export interface FileTarget {
   fileId: number;
@@ -106,10 +105,16 @@ export class IndexWriter {
         first_seen = excluded.first_seen, last_seen = excluded.last_seen, calls = excluded.calls`);
   }
 
-  /** A sink for one file's records, from the line at `seq` on (turn numbers carry over increments). */
-  fileSink(target: FileTarget, seq: number): FileSink {
+  /** Writes what was parsed from one file: its calls, tool uses, results and session facts. */
+  writeFile(target: FileTarget, parsed: ParsedFile) {
     this.touchedSessions.add(target.sessionId);
-    return new FileSink(this, target, seq);
+    if (!parsed.session) return;
+    const t0 = performance.now();
+    this.writeTurns(parsed.turns, target);
+    if (parsed.invocations.length) this.insertInvocations.run(target.sessionId, target.fileId, JSON.stringify(parsed.invocations));
+    if (parsed.results.length) this.markResults.run(JSON.stringify(parsed.results));
+    this.writeSession(target, parsed.session);
+    this.writeMs += performance.now() - t0;
   }
 
   /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */
@@ -143,9 +148,8 @@ export class IndexWriter {
     this.touchedModels.clear();
   }
 
-  /** @internal */ writeTurns(turns: TurnRow[], target: FileTarget) {
+  private writeTurns(turns: TurnRow[], target: FileTarget) {
     if (!turns.length) return;
-    const t0 = performance.now();
     for (const r of this.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; model: string | null }>) this.touch(r);
     const { sessionId, fileId } = target;
     for (const t of turns) {
@@ -153,131 +157,15 @@ export class IndexWriter {
       if (t[3] !== null) this.touchedModels.add(t[3]);
       this.touchedTimes.add(t[4]);
     }
-    this.writeMs += performance.now() - t0;
   }
 
-  /** @internal */ writeInvocations(list: Array<Parameters<Sink["invocation"]>[0]>, target: FileTarget) {
-    if (!list.length) return;
-    const t0 = performance.now();
-    const rows = list.map((i) => [i.messageId, i.messageId && !i.requestId ? "" : i.requestId, i.at, i.kind satisfies InvocationKind, i.name, i.toolUseId, i.offset]);
-    this.insertInvocations.run(target.sessionId, target.fileId, JSON.stringify(rows));
-    this.writeMs += performance.now() - t0;
-  }
-
-  /** @internal */ writeResults(results: Map<string, boolean>) {
-    if (!results.size) return;
-    const t0 = performance.now();
-    this.markResults.run(JSON.stringify([...results].map(([id, err]) => [id, err ? 1 : 0])));
-    this.writeMs += performance.now() - t0;
-  }
-
-  /** @internal */ writeSession(target: FileTarget, s: FileSink) {
-    const t0 = performance.now();
-    const m = s.metaSeen;
+  private writeSession(target: FileTarget, s: SessionFacts) {
+    const m = s.meta;
     this.updateSession.run(
       target.sessionId, target.subagent ? null : (m.agentSessionId ?? null), m.project ?? null, target.subagent ? (m.agentSessionId ?? null) : null,
       target.subagent || m.isSidechain ? 1 : 0, m.agentType ?? null, m.gitBranch ?? null, m.toolVersion ?? null,
       s.firstAt, s.lastAt, s.userMessages, s.compactions, s.firstPrompt, s.lastSummary,
     );
-    this.writeMs += performance.now() - t0;
-  }
-}
-
-/**
- * A turns row as the writer binds it: seq, message id, request id, model, time, input,
- * output, cache read, cache write 5m and 1h, reasoning, total, service tier, stop reason,
- * sidechain flag, byte offset.
- */
-type TurnRow = [number, string | null, string | null, string | null, string, number, number, number, number, number, number, number, string | null, string | null, 0 | 1, number];
-
-/** Gathers one file's records and per-session facts, and writes them when the file is done. */
-export class FileSink implements Sink {
-  metaSeen: SessionMeta = {};
-  firstAt: string | null = null;
-  lastAt: string | null = null;
-  userMessages = 0;
-  compactions = 0;
-  firstPrompt: string | null = null;
-  lastSummary: string | null = null;
-  malformedLines = 0;
-  unknownLines = 0;
-  /** The file's calls, one per (message id, request id): the line that counts, as a turns row. */
-  private readonly calls = new Map<string, TurnRow>();
-  /** Calls without a message id (Codex): each line is a call of its own. */
-  private readonly unkeyed: TurnRow[] = [];
-  private invocations: Array<Parameters<Sink["invocation"]>[0]> = [];
-  /** tool use id -> whether a result said it failed; applied after the invocations are in */
-  private results = new Map<string, boolean>();
-
-  constructor(
-    private readonly w: IndexWriter,
-    private readonly target: FileTarget,
-    public seq: number,
-  ) {}
-
-  meta(m: SessionMeta) {
-    const s = this.metaSeen;
-    for (const k of Object.keys(m) as Array<keyof SessionMeta>) {
-      const v = m[k];
-      if (v === undefined) continue;
-      // the first id, project and type; the latest branch and version
-      if (k === "gitBranch" || k === "toolVersion" || s[k] === undefined) (s as any)[k] = v;
-    }
-  }
-  seen(at: string | undefined) {
-    if (!at) return;
-    if (this.firstAt === null || at < this.firstAt) this.firstAt = at;
-    if (this.lastAt === null || at > this.lastAt) this.lastAt = at;
-  }
-  turn(t: Parameters<Sink["turn"]>[0]) {
-    const u = t.usage;
-    // Without a request id (older versions) the message id alone identifies the call: '' keeps the
-    // unique key working, where NULL would make every content-block line a call of its own.
-    const requestId = t.messageId && !t.requestId ? "" : t.requestId;
-    const total = u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h;
-    const side = t.isSidechain ? 1 : 0;
-    const row: TurnRow = [this.seq++, t.messageId, requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
-      u.reasoning, total, t.serviceTier, t.stopReason, side, t.offset];
-    if (t.messageId === null) {
-      this.unkeyed.push(row);
-      return;
-    }
-    const key = `${t.messageId}\n${requestId}`;
-    const prev = this.calls.get(key);
-    // the same rule as the upsert's, so the file's winner is the one the database would keep
-    if (!prev || side < prev[14] || (side === prev[14] && total > prev[11])) {
-      if (prev && row[13] === null) row[13] = prev[13]; // a stop reason, once seen, stays
-      this.calls.set(key, row);
-    }
-  }
-  invocation(i: Parameters<Sink["invocation"]>[0]) {
-    this.invocations.push(i);
-  }
-  toolResult(toolUseId: string, isError: boolean) {
-    this.results.set(toolUseId, isError || this.results.get(toolUseId) === true);
-  }
-  userMessage(text: string | null) {
-    this.userMessages++;
-    if (this.firstPrompt === null && text) this.firstPrompt = text.trim().slice(0, 200);
-  }
-  compaction() {
-    this.compactions++;
-  }
-  summary(text: string) {
-    this.lastSummary = text;
-  }
-  malformed() {
-    this.malformedLines++;
-  }
-  unknown(_type: string) {
-    this.unknownLines++;
-  }
-  /** Writes the session facts gathered from this file. */
-  close() {
-    this.w.writeTurns([...this.calls.values(), ...this.unkeyed], this.target);
-    this.w.writeInvocations(this.invocations, this.target);
-    this.w.writeResults(this.results);
-    this.w.writeSession(this.target, this);
   }
 }
 

@@ -4,12 +4,14 @@
 // complete lines are read: a line still being written waits for the next run.
 
 import type { Database } from "bun:sqlite";
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync, type Stats } from "node:fs";
 import { FINGERPRINT_BYTES, fingerprintOf } from "../input/fingerprint";
-import { parseClaudeLine } from "./claude";
-import { newCodexState, parseCodexLine, type CodexState } from "./codex";
+import { closeQuietly } from "../input/file-follower";
+import { workerPath } from "../paths";
 import { subagentType, type AgentFile } from "./discover";
-import { IndexWriter } from "./index-writer";
+import { parseFile, type ParseJob, type ParsedFile } from "./file-parser";
+import { IndexWriter, type FileTarget } from "./index-writer";
+import type { ParseReply } from "./parse-worker";
 
 export interface IndexSummary {
   files: number;
@@ -43,9 +45,29 @@ interface FileRow {
 
 /** Bytes of log read per transaction. */
 const BATCH_BYTES = 64 << 20;
-const LF = 10;
+/** New bytes above which a run parses in worker threads while this thread writes. */
+const PARALLEL_BYTES = 64 << 20;
 
-export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
+/** A file to read, with where its rows go and where reading starts. */
+interface Planned {
+  fd: number;
+  st: Stats;
+  target: FileTarget;
+  job: ParseJob;
+}
+
+/** How many threads parse while this one writes; `always` uses them whatever there is to read. */
+export interface ParseThreads {
+  parseThreads: number;
+  always?: boolean;
+}
+
+/**
+ * Brings the index up to date with `files`. A run with a lot to read (a first index) parses in
+ * worker threads, a few files ahead of the one being written; the rows are still written in file
+ * order, so the result does not depend on the threads.
+ */
+export async function indexFiles(db: Database, files: AgentFile[], threads: ParseThreads = { parseThreads: defaultParseThreads() }): Promise<IndexSummary> {
   const started = performance.now();
   const sum: IndexSummary = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
   const writer = new IndexWriter(db);
@@ -63,59 +85,81 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
   const resetFile = db.prepare("UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL WHERE id = ?");
   const resetSession = db.prepare("UPDATE sessions SET first_at = NULL, last_at = NULL, user_messages = 0, compactions = 0, first_prompt = NULL, summary = NULL WHERE id = ?");
 
+  const changed = files.filter((f) => {
+    const row = known.get(f.path);
+    if (row && unchanged(f.path, row)) {
+      sum.skipped++;
+      return false;
+    }
+    return true;
+  });
+  const newBytes = changed.reduce((n, f) => n + Math.max(0, sizeOf(f.path) - (known.get(f.path)?.indexed_offset ?? 0)), 0);
+  const pool = threads.parseThreads > 0 && (threads.always || newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
+
+  // Decides where a changed file's rows go and from where it is read: database work, so here.
+  const plan = (f: AgentFile): Planned | null => {
+    let fd: number;
+    try {
+      fd = openSync(f.path, "r");
+    } catch {
+      return null; // deleted between the listing and now: its sessions stay, as an archive
+    }
+    const st = fstatSync(fd);
+    const row = known.get(f.path) ?? null;
+    let fileId: number, sessionId: number, from = 0, state: string | null = null;
+    if (row) {
+      fileId = row.id;
+      sessionId = row.session_id;
+      const sameFile = row.ino === st.ino && row.dev === st.dev && st.size >= row.indexed_offset && fingerprintOf(fd, row.fingerprint_len) === row.fingerprint;
+      if (sameFile) {
+        from = row.indexed_offset;
+        state = row.state;
+        sum.appended++;
+      } else {
+        writer.forgetFile(fileId);
+        resetFile.run(fileId);
+        resetSession.run(sessionId);
+        sum.reindexed++;
+      }
+    } else {
+      sessionId = (upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, subagentType(f.metaPath)) as { id: number }).id;
+      fileId = (insertFile.get(f.path, f.agent, sessionId) as { id: number }).id;
+      sum.added++;
+    }
+    return { fd, st, target: { fileId, sessionId, subagent: f.subagent }, job: { fd, agent: f.agent, from, size: st.size, state } };
+  };
+
   let batchBytes = 0;
   let writeMs = 0;
+  const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
+  let next = 0;
   db.run("BEGIN IMMEDIATE");
   try {
-    for (const f of files) {
-      const row = known.get(f.path) ?? null;
-      if (row && unchanged(f.path, row)) {
-        sum.skipped++;
-        continue;
-      }
-      let fd: number;
-      try {
-        fd = openSync(f.path, "r");
-      } catch {
-        continue; // deleted between the listing and now: its sessions stay, as an archive
-      }
-      try {
-        const st = fstatSync(fd);
+    while (next < changed.length || inFlight.length) {
+      // keep the parse threads busy: a few files ahead of the one being written
+      while (next < changed.length && inFlight.length < (pool ? pool.size * 3 : 1)) {
         const t0 = performance.now();
-        let fileId: number, sessionId: number, from = 0, state: string | null = null;
-        if (row) {
-          fileId = row.id;
-          sessionId = row.session_id;
-          const sameFile = row.ino === st.ino && row.dev === st.dev && st.size >= row.indexed_offset && fingerprintOf(fd, row.fingerprint_len) === row.fingerprint;
-          if (sameFile) {
-            from = row.indexed_offset;
-            state = row.state;
-            sum.appended++;
-          } else {
-            writer.forgetFile(fileId);
-            resetFile.run(fileId);
-            resetSession.run(sessionId);
-            writer.touchedSessions.add(sessionId);
-            sum.reindexed++;
-          }
-        } else {
-          sessionId = (upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, subagentType(f.metaPath)) as { id: number }).id;
-          fileId = (insertFile.get(f.path, f.agent, sessionId) as { id: number }).id;
-          sum.added++;
-        }
+        const p = plan(changed[next++]!);
         writeMs += performance.now() - t0;
-        const r = indexFile(fd, f, from, st.size, state, writer, { fileId, sessionId, subagent: f.subagent });
+        if (p) inFlight.push({ p, parsed: pool ? pool.parse(p.job) : parseFile(p.job) });
+      }
+      const head = inFlight.shift();
+      if (!head) continue;
+      const { p } = head;
+      try {
+        const r = await head.parsed;
         const t1 = performance.now();
-        const fpLen = Math.min(st.size, FINGERPRINT_BYTES);
-        saveFile.run(fileId, st.dev, st.ino, fingerprintOf(fd, fpLen), fpLen, st.size, st.mtimeMs, r.indexedTo, r.lines, r.malformed, r.unknown, r.state, new Date().toISOString());
+        writer.writeFile(p.target, r);
+        const fpLen = Math.min(p.st.size, FINGERPRINT_BYTES);
+        saveFile.run(p.target.fileId, p.st.dev, p.st.ino, fingerprintOf(p.fd, fpLen), fpLen, p.st.size, p.st.mtimeMs, r.indexedTo, r.lines, r.malformed, r.unknown, r.state, new Date().toISOString());
         writeMs += performance.now() - t1;
-        sum.bytes += r.indexedTo - from;
+        sum.bytes += r.indexedTo - p.job.from;
         sum.lines += r.lines;
         sum.malformed += r.malformed;
         sum.unknown += r.unknown;
-        batchBytes += r.indexedTo - from;
+        batchBytes += r.indexedTo - p.job.from;
       } finally {
-        closeSync(fd);
+        closeSync(p.fd);
       }
       if (batchBytes >= BATCH_BYTES) {
         const t = performance.now();
@@ -133,7 +177,10 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
     writeMs += writer.writeMs;
   } catch (err) {
     if (db.inTransaction) db.run("ROLLBACK");
+    for (const { p } of inFlight) closeQuietly(p.fd);
     throw err;
+  } finally {
+    pool?.close();
   }
   const counts = db.query("SELECT (SELECT count(*) FROM sessions) AS s, (SELECT count(*) FROM turns) AS t").get() as { s: number; t: number };
   sum.sessions = counts.s;
@@ -141,6 +188,56 @@ export function indexFiles(db: Database, files: AgentFile[]): IndexSummary {
   sum.ms = Math.round(performance.now() - started);
   sum.write_ms = Math.round(writeMs);
   return sum;
+}
+
+/** One thread writes; the others parse (on two cores, one parses while this one writes). */
+function defaultParseThreads(): number {
+  return Math.max(1, Math.min(3, navigator.hardwareConcurrency - 1));
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Worker threads that parse files (parse-worker.ts), each job answered by its id. */
+class ParsePool {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (p: ParsedFile) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(readonly size: number) {
+    this.workers = Array.from({ length: size }, () => {
+      const w = new Worker(workerPath("deep-index/parse-worker.ts"));
+      w.onmessage = (e: MessageEvent<ParseReply>) => {
+        const r = e.data;
+        const waiter = this.waiting.get(r.id);
+        this.waiting.delete(r.id);
+        if ("error" in r) waiter?.reject(new Error(`parsing an agent log in a worker thread failed: ${r.error}`));
+        else waiter?.resolve(r.parsed);
+      };
+      w.onerror = (e) => {
+        for (const waiter of this.waiting.values()) waiter.reject(new Error(`a parse worker thread failed: ${e.message}`));
+        this.waiting.clear();
+      };
+      return w;
+    });
+  }
+
+  parse(job: ParseJob): Promise<ParsedFile> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[id % this.workers.length]!.postMessage({ ...job, id });
+    });
+  }
+
+  close() {
+    for (const w of this.workers) w.terminate();
+  }
 }
 
 /** Same size and mtime as when last indexed (a file that is gone counts as unchanged: it stays archived). */
@@ -151,53 +248,4 @@ function unchanged(path: string, row: FileRow): boolean {
   } catch {
     return true;
   }
-}
-
-interface FileResult {
-  indexedTo: number;
-  lines: number;
-  malformed: number;
-  unknown: number;
-  state: string | null;
-}
-
-/** Parses the complete lines in [from, size) and writes their records. */
-function indexFile(fd: number, f: AgentFile, from: number, size: number, stateJson: string | null, writer: IndexWriter, target: { fileId: number; sessionId: number; subagent: boolean }): FileResult {
-  const carried = stateJson ? JSON.parse(stateJson) : {};
-  const seq: number = carried.seq ?? 0;
-  const codex: CodexState = carried.codex ?? newCodexState();
-  const buf = Buffer.allocUnsafe(size - from);
-  let got = 0;
-  while (got < buf.length) {
-    const n = readSync(fd, buf, got, buf.length - got, from + got);
-    if (n === 0) break;
-    got += n;
-  }
-  const sink = writer.fileSink(target, seq);
-  const end = buf.lastIndexOf(LF, got - 1) + 1; // only complete lines
-  let lines = 0;
-  let s = 0;
-  while (s < end) {
-    const nl = buf.indexOf(LF, s);
-    if (nl > s) {
-      lines++;
-      let o: any;
-      try {
-        o = JSON.parse(buf.toString("utf8", s, nl));
-      } catch {
-        o = undefined;
-      }
-      if (o === null || typeof o !== "object" || Array.isArray(o)) {
-        if (buf.subarray(s, nl).toString("latin1").trim() !== "") sink.malformed();
-        else lines--;
-      } else if (f.agent === "claude") parseClaudeLine(o, from + s, sink);
-      else parseCodexLine(o, from + s, codex, sink);
-    }
-    s = nl + 1;
-  }
-  if (end > 0 || from === 0) sink.close();
-  return {
-    indexedTo: from + end, lines, malformed: sink.malformedLines, unknown: sink.unknownLines,
-    state: JSON.stringify({ seq: sink.seq, ...(f.agent === "codex" ? { codex } : {}) }),
-  };
 }

@@ -1,0 +1,190 @@
+// The parsing half of an index run: one agent log file's complete lines, from an offset, made into
+// the rows the index writer stores. It touches no database, so a large run parses in worker threads
+// (parse-worker.ts) while the main thread writes.
+
+import { readSync } from "node:fs";
+import { parseClaudeLine } from "./claude";
+import { newCodexState, parseCodexLine, type CodexState } from "./codex";
+import type { Agent } from "./discover";
+import type { SessionMeta, Sink } from "./records";
+
+/**
+ * A turns row as the writer binds it: seq, message id, request id, model, time, input, output,
+ * cache read, cache write 5m and 1h, reasoning, total, service tier, stop reason, sidechain flag,
+ * byte offset.
+ */
+export type TurnRow = [number, string | null, string | null, string | null, string, number, number, number, number, number, number, number, string | null, string | null, 0 | 1, number];
+
+/** An invocations row as the writer's JSON insert reads it: message id, request id, time, kind, name, tool use id, byte offset. */
+export type InvocationRow = [string | null, string | null, string | null, string, string, string | null, number];
+
+/** What one file says about its session, written once per file. */
+export interface SessionFacts {
+  meta: SessionMeta;
+  firstAt: string | null;
+  lastAt: string | null;
+  userMessages: number;
+  compactions: number;
+  firstPrompt: string | null;
+  lastSummary: string | null;
+}
+
+export interface ParsedFile {
+  /** Just past the last complete line read. */
+  indexedTo: number;
+  lines: number;
+  malformed: number;
+  unknown: number;
+  /** What the parser carries to the next increment (JSON). */
+  state: string;
+  turns: TurnRow[];
+  invocations: InvocationRow[];
+  /** [tool use id, 1 if a result said it failed] */
+  results: Array<[string, 0 | 1]>;
+  /** Null when no complete line was read past an earlier increment: nothing to write. */
+  session: SessionFacts | null;
+}
+
+export interface ParseJob {
+  /** Open in the caller's thread; worker threads share the process's descriptors. */
+  fd: number;
+  agent: Agent;
+  from: number;
+  size: number;
+  state: string | null;
+}
+
+const LF = 10;
+
+/** Parses the complete lines in [from, size) of the file. */
+export function parseFile(job: ParseJob): ParsedFile {
+  const carried = job.state ? JSON.parse(job.state) : {};
+  const codex: CodexState = carried.codex ?? newCodexState();
+  const buf = Buffer.allocUnsafe(job.size - job.from);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(job.fd, buf, got, buf.length - got, job.from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  const records = new FileRecords(carried.seq ?? 0);
+  const end = buf.lastIndexOf(LF, got - 1) + 1; // only complete lines
+  let lines = 0;
+  for (let s = 0; s < end; ) {
+    const nl = buf.indexOf(LF, s);
+    if (nl > s) {
+      lines++;
+      let o: any;
+      try {
+        o = JSON.parse(buf.toString("utf8", s, nl));
+      } catch {
+        o = undefined;
+      }
+      if (o === null || typeof o !== "object" || Array.isArray(o)) {
+        if (buf.subarray(s, nl).toString("latin1").trim() !== "") records.malformed();
+        else lines--;
+      } else if (job.agent === "claude") parseClaudeLine(o, job.from + s, records);
+      else parseCodexLine(o, job.from + s, codex, records);
+    }
+    s = nl + 1;
+  }
+  return {
+    indexedTo: job.from + end, lines, malformed: records.malformedLines, unknown: records.unknownLines,
+    state: JSON.stringify({ seq: records.seq, ...(job.agent === "codex" ? { codex } : {}) }),
+    turns: [...records.calls.values(), ...records.unkeyed],
+    invocations: records.invocations,
+    results: [...records.results].map(([id, failed]) => [id, failed ? 1 : 0]),
+    session: end > 0 || job.from === 0 ? records.facts() : null,
+  };
+}
+
+/** Gathers one file's records: each call settled in memory, tool uses, results and session facts. */
+class FileRecords implements Sink {
+  private metaSeen: SessionMeta = {};
+  private firstAt: string | null = null;
+  private lastAt: string | null = null;
+  private userMessages = 0;
+  private compactions = 0;
+  private firstPrompt: string | null = null;
+  private lastSummary: string | null = null;
+  malformedLines = 0;
+  unknownLines = 0;
+  /** The file's calls, one per (message id, request id): the line that counts. */
+  readonly calls = new Map<string, TurnRow>();
+  /** Calls without a message id (Codex): each line is a call of its own. */
+  readonly unkeyed: TurnRow[] = [];
+  readonly invocations: InvocationRow[] = [];
+  /** tool use id -> whether a result said it failed */
+  readonly results = new Map<string, boolean>();
+
+  constructor(public seq: number) {}
+
+  facts(): SessionFacts {
+    const { metaSeen: meta, firstAt, lastAt, userMessages, compactions, firstPrompt, lastSummary } = this;
+    return { meta, firstAt, lastAt, userMessages, compactions, firstPrompt, lastSummary };
+  }
+
+  meta(m: SessionMeta) {
+    const s = this.metaSeen;
+    for (const k of Object.keys(m) as Array<keyof SessionMeta>) {
+      const v = m[k];
+      if (v === undefined) continue;
+      // the first id, project and type; the latest branch and version
+      if (k === "gitBranch" || k === "toolVersion" || s[k] === undefined) (s as any)[k] = v;
+    }
+  }
+  seen(at: string | undefined) {
+    if (!at) return;
+    if (this.firstAt === null || at < this.firstAt) this.firstAt = at;
+    if (this.lastAt === null || at > this.lastAt) this.lastAt = at;
+  }
+  turn(t: Parameters<Sink["turn"]>[0]) {
+    const u = t.usage;
+    const requestId = requestKey(t.messageId, t.requestId);
+    const total = u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h;
+    const side = t.isSidechain ? 1 : 0;
+    const row: TurnRow = [this.seq++, t.messageId, requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
+      u.reasoning, total, t.serviceTier, t.stopReason, side, t.offset];
+    if (t.messageId === null) {
+      this.unkeyed.push(row);
+      return;
+    }
+    const key = `${t.messageId}\n${requestId}`;
+    const prev = this.calls.get(key);
+    // the rule of the writer's upsert, so the file's winner is the one the database would keep
+    if (!prev || side < prev[14] || (side === prev[14] && total > prev[11])) {
+      if (prev && row[13] === null) row[13] = prev[13]; // a stop reason, once seen, stays
+      this.calls.set(key, row);
+    }
+  }
+  invocation(i: Parameters<Sink["invocation"]>[0]) {
+    this.invocations.push([i.messageId, requestKey(i.messageId, i.requestId), i.at, i.kind, i.name, i.toolUseId, i.offset]);
+  }
+  toolResult(toolUseId: string, isError: boolean) {
+    this.results.set(toolUseId, isError || this.results.get(toolUseId) === true);
+  }
+  userMessage(text: string | null) {
+    this.userMessages++;
+    if (this.firstPrompt === null && text) this.firstPrompt = text.trim().slice(0, 200);
+  }
+  compaction() {
+    this.compactions++;
+  }
+  summary(text: string) {
+    this.lastSummary = text;
+  }
+  malformed() {
+    this.malformedLines++;
+  }
+  unknown(_type: string) {
+    this.unknownLines++;
+  }
+}
+
+/**
+ * Without a request id (older versions) the message id alone identifies the call: '' keeps the
+ * unique key working, where NULL would make every content-block line a call of its own.
+ */
+function requestKey(messageId: string | null, requestId: string | null): string | null {
+  return messageId && !requestId ? "" : requestId;
+}
