@@ -23,7 +23,7 @@ export default defineCommand({
     "poll-ms": { type: "string", description: "Follow: how often to look for changes when no change was signalled, in ms (default 2000)", valueHint: "ms" },
     "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB" },
     "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB" },
-    jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores - 1, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n" },
+    jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n" },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false },
     ...dbArg,
     ...jsonArg,

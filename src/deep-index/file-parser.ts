@@ -38,9 +38,12 @@ export interface ParsedFile {
   /** What the parser carries to the next increment (JSON). */
   state: string;
   turns: TurnRow[];
-  invocations: InvocationRow[];
-  /** [tool use id, 1 if a result said it failed] */
-  results: Array<[string, 0 | 1]>;
+  /**
+   * InvocationRows, and [tool use id, 1 if a result said it failed] pairs, as the JSON the writer
+   * binds: made here, in the parse thread, and a string crosses threads as one copy.
+   */
+  invocationsJson: string | null;
+  resultsJson: string | null;
   /** Null when no complete line was read past an earlier increment: nothing to write. */
   session: SessionFacts | null;
 }
@@ -92,8 +95,8 @@ export function parseFile(job: ParseJob): ParsedFile {
     indexedTo: job.from + end, lines, malformed: records.malformedLines, unknown: records.unknownLines,
     state: JSON.stringify({ seq: records.seq, ...(job.agent === "codex" ? { codex } : {}) }),
     turns: [...records.calls.values(), ...records.unkeyed],
-    invocations: records.invocations,
-    results: [...records.results].map(([id, failed]) => [id, failed ? 1 : 0]),
+    invocationsJson: records.invocations.length ? JSON.stringify(records.invocations) : null,
+    resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]) => [id, failed ? 1 : 0])) : null,
     session: end > 0 || job.from === 0 ? records.facts() : null,
   };
 }

@@ -18,8 +18,6 @@ export class IndexWriter {
   readonly touchedModels = new Set<string>();
   /** Times of the turns written or removed in this batch: their usage buckets are summed again. */
   readonly touchedTimes = new Set<string>();
-  /** Time spent in SQLite statements: the write phase of an index run. */
-  writeMs = 0;
   private readonly existingCalls: Statement;
   private readonly turnsOfFile: Statement;
   private readonly forgetStatements: Statement[];
@@ -109,12 +107,10 @@ export class IndexWriter {
   writeFile(target: FileTarget, parsed: ParsedFile) {
     this.touchedSessions.add(target.sessionId);
     if (!parsed.session) return;
-    const t0 = performance.now();
     this.writeTurns(parsed.turns, target);
-    if (parsed.invocations.length) this.insertInvocations.run(target.sessionId, target.fileId, JSON.stringify(parsed.invocations));
-    if (parsed.results.length) this.markResults.run(JSON.stringify(parsed.results));
+    if (parsed.invocationsJson) this.insertInvocations.run(target.sessionId, target.fileId, parsed.invocationsJson);
+    if (parsed.resultsJson) this.markResults.run(parsed.resultsJson);
     this.writeSession(target, parsed.session);
-    this.writeMs += performance.now() - t0;
   }
 
   /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */

@@ -174,7 +174,6 @@ export async function indexFiles(db: Database, files: AgentFile[], threads: Pars
     writer.finishBatch();
     db.run("COMMIT");
     writeMs += performance.now() - t;
-    writeMs += writer.writeMs;
   } catch (err) {
     if (db.inTransaction) db.run("ROLLBACK");
     for (const { p } of inFlight) closeQuietly(p.fd);
@@ -190,9 +189,13 @@ export async function indexFiles(db: Database, files: AgentFile[], threads: Pars
   return sum;
 }
 
-/** One thread writes; the others parse (on two cores, one parses while this one writes). */
+/**
+ * As many parse threads as cores, at most 3, beside the writing thread: on two cores, two parse
+ * threads beat one (4.6 s against 5.0 s for the 1.1 GB benchmark corpus; 5.6 s with none), since
+ * the writer waits on SQLite's I/O part of the time.
+ */
 function defaultParseThreads(): number {
-  return Math.max(1, Math.min(3, navigator.hardwareConcurrency - 1));
+  return Math.max(1, Math.min(3, navigator.hardwareConcurrency));
 }
 
 function sizeOf(path: string): number {

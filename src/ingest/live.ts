@@ -129,7 +129,17 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       // The hand-over's offset belongs to the file the backfill read. If that file was truncated
       // or replaced during the exec, this is a new source, read from byte 0 (the model-based
       // follow test found this race).
-      if (r.change === "same" || r.change === "moved") start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
+      if (r.change === "same" || r.change === "moved") {
+        try {
+          start = checkStartOffset(fd, o.startOffset, ident.size, start, log);
+        } catch (err) {
+          // The offset was right when the backfill committed it; a copytruncate since (after the
+          // identity check above) makes it wrong. From the committed offset, the next check sees
+          // the truncation and reads the file again from byte 0.
+          if (o.startOffset !== r.source.committed_offset) throw err;
+          log.warn(`${path} changed during the hand-over (${(err as Error).message}); going on from the committed offset`);
+        }
+      }
       else log.warn(`--start-offset ${o.startOffset} was for the file before it was ${r.change}; reading the new one from byte 0`);
     }
     firstOpen = false;
