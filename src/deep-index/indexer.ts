@@ -85,15 +85,26 @@ export async function indexFiles(db: Database, files: AgentFile[], threads: Pars
   const resetFile = db.prepare("UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL WHERE id = ?");
   const resetSession = db.prepare("UPDATE sessions SET first_at = NULL, last_at = NULL, user_messages = 0, compactions = 0, first_prompt = NULL, summary = NULL WHERE id = ?");
 
-  const changed = files.filter((f) => {
+  // One stat per file: unchanged ones (same size and mtime) are skipped, and the rest say how much
+  // there is to read. A file that is gone counts as unchanged: its sessions stay, as an archive.
+  const changed: AgentFile[] = [];
+  let newBytes = 0;
+  for (const f of files) {
     const row = known.get(f.path);
-    if (row && unchanged(f.path, row)) {
+    let st;
+    try {
+      st = statSync(f.path);
+    } catch {
       sum.skipped++;
-      return false;
+      continue;
     }
-    return true;
-  });
-  const newBytes = changed.reduce((n, f) => n + Math.max(0, sizeOf(f.path) - (known.get(f.path)?.indexed_offset ?? 0)), 0);
+    if (row && row.size === st.size && row.mtime_ms === st.mtimeMs) {
+      sum.skipped++;
+      continue;
+    }
+    changed.push(f);
+    newBytes += Math.max(0, st.size - (row?.indexed_offset ?? 0));
+  }
   const pool = threads.parseThreads > 0 && (threads.always || newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
 
   // Decides where a changed file's rows go and from where it is read: database work, so here.
@@ -198,14 +209,6 @@ function defaultParseThreads(): number {
   return Math.max(1, Math.min(3, navigator.hardwareConcurrency));
 }
 
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** Worker threads that parse files (parse-worker.ts), each job answered by its id. */
 class ParsePool {
   private readonly workers: Worker[];
@@ -240,15 +243,5 @@ class ParsePool {
 
   close() {
     for (const w of this.workers) w.terminate();
-  }
-}
-
-/** Same size and mtime as when last indexed (a file that is gone counts as unchanged: it stays archived). */
-function unchanged(path: string, row: FileRow): boolean {
-  try {
-    const st = statSync(path);
-    return row.size === st.size && row.mtime_ms === st.mtimeMs;
-  } catch {
-    return true;
   }
 }
