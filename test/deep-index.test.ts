@@ -82,10 +82,20 @@ describe("the samples", () => {
     expect(one(db, "SELECT count(*) AS n FROM invocations WHERE kind = 'tool' AND is_error IS NOT NULL").n).toBeGreaterThan(10);
   });
 
-  test("parsed in worker threads (--jobs 2) or in one (--jobs 0), the index is the same", async () => {
-    const threads = fresh("threads.db"), one_ = fresh("one-thread.db");
-    await index(threads, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`, "--jobs", "2");
-    await index(one_, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`, "--jobs", "0");
+  test("parsed in worker threads (--jobs 2) or in one (--jobs 0), written in bulk or file by file, the index is the same", async () => {
+    const threads = fresh("threads.db"), one_ = fresh("one-thread.db"), bulk = fresh("bulk.db");
+    const roots = [`${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`] as const;
+    await index(threads, ...roots, "--jobs", "2", "--no-bulk");
+    await index(one_, ...roots, "--jobs", "0", "--no-bulk");
+    await index(bulk, ...roots, "--bulk");
+    // the bulk load builds its indexes at the end: the same ones
+    const indexes = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name";
+    expect(query(bulk, indexes)).toEqual(query(one_, indexes));
+    // and gives the rows the ids the one-by-one writes give them
+    for (const sql of [
+      "SELECT * FROM turns ORDER BY id",
+      "SELECT * FROM invocations ORDER BY id",
+    ]) expect(query(bulk, sql)).toEqual(query(one_, sql));
     for (const sql of [
       "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
       "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
@@ -93,8 +103,12 @@ describe("the samples", () => {
       "SELECT * FROM usage_buckets ORDER BY bucket, model",
       "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
       "SELECT path, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
-    ]) expect(query(threads, sql)).toEqual(query(one_, sql));
+    ]) {
+      expect(query(threads, sql)).toEqual(query(one_, sql));
+      expect(query(bulk, sql)).toEqual(query(one_, sql));
+    }
     expect(one(threads, "SELECT count(*) AS n FROM turns").n).toBeGreaterThan(100);
+    expect(one(bulk, "SELECT count(*) AS n FROM invocations WHERE is_error = 1").n).toBeGreaterThan(0);
   });
 
   test("each message counts once with its final usage: keeping the first line undercounts up to 3.7x and more", () => {
@@ -256,6 +270,28 @@ describe("sidechain and synthetic", () => {
     const db = fresh("side.db");
     await index(db, root, fresh("none"));
     expect(query(db, "SELECT output_tokens, is_sidechain FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0 }]);
+  });
+
+  test("across files, in bulk or file by file: the winning copy keeps a stop reason seen before, and a failed result stays failed", async () => {
+    const root = fresh("claude-across");
+    const proj = join(root, "projects", "-p");
+    mkdirSync(proj, { recursive: true });
+    const assistant = (side: boolean, out: number, stop: string | null) =>
+      JSON.stringify({ type: "assistant", sessionId: "s1", isSidechain: side, timestamp: "2026-03-01T10:00:00Z", requestId: "req_1",
+        message: { id: "msg_1", model: "claude-sonnet-4-5-20250929", stop_reason: stop, usage: { input_tokens: 10, output_tokens: out }, content: [{ type: "tool_use", id: "toolu_1", name: "Bash", input: {} }] } });
+    const result = (failed: boolean) =>
+      JSON.stringify({ type: "user", sessionId: "s1", timestamp: "2026-03-01T10:00:01Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", is_error: failed, content: "x" }] } });
+    // a sidechain replay first, then the main-chain copy (it wins, with no stop reason of its own)
+    writeFileSync(join(proj, "a.jsonl"), [assistant(true, 900, "tool_use"), result(true)].join("\n") + "\n");
+    writeFileSync(join(proj, "b.jsonl"), [assistant(false, 40, null), result(false)].join("\n") + "\n");
+    const bulk = fresh("across-bulk.db"), byFile = fresh("across-by-file.db");
+    await index(bulk, root, fresh("none"), "--bulk");
+    await index(byFile, root, fresh("none"), "--no-bulk");
+    for (const db of [bulk, byFile]) {
+      expect(query(db, "SELECT output_tokens, is_sidechain, stop_reason FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0, stop_reason: "tool_use" }]);
+      expect(query(db, "SELECT tool_use_id, is_error, turn_id IS NOT NULL AS linked FROM invocations")).toEqual([{ tool_use_id: "toolu_1", is_error: 1, linked: 1 }]);
+    }
+    expect(query(bulk, "SELECT * FROM turns")).toEqual(query(byFile, "SELECT * FROM turns"));
   });
 });
 

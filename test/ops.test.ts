@@ -8,7 +8,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate, generateFile } from "../bench/generate";
 import { MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION } from "../src/db/schema";
-import { checkExactlyOnce, one, query, RUNNERS, run, start, tempDir, waitFor } from "./helpers";
+import { checkExactlyOnce, one, query, RUNNERS, run, SHARED, start, tempDir, waitFor } from "./helpers";
 
 const tmp = tempDir("sluice-ops-");
 afterAll(() => tmp.cleanup());
@@ -241,7 +241,13 @@ describe("migrations", () => {
   test("a database at every earlier schema version upgrades with its rows unchanged", async () => {
     const { file, db } = await ingested(3000);
     const tables = (d: Database) => (d.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as any[]).map((r) => r.name as string);
-    const dump = (path: string, names: string[]) => withDb(path, (d) => Object.fromEntries(names.map((t) => [t, d.query(`SELECT * FROM "${t}" ORDER BY rowid`).all()])));
+    // every column in turn orders the rows (usage_buckets has no rowid)
+    const ordered = (d: Database, t: string) => `SELECT * FROM "${t}" ORDER BY ${(d.query(`PRAGMA table_info("${t}")`).all() as any[]).map((_, i) => i + 1).join(", ")}`;
+    const dump = (path: string, names: string[]) => withDb(path, (d) => Object.fromEntries(names.map((t) => [t, d.query(ordered(d, t)).all()])));
+    // the deep index too, so the migrations that rebuild its tables have rows to keep
+    const samples = join(SHARED, "samples");
+    expect((await sluice("index", "--claude", join(samples, "claude", "projects"), "--codex", join(samples, "codex"), "--db", db)).code).toBe(0);
+    expect(one(db, "SELECT count(*) AS n FROM invocations").n).toBeGreaterThan(100);
     for (let version = 1; version < SCHEMA_VERSION; version++) {
       const old = fresh(`v${version}.db`);
       let names: string[] = [];

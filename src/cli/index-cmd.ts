@@ -5,7 +5,7 @@ import { useIndexSettings } from "../db/settings";
 import { agentRoots, discover } from "../deep-index/discover";
 import { buildFlows } from "../deep-index/flows";
 import { followIndex } from "../deep-index/follow";
-import { indexFiles } from "../deep-index/indexer";
+import { defaultParseThreads, indexFiles } from "../deep-index/indexer";
 import { dbArg, intFlag, jsonArg, printResult, resolveDbPath } from "./shared-args";
 
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
@@ -24,6 +24,10 @@ export default defineCommand({
     "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB" },
     "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB" },
     jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n" },
+    bulk: {
+      type: "boolean",
+      description: "Load without the secondary indexes and build them at the end (default: on a first index with more than 64 MB to read; --no-bulk: never)",
+    },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false },
     ...dbArg,
     ...jsonArg,
@@ -43,7 +47,10 @@ export default defineCommand({
     const db = openDatabase(dbPath, { create: true });
     useIndexSettings(db);
     try {
-      const files = await indexFiles(db, discover(roots), args.jobs === undefined ? undefined : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true });
+      const files = await indexFiles(db, discover(roots), {
+        ...(args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true }),
+        bulk: args.bulk,
+      });
       const flows = buildFlows(db);
       const r = { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
       printResult(args.json, { ...r, roots }, () => [

@@ -2,7 +2,7 @@
 // applied; each runs in its own transaction, so a database is always at exactly one version.
 
 import type { Database } from "bun:sqlite";
-import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL } from "./usage-buckets";
+import { fillUsageBuckets } from "./usage-buckets";
 
 /** Marks a database as sluice's (`PRAGMA application_id`, "SLCE"). */
 export const APPLICATION_ID = 0x534c4345;
@@ -325,11 +325,71 @@ export const MIGRATIONS: Migration[] = [
       fillUsageBuckets(db);
     },
   },
+  {
+    version: 6,
+    name: "turns and invocations keyed by named unique indexes; three indexes fewer",
+    rewritesData: true,
+    up(db) {
+      // The unique keys become indexes of their own, so a first index can load the rows without
+      // them and build them once, sorted (deep-index/bulk-load.ts). A rewritten file's rows are
+      // found through their session, and the models come from usage_buckets and turns_usage_by_at:
+      // turns_by_file, invocations_by_file and turns_by_model were kept up at every insert for
+      // nothing else.
+      db.run(`
+        CREATE TABLE turns_v6 (
+          id                 INTEGER PRIMARY KEY,
+          session_id         INTEGER NOT NULL REFERENCES sessions(id),
+          seq                INTEGER NOT NULL,
+          message_id         TEXT,
+          request_id         TEXT,
+          model              TEXT,
+          at                 TEXT NOT NULL,
+          input_tokens       INTEGER NOT NULL DEFAULT 0,   -- not cached
+          output_tokens      INTEGER NOT NULL DEFAULT 0,
+          cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
+          cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
+          cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+          reasoning_tokens   INTEGER NOT NULL DEFAULT 0,   -- part of output_tokens
+          total_tokens       INTEGER NOT NULL DEFAULT 0,
+          service_tier       TEXT,
+          stop_reason        TEXT,
+          is_sidechain       INTEGER NOT NULL DEFAULT 0,
+          file_id            INTEGER NOT NULL,
+          byte_offset        INTEGER NOT NULL
+        );
+        INSERT INTO turns_v6 SELECT id, session_id, seq, message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens,
+          cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, total_tokens, service_tier, stop_reason, is_sidechain, file_id, byte_offset
+          FROM turns;
+        DROP TABLE turns;
+        ALTER TABLE turns_v6 RENAME TO turns;
+        -- One per model call: Claude Code writes a line per content block, all with the same
+        -- message and request ids; the row keeps the line with the largest total.
+        CREATE UNIQUE INDEX turns_by_call ON turns(message_id, request_id);
+        CREATE INDEX turns_by_session ON turns(session_id);
+        CREATE INDEX turns_usage_by_at ON turns(at, model, input_tokens, output_tokens, cache_read_tokens,
+          cache_write_5m_tokens, cache_write_1h_tokens);
+
+        CREATE TABLE invocations_v6 (
+          id           INTEGER PRIMARY KEY,
+          session_id   INTEGER NOT NULL REFERENCES sessions(id),
+          turn_id      INTEGER,
+          at           TEXT,
+          kind         TEXT NOT NULL CHECK (kind IN ('tool', 'mcp', 'skill', 'subagent', 'slash_command')),
+          name         TEXT NOT NULL,
+          tool_use_id  TEXT,
+          is_error     INTEGER,              -- from its result; NULL until (or unless) one is seen
+          file_id      INTEGER NOT NULL,
+          byte_offset  INTEGER NOT NULL
+        );
+        INSERT INTO invocations_v6 SELECT id, session_id, turn_id, at, kind, name, tool_use_id, is_error, file_id, byte_offset FROM invocations;
+        DROP TABLE invocations;
+        ALTER TABLE invocations_v6 RENAME TO invocations;
+        CREATE UNIQUE INDEX invocations_by_tool_use ON invocations(tool_use_id);
+        CREATE INDEX invocations_by_session ON invocations(session_id);
+      `);
+    },
+  },
 ];
 
-/** Sums every turn into usage_buckets (for a database indexed before the buckets existed). */
-function fillUsageBuckets(db: Database) {
-  db.run(`INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT ${BUCKET_SQL("at")}, coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL} FROM turns GROUP BY 1, 2`);
-}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,6 +2,8 @@
 // monthly reports read these few thousand rows instead of every turn; the buckets become local
 // dates in any time zone, half-hour and 45-minute offsets included.
 
+import type { Database } from "bun:sqlite";
+
 /** A turn time's bucket, as 'YYYY-MM-DDTHH:MM' (the bucket's start). */
 export const BUCKET_SQL = (at: string) => `substr(${at}, 1, 14) || printf('%02d', CAST(substr(${at}, 15, 2) AS INTEGER) / 15 * 15)`;
 
@@ -14,3 +16,8 @@ export const BUCKET_COLUMNS = `bucket, model, calls, ${COUNTS.join(", ")}, input
 
 /** The sums of a group of turns, in BUCKET_COLUMNS order after bucket and model. */
 export const BUCKET_SUMS_SQL = `count(*), ${COUNTS.map((c) => `sum(${c})`).join(", ")}, ${COUNTS.map((c) => `sum(max(${c} - ${LONG_CONTEXT_TOKENS}, 0))`).join(", ")}`;
+
+/** Sums every turn into the (empty) usage_buckets: after a bulk load, or a database indexed before the buckets existed. */
+export function fillUsageBuckets(db: Database) {
+  db.run(`INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT ${BUCKET_SQL("at")}, coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL} FROM turns GROUP BY 1, 2`);
+}

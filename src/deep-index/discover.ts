@@ -42,6 +42,8 @@ function* jsonlFiles(dir: string): Generator<string> {
   } catch {
     return; // a root that does not exist (no Codex installed) is simply empty
   }
+  // in name order, not the file system's: which copy of a call wins a tie, and the ids, follow it
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) yield* jsonlFiles(p);

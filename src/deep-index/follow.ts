@@ -13,7 +13,7 @@ import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
 import { Waker } from "../input/waker";
 import { discover } from "./discover";
 import { buildFlows } from "./flows";
-import { indexFiles, type ParseThreads } from "./indexer";
+import { indexFiles, type IndexOptions } from "./indexer";
 
 export interface FollowOptions {
   dbPath: string;
@@ -29,7 +29,7 @@ export interface FollowOptions {
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
 const SETTLE_MS = 100;
 
-async function indexOnce(db: Database, roots: FollowOptions["roots"], threads?: ParseThreads) {
+async function indexOnce(db: Database, roots: FollowOptions["roots"], threads?: IndexOptions) {
   const files = await indexFiles(db, discover(roots), threads);
   const flows = buildFlows(db);
   return { ...files, flows_rebuilt: flows.flows };

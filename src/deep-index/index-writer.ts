@@ -1,9 +1,10 @@
 // The one writer of the deep index. It writes what the parser made of one agent log file (see
 // file-parser.ts) with statements prepared once, and recomputes the session, model and time-bucket
-// totals from the turns once per batch, for what the batch touched.
+// totals from the turns once per batch, for what the batch touched. A first index writes its rows
+// through bulk-load.ts instead, and sums everything once at its end.
 
 import type { Database, Statement } from "bun:sqlite";
-import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL } from "../db/usage-buckets";
+import { BUCKET_COLUMNS, BUCKET_SQL, BUCKET_SUMS_SQL, fillUsageBuckets } from "../db/usage-buckets";
 import type { ParsedFile, SessionFacts, TurnRow } from "./file-parser";
 
 export interface FileTarget {
@@ -15,7 +16,6 @@ export interface FileTarget {
 
 export class IndexWriter {
   readonly touchedSessions = new Set<number>();
-  readonly touchedModels = new Set<string>();
   /** Times of the turns written or removed in this batch: their usage buckets are summed again. */
   readonly touchedTimes = new Set<string>();
   private readonly existingCalls: Statement;
@@ -29,15 +29,18 @@ export class IndexWriter {
   private readonly markResults: Statement;
   private readonly updateSession: Statement;
   private readonly recomputeSession: Statement;
-  private readonly recomputeModel: Statement;
-  private readonly dropModel: Statement;
+  private readonly modelsFromBuckets: Statement;
+  private readonly firstAtOf: Statement;
+  private readonly lastAtOf: Statement;
+  private readonly upsertModel: Statement;
+  private readonly dropModels: Statement;
 
   constructor(readonly db: Database) {
     // The calls of this file already in the index (an earlier run's lines of the same message, a
     // sidechain replay, a resumed session's copy): their sessions' totals and their time buckets
     // may change too.
     this.existingCalls = db.prepare(`
-      SELECT t.session_id AS id, t.at, t.model FROM json_each(?1) AS j
+      SELECT t.session_id AS id, t.at FROM json_each(?1) AS j
       JOIN turns AS t ON t.message_id = j.value ->> 1 AND t.request_id = j.value ->> 2`);
     // Each call counted once: a main-chain copy beats a sidechain replay; then the larger total
     // (the line with the final usage) beats the placeholder counts of a message's earlier content
@@ -85,22 +88,35 @@ export class IndexWriter {
         tool_calls = (SELECT count(*) FROM invocations WHERE session_id = ?1 AND kind <> 'slash_command'),
         primary_model = (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL GROUP BY model ORDER BY count(*) DESC, sum(output_tokens) DESC LIMIT 1)
       WHERE id = ?1`);
-    this.turnsOfFile = db.prepare("SELECT DISTINCT session_id AS id, at, model FROM turns WHERE file_id = ?");
-    this.forgetStatements = [db.prepare("DELETE FROM invocations WHERE file_id = ?"), db.prepare("DELETE FROM turns WHERE file_id = ?")];
+    // A file's rows are always in its own session (agent_files.session_id), whose index finds them.
+    this.turnsOfFile = db.prepare("SELECT DISTINCT session_id AS id, at FROM turns WHERE session_id = ?2 AND file_id = ?1");
+    this.forgetStatements = [
+      db.prepare("DELETE FROM invocations WHERE session_id = ?2 AND file_id = ?1"),
+      db.prepare("DELETE FROM turns WHERE session_id = ?2 AND file_id = ?1"),
+    ];
     this.bucketsOf = db.prepare(`SELECT DISTINCT ${BUCKET_SQL("value")} AS bucket FROM json_each(?1)`);
     this.clearBucket = db.prepare("DELETE FROM usage_buckets WHERE bucket = ?1");
     // The hour's range of the index narrows the scan; the bucket expression decides.
     this.fillBucket = db.prepare(`
       INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT ?1, coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL}
-      FROM turns INDEXED BY turns_usage_by_at
+      FROM turns
       WHERE at >= substr(?1, 1, 13) AND at < substr(?1, 1, 13) || '~' AND ${BUCKET_SQL("at")} = ?1
       GROUP BY coalesce(model, 'unknown')`);
-    this.dropModel = db.prepare("DELETE FROM models WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM turns WHERE model = ?1)");
-    this.recomputeModel = db.prepare(`
-      INSERT INTO models (id, provider, family, first_seen, last_seen, calls)
-        SELECT ?1, ?2, ?3, min(at), max(at), count(*) FROM turns WHERE model = ?1 HAVING count(*) > 0
+    // The models from the buckets: a model's calls are its buckets' calls, and its first and last
+    // call lie in its first and last bucket, a range of turns_usage_by_at. So no index on
+    // turns(model) is kept up at every insert for this.
+    this.modelsFromBuckets = db.prepare(`
+      SELECT model, sum(calls) AS calls, min(bucket) AS first_bucket, max(bucket) AS last_bucket
+      FROM usage_buckets WHERE model <> 'unknown' GROUP BY model`);
+    const inBucket = `at >= substr(?2, 1, 13) AND at < substr(?2, 1, 13) || '~' AND model = ?1 AND ${BUCKET_SQL("at")} = ?2`;
+    this.firstAtOf = db.prepare(`SELECT min(at) AS at FROM turns WHERE ${inBucket}`);
+    this.lastAtOf = db.prepare(`SELECT max(at) AS at FROM turns WHERE ${inBucket}`);
+    this.upsertModel = db.prepare(`
+      INSERT INTO models (id, provider, family, first_seen, last_seen, calls) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
       ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, family = excluded.family,
         first_seen = excluded.first_seen, last_seen = excluded.last_seen, calls = excluded.calls`);
+    // a model whose last turns were in a file that was rewritten
+    this.dropModels = db.prepare("DELETE FROM models WHERE id NOT IN (SELECT model FROM usage_buckets)");
   }
 
   /** Writes what was parsed from one file: its calls, tool uses, results and session facts. */
@@ -113,16 +129,20 @@ export class IndexWriter {
     this.writeSession(target, parsed.session);
   }
 
-  /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */
-  forgetFile(fileId: number) {
-    for (const r of this.turnsOfFile.all(fileId) as Array<{ id: number; at: string; model: string | null }>) this.touch(r);
-    for (const statement of this.forgetStatements) statement.run(fileId);
+  /** What one file says of its session; a bulk load writes its rows on its own. */
+  writeSessionFacts(target: FileTarget, parsed: ParsedFile) {
+    if (parsed.session) this.writeSession(target, parsed.session);
   }
 
-  private touch(r: { id: number; at: string; model: string | null }) {
+  /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */
+  forgetFile(fileId: number, sessionId: number) {
+    for (const r of this.turnsOfFile.all(fileId, sessionId) as Array<{ id: number; at: string }>) this.touch(r);
+    for (const statement of this.forgetStatements) statement.run(fileId, sessionId);
+  }
+
+  private touch(r: { id: number; at: string }) {
     this.touchedSessions.add(r.id);
     this.touchedTimes.add(r.at);
-    if (r.model !== null) this.touchedModels.add(r.model);
   }
 
   /** Session, model and time-bucket totals, from the turns, for everything this batch touched. */
@@ -132,25 +152,40 @@ export class IndexWriter {
         this.clearBucket.run(bucket);
         this.fillBucket.run(bucket);
       }
+      this.recomputeModels();
     }
     this.touchedTimes.clear();
     for (const id of this.touchedSessions) this.recomputeSession.run(id);
-    for (const model of this.touchedModels) {
-      const { provider, family } = modelFamily(model);
-      this.recomputeModel.run(model, provider, family);
-      this.dropModel.run(model); // its last turns were in a file that was rewritten
-    }
     this.touchedSessions.clear();
-    this.touchedModels.clear();
+  }
+
+  /** Every session, model and time-bucket total summed afresh from the rows: the end of a bulk load. */
+  sumEverything() {
+    this.db.run("DELETE FROM usage_buckets");
+    fillUsageBuckets(this.db);
+    this.recomputeModels();
+    for (const { id } of this.db.query("SELECT id FROM sessions").all() as Array<{ id: number }>) this.recomputeSession.run(id);
+    this.touchedSessions.clear();
+    this.touchedTimes.clear();
+  }
+
+  private recomputeModels() {
+    type Row = { model: string; calls: number; first_bucket: string; last_bucket: string };
+    for (const m of this.modelsFromBuckets.all() as Row[]) {
+      const { provider, family } = modelFamily(m.model);
+      const first = (this.firstAtOf.get(m.model, m.first_bucket) as { at: string }).at;
+      const last = (this.lastAtOf.get(m.model, m.last_bucket) as { at: string }).at;
+      this.upsertModel.run(m.model, provider, family, first, last, m.calls);
+    }
+    this.dropModels.run();
   }
 
   private writeTurns(turns: TurnRow[], target: FileTarget) {
     if (!turns.length) return;
-    for (const r of this.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; model: string | null }>) this.touch(r);
+    for (const r of this.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string }>) this.touch(r);
     const { sessionId, fileId } = target;
     for (const t of turns) {
       this.upsertTurn.run(sessionId, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], fileId, t[15]);
-      if (t[3] !== null) this.touchedModels.add(t[3]);
       this.touchedTimes.add(t[4]);
     }
   }

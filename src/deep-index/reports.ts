@@ -153,7 +153,7 @@ function usageBuckets(db: Database, prices: Record<string, Price>): { buckets: B
   const buckets = db
     .query(
       `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
-       FROM turns t INDEXED BY turns_usage_by_at LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key`,
+       FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key`,
     )
     .all() as Bucket[];
   return { buckets, unpriced };
