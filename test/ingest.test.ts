@@ -302,3 +302,27 @@ for (const runner of RUNNERS) {
     });
   });
 }
+
+describe("indexes on a large read", () => {
+  const sluice = (args: string[]) => run(RUNNERS[1]!.cmd, args);
+  test("a first read over 64 MB drops and builds them; as much appended to a database twice its size keeps them up row by row", async () => {
+    const base = join(tmp.dir, "big.jsonl"), more = join(tmp.dir, "more.jsonl");
+    generateFile(base, { lines: 200_000, seed: 21 });
+    generateFile(more, { lines: 110_000, seed: 22 });
+    expect(statSync(more).size).toBeGreaterThan(64 << 20);
+    const first = newDb(), alone = newDb();
+    let r = await sluice(["ingest", base, "--db", first, "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).indexes_built).toBe(7);
+    expect(statSync(first).size).toBeGreaterThan(2 * statSync(more).size);
+    appendFileSync(base, readFileSync(more));
+    r = await sluice(["ingest", base, "--db", first, "--json"]);
+    expect(r.code).toBe(0);
+    // rebuilding them would sort the whole table again for a read half its size
+    expect(JSON.parse(r.stdout)).toMatchObject({ indexes_built: 0, lines: 110_000 });
+    checkExactlyOnce(first, readFileSync(base));
+    r = await sluice(["ingest", more, "--db", alone, "--json"]);
+    expect(JSON.parse(r.stdout).indexes_built).toBe(7);
+    checkExactlyOnce(alone, readFileSync(more));
+  }, 120_000);
+});

@@ -23,7 +23,8 @@ const N = Number(process.env.SLUICE_STRESS_LINES ?? 3_000_000);
 // up after a burst (README, "Memory"), so the tail runs with an explicit, larger budget.
 const MAX_RSS_MB = Number(process.env.SLUICE_STRESS_MAX_RSS_MB ?? 96);
 const tmp = tempDir("sluice-stress-");
-afterAll(() => tmp.cleanup());
+// about 8 GB of files: removing them took 10 s on a slow disk, past the hooks' 5 s default
+afterAll(() => tmp.cleanup(), 120_000);
 
 /** SHA-256 over (offset, raw line) of every non-empty line of a file, and the count. */
 function fileChecksum(path: string): { count: number; sha: string } {

@@ -335,55 +335,15 @@ export const MIGRATIONS: Migration[] = [
       // found through their session, and the models come from usage_buckets and turns_usage_by_at:
       // turns_by_file, invocations_by_file and turns_by_model were kept up at every insert for
       // nothing else.
+      rebuildTable(db, "turns", (sql) => sql.replace(/,\s*UNIQUE \(message_id, request_id\)/, ""));
+      rebuildTable(db, "invocations", (sql) => sql.replace(/(tool_use_id\s+TEXT) UNIQUE/, "$1"));
       db.run(`
-        CREATE TABLE turns_v6 (
-          id                 INTEGER PRIMARY KEY,
-          session_id         INTEGER NOT NULL REFERENCES sessions(id),
-          seq                INTEGER NOT NULL,
-          message_id         TEXT,
-          request_id         TEXT,
-          model              TEXT,
-          at                 TEXT NOT NULL,
-          input_tokens       INTEGER NOT NULL DEFAULT 0,   -- not cached
-          output_tokens      INTEGER NOT NULL DEFAULT 0,
-          cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
-          cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
-          cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
-          reasoning_tokens   INTEGER NOT NULL DEFAULT 0,   -- part of output_tokens
-          total_tokens       INTEGER NOT NULL DEFAULT 0,
-          service_tier       TEXT,
-          stop_reason        TEXT,
-          is_sidechain       INTEGER NOT NULL DEFAULT 0,
-          file_id            INTEGER NOT NULL,
-          byte_offset        INTEGER NOT NULL
-        );
-        INSERT INTO turns_v6 SELECT id, session_id, seq, message_id, request_id, model, at, input_tokens, output_tokens, cache_read_tokens,
-          cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, total_tokens, service_tier, stop_reason, is_sidechain, file_id, byte_offset
-          FROM turns;
-        DROP TABLE turns;
-        ALTER TABLE turns_v6 RENAME TO turns;
         -- One per model call: Claude Code writes a line per content block, all with the same
         -- message and request ids; the row keeps the line with the largest total.
         CREATE UNIQUE INDEX turns_by_call ON turns(message_id, request_id);
         CREATE INDEX turns_by_session ON turns(session_id);
         CREATE INDEX turns_usage_by_at ON turns(at, model, input_tokens, output_tokens, cache_read_tokens,
           cache_write_5m_tokens, cache_write_1h_tokens);
-
-        CREATE TABLE invocations_v6 (
-          id           INTEGER PRIMARY KEY,
-          session_id   INTEGER NOT NULL REFERENCES sessions(id),
-          turn_id      INTEGER,
-          at           TEXT,
-          kind         TEXT NOT NULL CHECK (kind IN ('tool', 'mcp', 'skill', 'subagent', 'slash_command')),
-          name         TEXT NOT NULL,
-          tool_use_id  TEXT,
-          is_error     INTEGER,              -- from its result; NULL until (or unless) one is seen
-          file_id      INTEGER NOT NULL,
-          byte_offset  INTEGER NOT NULL
-        );
-        INSERT INTO invocations_v6 SELECT id, session_id, turn_id, at, kind, name, tool_use_id, is_error, file_id, byte_offset FROM invocations;
-        DROP TABLE invocations;
-        ALTER TABLE invocations_v6 RENAME TO invocations;
         CREATE UNIQUE INDEX invocations_by_tool_use ON invocations(tool_use_id);
         CREATE INDEX invocations_by_session ON invocations(session_id);
       `);
@@ -393,3 +353,19 @@ export const MIGRATIONS: Migration[] = [
 
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Rebuilds a table with its definition edited (SQLite cannot drop a table constraint in place):
+ * the new table from the stored CREATE TABLE, comments and all, then its rows, then the name.
+ * Its indexes go with the old table; the caller makes the new ones.
+ */
+function rebuildTable(db: Database, table: string, edit: (sql: string) => string) {
+  const { sql } = db.query("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) as { sql: string };
+  const edited = edit(sql);
+  if (edited === sql) throw new Error(`the definition of ${table} is not the one this migration expects`);
+  const columns = (db.query(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>).map((c) => `"${c.name}"`).join(", ");
+  db.run(edited.replace(/^CREATE TABLE "?\w+"?/, `CREATE TABLE ${table}_rebuilt`));
+  db.run(`INSERT INTO ${table}_rebuilt (${columns}) SELECT ${columns} FROM "${table}"`);
+  db.run(`DROP TABLE "${table}"`);
+  db.run(`ALTER TABLE ${table}_rebuilt RENAME TO "${table}"`);
+}

@@ -69,8 +69,18 @@ export interface IngestSummary {
 /** Bytes per chunk of a parallel backfill: small enough that a part is merged while still in the page cache. */
 const CHUNK_BYTES = 32 << 20;
 
-/** Appended bytes above which the indexes are dropped and rebuilt rather than kept up row by row. */
+/**
+ * Bytes to read above which the indexes are dropped and rebuilt rather than kept up row by row;
+ * and only when they are at least half the database again. Rebuilding sorts the whole table: for
+ * the hand-over's catch-up passes after a 3M-line backfill (a few hundred MB appended meanwhile)
+ * it took longer than the read, every pass, and the live image started far behind.
+ */
 const BULK_BYTES = 64 << 20;
+
+function databaseBytes(db: Database): number {
+  const one = (pragma: string) => Object.values(db.query(`PRAGMA ${pragma}`).get() as Record<string, number>)[0]!;
+  return one("page_count") * one("page_size");
+}
 
 interface Input {
   fd: number;
@@ -144,7 +154,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?:
       source = createSource(db, "-", "stdin", null);
     }
 
-    if (input.kind === "stdin" || size - start >= BULK_BYTES) dropAllowlistedIndexes(db);
+    if (input.kind === "stdin" || (size - start >= BULK_BYTES && size - start >= databaseBytes(db) / 2)) dropAllowlistedIndexes(db);
     const appendOnly = missingIndexes(db).length === SSE_INDEXES.length;
     if (appendOnly) setCacheMb(db, Math.min(o.cacheMb, BULK_CACHE_MB));
 
