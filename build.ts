@@ -18,6 +18,11 @@ async function compile(outfile: string, target?: string) {
     entrypoints: ["./src/cli.ts", "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts"],
     define: { SLUICE_VERSION: JSON.stringify(pkg.version) },
     minify: true,
+    // Precompiled bytecode: a command starts in 20 ms instead of 55 ms (measured on the two-core
+    // machine; most of it was parsing the bundle), which is most of what a re-index of an
+    // unchanged tree or one grown session costs.
+    bytecode: true,
+    format: "esm",
     compile: {
       outfile,
       ...(target ? { target: `bun-${target}` as Bun.Build.CompileTarget } : {}),
