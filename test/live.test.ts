@@ -103,6 +103,45 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
+  test("files that left the path while sluice was down are read to their end after a restart: the one it was following, and one it had drained", async () => {
+    const file = fresh("down.jsonl"), db = fresh("down.db");
+    const args = ["ingest", file, "--follow", "--db", db, "--rotate-wait-ms", "200", ...FAST];
+    writeFileSync(file, lines(200, 31));
+    let s = start(cmd, args);
+    try {
+      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      await waitFor("the first file", () => committed(db, 1) === statSync(file).size);
+      s.proc.kill("SIGKILL");
+      await s.exited;
+      // down: the followed file is rotated and written on, and a new one starts at the path
+      renameSync(file, `${file}.1`);
+      appendFileSync(`${file}.1`, lines(300, 32));
+      writeFileSync(file, lines(100, 33));
+      s = start(cmd, args);
+      await waitFor("the rotated file's late lines", () => committed(db, 1) === statSync(`${file}.1`).size);
+      await waitFor("the new file", () => committed(db, 2) === statSync(file).size);
+      checkExactlyOnce(db, readFileSync(`${file}.1`), 1);
+      checkExactlyOnce(db, readFileSync(file), 2);
+
+      // a rotation sluice sees and drains to its end; then, while it is down, the old file grows
+      renameSync(file, `${file}.2`);
+      writeFileSync(file, lines(50, 34));
+      await waitFor("the drain of the rotated file", () => /source 2 \((rotated|missing)\) read to its end/.test(s.stderr()));
+      await waitFor("the next file", () => committed(db, 3) === statSync(file).size);
+      s.proc.kill("SIGKILL");
+      await s.exited;
+      appendFileSync(`${file}.2`, lines(120, 35));
+      s = start(cmd, args);
+      await waitFor("the late lines of the drained file", () => committed(db, 2) === statSync(`${file}.2`).size);
+      checkExactlyOnce(db, readFileSync(`${file}.2`), 2);
+      checkExactlyOnce(db, readFileSync(file), 3);
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
   test("a file deleted during the backfill is read to its end through the descriptor the hand-over passes on", async () => {
     const file = fresh("deleted.jsonl"), db = fresh("deleted.db");
     generateFile(file, { lines: 300_000, seed: 21 });

@@ -30,6 +30,20 @@ export function activeSourceFor(db: Database, path: string): SourceRow | null {
   return (db.query("SELECT * FROM sources WHERE path = ? AND kind = 'file' AND state = 'active' ORDER BY id DESC LIMIT 1").get(path) as SourceRow | null) ?? null;
 }
 
+/**
+ * The sources of a path that may have left it, newest first: for each file (device and inode) only
+ * its newest source, since a file truncated in place gets a new one and the old one's offsets no
+ * longer apply.
+ */
+export function leftSourcesFor(db: Database, path: string): SourceRow[] {
+  return db
+    .query(
+      `SELECT * FROM sources WHERE id IN (SELECT max(id) FROM sources WHERE path = ? AND kind = 'file' AND ino IS NOT NULL GROUP BY dev, ino)
+       ORDER BY id DESC`,
+    )
+    .all(path) as SourceRow[];
+}
+
 export function createSource(db: Database, path: string, kind: "file" | "stdin", ident: FileIdentity | null): SourceRow {
   const row = db
     .query(

@@ -13,7 +13,7 @@ import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
-import { activeSourceFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
+import { leftSourcesFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { fingerprintOf } from "../input/fingerprint";
 import { closeQuietly, FileFollower } from "../input/file-follower";
@@ -156,35 +156,44 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   // A file rotated away while no sluice ran (killed, restarting, or inside the hand-over exec)
   // still holds the lines past its committed offset. If it is still in the directory (the same
   // device and inode, the same first bytes), it is drained like any rotated file before the path
-  // is followed: log shippers that only know the path lose those lines.
-  const recoverRotatedWhileDown = () => {
-    const prev = activeSourceFor(db, path);
-    if (!prev || prev.ino === null) return;
-    try {
-      const atPath = statSync(path);
-      if (atPath.ino === prev.ino && atPath.dev === prev.dev) return;
-    } catch {}
+  // is followed: log shippers that only know the path lose those lines. So is a file that had
+  // left the path before the stop and was still being drained: its source is retired already,
+  // but a kill inside --rotate-wait-ms left part of it unread (the model-based follow test found
+  // this). `followed` is the file the tail goes on with, which is never drained beside it.
+  const recoverLeftFiles = (followed: { dev: number; ino: number } | null) => {
+    const inDir = new Map<string, string>();
     const dir = dirname(path);
     for (const name of readdirSync(dir)) {
       const candidate = join(dir, name);
-      let st;
       try {
-        st = statSync(candidate);
-      } catch {
+        const st = statSync(candidate);
+        if (st.isFile()) inDir.set(`${st.dev}:${st.ino}`, candidate);
+      } catch {}
+    }
+    let atPath: string | null = null;
+    try {
+      const st = statSync(path);
+      atPath = `${st.dev}:${st.ino}`;
+    } catch {}
+    for (const prev of leftSourcesFor(db, path)) {
+      const key = `${prev.dev}:${prev.ino}`;
+      const candidate = inDir.get(key);
+      if (!candidate || key === atPath || (followed && key === `${followed.dev}:${followed.ino}`)) continue;
+      if (prev.state === "active" && followed) continue; // the inherited descriptor is that file
+      const fd = openSync(candidate, "r");
+      const size = fstatSync(fd).size;
+      const unread = prev.state === "active" ? size >= prev.committed_offset : size > prev.committed_offset;
+      if (!unread || (prev.fingerprint !== null && fingerprintOf(fd, prev.fingerprint_len) !== prev.fingerprint)) {
+        closeQuietly(fd);
         continue;
       }
-      if (!st.isFile() || st.ino !== prev.ino || st.dev !== prev.dev) continue;
-      const fd = openSync(candidate, "r");
-      if (st.size < prev.committed_offset || (prev.fingerprint !== null && fingerprintOf(fd, prev.fingerprint_len) !== prev.fingerprint)) {
-        closeQuietly(fd);
-        return;
+      if (prev.state === "active") {
+        retireSource(db, prev.id, "rotated", `found as ${candidate} at start; read on from byte ${prev.committed_offset}`);
+        pendingFollows = { id: prev.id, kind: "rotated" };
       }
-      retireSource(db, prev.id, "rotated", `found as ${candidate} at start; read on from byte ${prev.committed_offset}`);
-      pendingFollows = { id: prev.id, kind: "rotated" };
       const now = performance.now();
       draining.push({ ...tailOf(fd, prev, prev.committed_offset), kind: "rotated", leftAt: now, lastGrowthAt: now });
-      log.info(`${path} was rotated while sluice was not running; reading ${candidate} on from byte ${prev.committed_offset} (source ${prev.id})`);
-      return;
+      log.info(`${path}: ${candidate} (source ${prev.id}) left the path while sluice was not running; reading it on from byte ${prev.committed_offset}`);
     }
   };
 
@@ -254,7 +263,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   };
 
   // (With the backfill's descriptor in hand, that file is the tail itself, wherever it went.)
-  if (inherited === null) recoverRotatedWhileDown();
+  recoverLeftFiles(inherited === null ? null : fstatSync(inherited));
   try {
     while (!stopping) {
       if (draining.length) drainLeftFiles(performance.now(), false);
