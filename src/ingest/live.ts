@@ -161,9 +161,17 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   // but a kill inside --rotate-wait-ms left part of it unread (the model-based follow test found
   // this). `followed` is the file the tail goes on with, which is never drained beside it.
   const recoverLeftFiles = (followed: { dev: number; ino: number } | null) => {
+    const sources = leftSourcesFor(db, path);
+    if (!sources.length) return;
     const inDir = new Map<string, string>();
     const dir = dirname(path);
-    for (const name of readdirSync(dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return; // no directory (yet): nothing of the path's is left in it
+    }
+    for (const name of names) {
       const candidate = join(dir, name);
       try {
         const st = statSync(candidate);
@@ -175,7 +183,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       const st = statSync(path);
       atPath = `${st.dev}:${st.ino}`;
     } catch {}
-    for (const prev of leftSourcesFor(db, path)) {
+    for (const prev of sources) {
       const key = `${prev.dev}:${prev.ino}`;
       const candidate = inDir.get(key);
       if (!candidate || key === atPath || (followed && key === `${followed.dev}:${followed.ino}`)) continue;
