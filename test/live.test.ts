@@ -142,6 +142,31 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
+  test("a file followed while still empty, then written and rotated while sluice was down, is not taken for the new file", async () => {
+    const file = fresh("empty.jsonl"), db = fresh("empty.db");
+    const args = ["ingest", file, "--follow", "--db", db, "--rotate-wait-ms", "200", ...FAST];
+    writeFileSync(file, "");
+    let s = start(cmd, args);
+    try {
+      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      s.proc.kill("SIGKILL");
+      await s.exited;
+      // its fingerprint is of no bytes: any file would match it, so only the inode can tell
+      appendFileSync(file, lines(23, 41));
+      renameSync(file, `${file}.1`);
+      writeFileSync(file, lines(60, 42));
+      s = start(cmd, args);
+      await waitFor("the new file", () => one(db, "SELECT committed_offset AS c FROM sources WHERE ino = ?", statSync(file).ino)?.c === statSync(file).size);
+      await waitFor("the rotated file", () => committed(db, 1) === statSync(`${file}.1`).size);
+      checkExactlyOnce(db, readFileSync(`${file}.1`), 1);
+      checkExactlyOnce(db, readFileSync(file), 2);
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
   test("a file deleted during the backfill is read to its end through the descriptor the hand-over passes on", async () => {
     const file = fresh("deleted.jsonl"), db = fresh("deleted.db");
     generateFile(file, { lines: 300_000, seed: 21 });

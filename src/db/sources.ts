@@ -3,6 +3,8 @@
 // that decision and its record must be one transaction.
 
 import type { Database } from "bun:sqlite";
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fingerprintOf, type FileIdentity } from "../input/fingerprint";
 
 export interface SourceRow {
@@ -81,7 +83,12 @@ export function resolveFileSource(
   return db.transaction(() => {
     const prev = activeSourceFor(db, path);
     if (!prev) return { source: createSource(db, path, "file", ident), change: "new" as IdentityChange, detail: "" };
-    const sameContent = !truncatedWhileFollowed && (prev.fingerprint === null || fingerprintOf(fd, prev.fingerprint_len) === prev.fingerprint);
+    // Another inode is the same file moved only if its first bytes say so, and the old inode is not
+    // still beside it: an empty fingerprint proves nothing, and a file still in the directory was
+    // rotated, with lines of its own left to read (the model-based follow test lost them so).
+    const otherInode = prev.dev !== ident.dev || prev.ino !== ident.ino;
+    const moved = !otherInode || (prev.fingerprint_len > 0 && !inodeBeside(path, prev.dev, prev.ino));
+    const sameContent = !truncatedWhileFollowed && moved && (prev.fingerprint === null || fingerprintOf(fd, prev.fingerprint_len) === prev.fingerprint);
     // The tail saw the file shorter than what it had read: by now new writes may have made it longer again.
     const shrunk = truncatedWhileFollowed || ident.size < prev.committed_offset;
     if (sameContent && !shrunk) {
@@ -103,7 +110,7 @@ export function resolveFileSource(
       ? `seen shorter than the committed offset ${prev.committed_offset} while followed`
       : shrunk
       ? `file is ${ident.size} bytes, below the committed offset ${prev.committed_offset}`
-      : `its first ${prev.fingerprint_len} bytes changed (inode ${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
+      : `another file is at the path (inode ${prev.dev}:${prev.ino} -> ${ident.dev}:${ident.ino})`;
     retireSource(db, prev.id, change, detail);
     const source = createSource(db, path, "file", ident);
     recordSourceEvent(db, source.id, "follows", `continues source ${prev.id} after it was ${change}`);
@@ -129,4 +136,23 @@ export function sourceForRewrittenLeftFile(db: Database, prev: SourceRow, ident:
 export function nextIdBase(db: Database, startOffset: number): number {
   const { maxId } = db.query("SELECT coalesce(max(id), 0) AS maxId FROM sse_rows").get() as { maxId: number };
   return maxId + 1 - startOffset;
+}
+
+/** True when a file with this device and inode is in the directory of `path`. */
+function inodeBeside(path: string, dev: number | null, ino: number | null): boolean {
+  if (ino === null) return false;
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    try {
+      const st = statSync(join(dir, name));
+      if (st.ino === ino && st.dev === dev && st.isFile()) return true;
+    } catch {}
+  }
+  return false;
 }
