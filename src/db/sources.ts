@@ -138,21 +138,29 @@ export function nextIdBase(db: Database, startOffset: number): number {
   return maxId + 1 - startOffset;
 }
 
-/** True when a file with this device and inode is in the directory of `path`. */
-function inodeBeside(path: string, dev: number | null, ino: number | null): boolean {
-  if (ino === null) return false;
-  const dir = dirname(path);
+/**
+ * The regular files in a directory by "dev:ino", each with its path: how a file that left a path
+ * (rotated, moved aside) is found again. Empty when the directory cannot be read.
+ */
+export function filesByInode(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return false;
+    return out;
   }
   for (const name of names) {
+    const p = join(dir, name);
     try {
-      const st = statSync(join(dir, name));
-      if (st.ino === ino && st.dev === dev && st.isFile()) return true;
+      const st = statSync(p);
+      if (st.isFile()) out.set(`${st.dev}:${st.ino}`, p);
     } catch {}
   }
-  return false;
+  return out;
+}
+
+/** True when a file with this device and inode is in the directory of `path`. */
+function inodeBeside(path: string, dev: number | null, ino: number | null): boolean {
+  return ino !== null && filesByInode(dirname(path)).has(`${dev}:${ino}`);
 }

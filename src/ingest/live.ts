@@ -6,14 +6,14 @@
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
-import { fstatSync, openSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { fstatSync, openSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
-import { leftSourcesFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
+import { filesByInode, leftSourcesFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
 import { fingerprintOf } from "../input/fingerprint";
 import { closeQuietly, FileFollower } from "../input/file-follower";
@@ -163,21 +163,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   const recoverLeftFiles = (followed: { dev: number; ino: number } | null) => {
     const sources = leftSourcesFor(db, path);
     if (!sources.length) return;
-    const inDir = new Map<string, string>();
-    const dir = dirname(path);
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return; // no directory (yet): nothing of the path's is left in it
-    }
-    for (const name of names) {
-      const candidate = join(dir, name);
-      try {
-        const st = statSync(candidate);
-        if (st.isFile()) inDir.set(`${st.dev}:${st.ino}`, candidate);
-      } catch {}
-    }
+    const inDir = filesByInode(dirname(path)); // empty when there is no directory (yet)
     let atPath: string | null = null;
     try {
       const st = statSync(path);
