@@ -60,6 +60,27 @@ for (const runner of RUNNERS) {
 }
 
 describe("dist/sluice follow", () => {
+  test("the live image gives back the executable's start-up pages, and they stay given back", async () => {
+    const file = fresh("capture.jsonl"), db = fresh("live.db");
+    generateFile(file, { lines: 2000, seed: 3 });
+    const s = start(["dist/sluice"], ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("the release", () => /file-backed RSS [\d.]+ -> [\d.]+ MB/.test(s.stderr()));
+      const [, before, after] = /file-backed RSS ([\d.]+) -> ([\d.]+) MB/.exec(s.stderr())!.map(Number);
+      expect(after!).toBeLessThan(before! / 2);
+      // the tail's own work faults back in only the pages it runs, not the start-up's
+      for (let i = 0; i < 10; i++) {
+        appendFileSync(file, lines(500, 10 + i));
+        await Bun.sleep(200);
+      }
+      await waitFor("appended lines committed", () => committed(db, 1) === statSync(file).size, 10_000);
+      const fileRssMb = Number(/RssFile:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.proc.pid}/status`, "utf8"))![1]) / 1024;
+      expect(fileRssMb).toBeLessThan(before! * 0.8);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
   const cmd = RUNNERS[1]!.cmd;
 
   test("rename rotation, copytruncate, delete and recreate: nothing lost, every change recorded", async () => {

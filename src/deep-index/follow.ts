@@ -10,6 +10,7 @@ import { openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
 import { execSelf, liveEnv } from "../ingest/handover";
 import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
+import { releaseStartupPagesLogged } from "../ingest/memory";
 import { Waker } from "../input/waker";
 import { discover } from "./discover";
 import { buildFlows } from "./flows";
@@ -66,12 +67,16 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
   };
   const removeSignals = onStopSignals(stop);
   const budget = new MemoryBudget(o.maxRssBytes);
-  let reexec = false;
+  let reexec = false, pagesReleased = false;
   try {
     while (!stopping) {
       // no parse threads in the live image: they would not fit its memory budget
       const r = await indexOnce(db, o.roots, { parseThreads: 0 });
       if (r.lines || r.flows_rebuilt) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+      if (!pagesReleased) {
+        pagesReleased = true;
+        releaseStartupPagesLogged(o.dbPath, log);
+      }
       const over = budget.exceeded();
       if (over) {
         log.warn(`${over}; restarting the follower`);

@@ -17,6 +17,7 @@ import type { IngestOptions, IngestSummary } from "./backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { onStopSignals } from "./memory-budget";
 import { finishLive, type LiveOptions } from "./live";
+import { releaseStartupPagesLogged } from "./memory";
 import { peakRssBytes, rssBytes } from "./progress";
 
 export interface LiveStdinOptions extends LiveOptions {
@@ -63,6 +64,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
         writer.setPolicy({ rows: o.batchRows, ms: o.batchMs });
         claimIngester(db, o.dbPath, "live", "-");
         reader.shrink(256 << 10);
+        releaseStartupPagesLogged(o.dbPath, log);
         live = true;
         log.info(`no input for ${o.idleMs} ms: stdin backfill done at byte ${reader.nextLineOffset}; now live in place`);
       }

@@ -21,7 +21,7 @@ import { LineReader } from "../input/line-reader";
 import { RewriteGuard } from "../input/rewrite-guard";
 import { adoptInheritedFd, execSelf } from "./handover";
 import { ingestFinalLine, ingestLines } from "./line-loop";
-import { releaseStartupPages } from "./memory";
+import { releaseStartupPagesLogged } from "./memory";
 import { rssBytes } from "./progress";
 import { MemoryBudget, onStopSignals } from "./memory-budget";
 import { MinuteWindow } from "./minute-window";
@@ -271,8 +271,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
         tail = openTail(fd);
         if (!startupPagesReleased) {
           startupPagesReleased = true;
-          const released = releaseStartupPages();
-          log.debug(`released ${(released / 1048576).toFixed(0)} MB of startup pages; RSS now ${(rssBytes() / 1048576).toFixed(1)} MB`);
+          releaseStartupPagesLogged(o.dbPath, log);
         }
       }
       const now = performance.now();

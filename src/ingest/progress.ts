@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 
 /** A "kB" field of /proc/self/status (Linux) in bytes, or null elsewhere. */
-function procStatusBytes(field: "VmHWM" | "VmRSS"): number | null {
+export function procStatusBytes(field: "VmHWM" | "VmRSS" | "RssFile"): number | null {
   if (process.platform !== "linux") return null;
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync("/proc/self/status", "utf8"));
