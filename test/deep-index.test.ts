@@ -276,22 +276,32 @@ describe("sidechain and synthetic", () => {
     const root = fresh("claude-across");
     const proj = join(root, "projects", "-p");
     mkdirSync(proj, { recursive: true });
-    const assistant = (side: boolean, out: number, stop: string | null) =>
-      JSON.stringify({ type: "assistant", sessionId: "s1", isSidechain: side, timestamp: "2026-03-01T10:00:00Z", requestId: "req_1",
-        message: { id: "msg_1", model: "claude-sonnet-4-5-20250929", stop_reason: stop, usage: { input_tokens: 10, output_tokens: out }, content: [{ type: "tool_use", id: "toolu_1", name: "Bash", input: {} }] } });
-    const result = (failed: boolean) =>
-      JSON.stringify({ type: "user", sessionId: "s1", timestamp: "2026-03-01T10:00:01Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", is_error: failed, content: "x" }] } });
-    // a sidechain replay first, then the main-chain copy (it wins, with no stop reason of its own)
-    writeFileSync(join(proj, "a.jsonl"), [assistant(true, 900, "tool_use"), result(true)].join("\n") + "\n");
-    writeFileSync(join(proj, "b.jsonl"), [assistant(false, 40, null), result(false)].join("\n") + "\n");
+    const assistant = (side: boolean, out: number, stop: string | null, id = "1", tools = ["toolu_1"]) =>
+      JSON.stringify({ type: "assistant", sessionId: "s1", isSidechain: side, timestamp: "2026-03-01T10:00:00Z", requestId: `req_${id}`,
+        message: { id: `msg_${id}`, model: "claude-sonnet-4-5-20250929", stop_reason: stop, usage: { input_tokens: 10, output_tokens: out }, content: tools.map((t) => ({ type: "tool_use", id: t, name: "Bash", input: {} })) } });
+    const result = (failed: boolean, toolUseId = "toolu_1") =>
+      JSON.stringify({ type: "user", sessionId: "s1", timestamp: "2026-03-01T10:00:01Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: toolUseId, is_error: failed, content: "x" }] } });
+    // Other calls after the first ones, so that the bulk load has staged those rows (it stages 64
+    // at a time) when the second file settles them otherwise.
+    const others = Array.from({ length: 100 }, (_, i) => assistant(false, 5, "end_turn", `other_${i}`, [`toolu_other_${i}`]));
+    // a sidechain replay first, then the main-chain copy (it wins, with no stop reason of its own);
+    // toolu_2's result comes only in the second file
+    writeFileSync(join(proj, "a.jsonl"), [assistant(true, 900, "tool_use", "1", ["toolu_1", "toolu_2"]), result(true), ...others].join("\n") + "\n");
+    writeFileSync(join(proj, "b.jsonl"), [assistant(false, 40, null), result(false), result(true, "toolu_2")].join("\n") + "\n");
     const bulk = fresh("across-bulk.db"), byFile = fresh("across-by-file.db");
     await index(bulk, root, fresh("none"), "--bulk");
     await index(byFile, root, fresh("none"), "--no-bulk");
     for (const db of [bulk, byFile]) {
-      expect(query(db, "SELECT output_tokens, is_sidechain, stop_reason FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0, stop_reason: "tool_use" }]);
-      expect(query(db, "SELECT tool_use_id, is_error, turn_id IS NOT NULL AS linked FROM invocations")).toEqual([{ tool_use_id: "toolu_1", is_error: 1, linked: 1 }]);
+      expect(query(db, "SELECT output_tokens, is_sidechain, stop_reason FROM turns WHERE message_id = 'msg_1'")).toEqual([{ output_tokens: 40, is_sidechain: 0, stop_reason: "tool_use" }]);
+      expect(query(db, "SELECT tool_use_id, is_error, turn_id IS NOT NULL AS linked FROM invocations WHERE tool_use_id IN ('toolu_1', 'toolu_2') ORDER BY 1")).toEqual([
+        { tool_use_id: "toolu_1", is_error: 1, linked: 1 },
+        { tool_use_id: "toolu_2", is_error: 1, linked: 1 },
+      ]);
+      expect(one(db, "SELECT count(*) AS n FROM turns").n).toBe(101);
     }
     expect(query(bulk, "SELECT * FROM turns")).toEqual(query(byFile, "SELECT * FROM turns"));
+    expect(query(bulk, "SELECT * FROM invocations")).toEqual(query(byFile, "SELECT * FROM invocations"));
+    expect(query(bulk, "SELECT * FROM sessions")).toEqual(query(byFile, "SELECT * FROM sessions"));
   });
 });
 

@@ -56,13 +56,18 @@ export function parseCodexLine(o: any, offset: number, state: CodexState, sink: 
 }
 
 /** A function call's output says it failed: a non-zero exit code in its metadata. */
-function outputFailed(output: unknown): boolean {
+export function outputFailed(output: unknown): boolean {
   if (typeof output !== "string" || !output.startsWith("{")) return false;
   try {
     const code = JSON.parse(output)?.metadata?.exit_code;
     return typeof code === "number" && code !== 0;
   } catch {
-    return false;
+    // A long output had its middle cut (trimmed-json.ts): the metadata is in the part kept at its
+    // end. The output's own text has its quotes escaped, so this key is the metadata's.
+    const at = output.lastIndexOf('"exit_code":');
+    if (at < 0) return false;
+    const code = /^"exit_code":\s*(-?\d+)/.exec(output.slice(at))?.[1];
+    return code !== undefined && Number(code) !== 0;
   }
 }
 

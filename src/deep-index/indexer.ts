@@ -46,6 +46,12 @@ interface FileRow {
 
 /** Bytes of log read per transaction. */
 const BATCH_BYTES = 64 << 20;
+/**
+ * Files planned and sent to the parse threads ahead of the one being written: enough that a big
+ * file at the head does not leave the other threads without work. Their descriptors stay open
+ * until written.
+ */
+const PARSE_AHEAD_FILES = 32;
 /** New bytes above which a run parses in worker threads while this thread writes. */
 const PARALLEL_BYTES = 64 << 20;
 
@@ -163,7 +169,7 @@ export async function indexFiles(db: Database, files: AgentFile[], threads: Inde
   try {
     while (next < changed.length || inFlight.length) {
       // keep the parse threads busy: a few files ahead of the one being written
-      while (next < changed.length && inFlight.length < (pool ? pool.size * 3 : 1)) {
+      while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {
         const t0 = performance.now();
         const p = plan(changed[next++]!);
         writeMs += performance.now() - t0;
@@ -236,10 +242,16 @@ export function defaultParseThreads(): number {
   return Math.max(1, Math.min(3, navigator.hardwareConcurrency));
 }
 
-/** Worker threads that parse files (parse-worker.ts), each job answered by its id. */
+/**
+ * Worker threads that parse files (parse-worker.ts), each job answered by its id. A job goes to
+ * whichever thread is free: file sizes run from 1 KB to 50 MB, and handing them out in turn left
+ * one thread idle while the other parsed a big file.
+ */
 class ParsePool {
-  private readonly workers: Worker[];
+  private readonly idle: Worker[] = [];
+  private readonly queue: Array<ParseJob & { id: number }> = [];
   private readonly waiting = new Map<number, { resolve: (p: ParsedFile) => void; reject: (e: Error) => void }>();
+  private readonly workers: Worker[];
   private nextId = 0;
 
   constructor(readonly size: number) {
@@ -249,6 +261,8 @@ class ParsePool {
         const r = e.data;
         const waiter = this.waiting.get(r.id);
         this.waiting.delete(r.id);
+        this.idle.push(w);
+        this.dispatch();
         if ("error" in r) waiter?.reject(new Error(`parsing an agent log in a worker thread failed: ${r.error}`));
         else waiter?.resolve(r.parsed);
       };
@@ -256,6 +270,7 @@ class ParsePool {
         for (const waiter of this.waiting.values()) waiter.reject(new Error(`a parse worker thread failed: ${e.message}`));
         this.waiting.clear();
       };
+      this.idle.push(w);
       return w;
     });
   }
@@ -264,8 +279,13 @@ class ParsePool {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.workers.length]!.postMessage({ ...job, id });
+      this.queue.push({ ...job, id });
+      this.dispatch();
     });
+  }
+
+  private dispatch() {
+    while (this.idle.length && this.queue.length) this.idle.pop()!.postMessage(this.queue.shift()!);
   }
 
   close() {
