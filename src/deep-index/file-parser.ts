@@ -61,7 +61,7 @@ export interface ParseJob {
 const LF = 10;
 /**
  * Files are read through one buffer of this size per thread, reused: a fresh buffer per file cost
- * the kernel a page fault and a zeroed page for every 4 KiB read (a third of a first index's CPU
+ * the kernel a page fault and a zeroed page for every 4 KiB read (a fifth of a first index's CPU
  * time was system time). It grows for a line longer than itself, and shrinks back after the file.
  */
 const READ_BUFFER_BYTES = 2 << 20;
