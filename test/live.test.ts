@@ -60,9 +60,14 @@ for (const runner of RUNNERS) {
 }
 
 describe("dist/sluice follow", () => {
-  test("the live image gives back the executable's start-up pages, and they stay given back", async () => {
+  test("the live image gives back the executable's start-up pages, and they stay given back, with another sluice mapping the same executable", async () => {
     const file = fresh("capture.jsonl"), db = fresh("live.db");
     generateFile(file, { lines: 2000, seed: 3 });
+    // a second service on the same binary: pages mapped by two processes are beyond MADV_PAGEOUT
+    const otherFile = fresh("other.jsonl"), otherDb = fresh("other.db");
+    writeFileSync(otherFile, "");
+    const other = start(["dist/sluice"], ["ingest", otherFile, "--follow", "--db", otherDb, ...FAST]);
+    await waitFor("the other tail", () => one(otherDb, "SELECT mode FROM ingester")?.mode === "live");
     const s = start(["dist/sluice"], ["ingest", file, "--follow", "--db", db, ...FAST]);
     try {
       await waitFor("the release", () => /file-backed RSS [\d.]+ -> [\d.]+ MB/.test(s.stderr()));
@@ -78,6 +83,7 @@ describe("dist/sluice follow", () => {
       expect(fileRssMb).toBeLessThan(before! * 0.8);
     } finally {
       s.proc.kill("SIGKILL");
+      other.proc.kill("SIGKILL");
     }
   }, 60_000);
 

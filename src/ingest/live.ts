@@ -7,7 +7,7 @@
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { fstatSync, openSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
@@ -169,10 +169,15 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
       const st = statSync(path);
       atPath = `${st.dev}:${st.ino}`;
     } catch {}
+    // Only a file named as rotation names it (the path's name and more: .1, -20261201, .gz): an
+    // inode is reused once its file is deleted, and a source followed while empty has a fingerprint
+    // of no bytes, which any file matches. The model-based test saw the tail's own stderr file take
+    // the inode of a deleted capture file, and be read as one.
+    const rotatedName = basename(path);
     for (const prev of sources) {
       const key = `${prev.dev}:${prev.ino}`;
       const candidate = inDir.get(key);
-      if (!candidate || key === atPath || (followed && key === `${followed.dev}:${followed.ino}`)) continue;
+      if (!candidate || !basename(candidate).startsWith(rotatedName) || key === atPath || (followed && key === `${followed.dev}:${followed.ino}`)) continue;
       if (prev.state === "active" && followed) continue; // the inherited descriptor is that file
       const fd = openSync(candidate, "r");
       const size = fstatSync(fd).size;

@@ -9,8 +9,10 @@
 // executable, most of it never run again by the live tail, yet counted in its RSS.
 //   MADV_RANDOM   later faults map the one page they need: no fault-around, no readahead, which on
 //                 a kernel with large page-cache folios would map whole folios back in.
-//   MADV_PAGEOUT  (Linux 5.4+) reclaim the pages now. They are clean file pages, so nothing is lost;
-//                 a page still in use faults back in. Pages shared with other processes stay.
+//   MADV_DONTNEED on code: unmap its pages now; they stay in the page cache, and a page still in
+//                 use faults back in from there.
+//   MADV_PAGEOUT  (Linux 5.4+) on read-only data: reclaim the pages now. They are clean file
+//                 pages, so nothing is lost. Pages shared with other processes stay.
 // Errors (an older kernel, a mapping that went away) are ignored: the pages just stay.
 //
 // Freestanding: no libc, raw system calls only, so one build serves glibc and musl alike.
@@ -45,6 +47,7 @@ static long syscall4(long n, long a, long b, long c, long d) {
 
 #define AT_FDCWD -100
 #define MADV_RANDOM 1
+#define MADV_DONTNEED 4
 #define MADV_PAGEOUT 21
 
 static u64 parse_hex(const char **p) {
@@ -63,14 +66,18 @@ static void release_mapping(const char *p, const char *end) {
   if (*p++ != '-') return;
   u64 stop = parse_hex(&p);
   if (*p++ != ' ' || end - p < 4) return;
-  int writable = p[1] == 'w';
+  int writable = p[1] == 'w', executable = p[2] == 'x';
   int spaces = 0;
   while (p < end && spaces < 3) if (*p++ == ' ') spaces++; // past perms, offset and dev
   u64 inode = 0;
   while (p < end && *p >= '0' && *p <= '9') inode = inode * 10 + (u64)(*p++ - '0');
   if (writable || inode == 0 || stop <= start) return; // anonymous memory or data: never
   syscall4(SYS_MADVISE, (long)start, (long)(stop - start), MADV_RANDOM, 0);
-  syscall4(SYS_MADVISE, (long)start, (long)(stop - start), MADV_PAGEOUT, 0);
+  // Code is never written (no text relocations), so its pages can simply be unmapped: they stay in
+  // the page cache, and this works where another process maps the same executable (a second sluice
+  // service, a restart), which MADV_PAGEOUT skips. Read-only data may hold pages written once and
+  // then protected (relocations): only PAGEOUT is safe for those.
+  syscall4(SYS_MADVISE, (long)start, (long)(stop - start), executable ? MADV_DONTNEED : MADV_PAGEOUT, 0);
 }
 
 int sqlite3_extension_init(void *db, char **error, const void *api) {
