@@ -3,8 +3,8 @@
 // they stay counted in its RSS (an idle compiled Bun binary already holds about 25 MB of its own
 // pages). The work is done by src/native/release-pages.c, a SQLite extension that build.ts
 // compiles and embeds: loading it runs madvise(MADV_RANDOM) over every read-only file mapping,
-// then MADV_DONTNEED on code and MADV_PAGEOUT on read-only data. It is an extension, not bun:ffi, because bun:ffi needs the JIT and the
-// live image runs without it.
+// then MADV_DONTNEED on code and MADV_PAGEOUT on read-only data. It is an extension, not bun:ffi,
+// because bun:ffi needs the JIT and the live image runs without it.
 //
 // Measured at 2,000 lines/s (README, "Memory"): live RSS 46-47 MB without it, 33-37 MB with it.
 
