@@ -60,7 +60,7 @@ for (const runner of RUNNERS) {
 }
 
 describe("dist/sluice follow", () => {
-  test("the live image gives back the executable's start-up pages, and they stay given back, with another sluice mapping the same executable", async () => {
+  test("the live image gives back the executable's start-up pages, and they stay given back, with another sluice mapping the same executable; its checkpoints run in a thread that stops at exit", async () => {
     const file = fresh("capture.jsonl"), db = fresh("live.db");
     generateFile(file, { lines: 2000, seed: 3 });
     // a second service on the same binary: pages mapped by two processes are beyond MADV_PAGEOUT
@@ -81,6 +81,10 @@ describe("dist/sluice follow", () => {
       await waitFor("appended lines committed", () => committed(db, 1) === statSync(file).size, 10_000);
       const fileRssMb = Number(/RssFile:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.proc.pid}/status`, "utf8"))![1]) / 1024;
       expect(fileRssMb).toBeLessThan(before! * 0.8);
+      // the same native extension runs its checkpoints, and its thread stops before the exit
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+      expect(s.stderr()).toMatch(/background checkpoints: \d+ \(longest \d+ ms/);
     } finally {
       s.proc.kill("SIGKILL");
       other.proc.kill("SIGKILL");

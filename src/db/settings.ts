@@ -41,19 +41,27 @@ export function usePartSettings(db: Database) {
 }
 
 /**
+ * A checkpoint per 4000 WAL pages (32 MiB at 8 KiB pages): each ends in an fsync, so not too
+ * often; the WAL stays bounded by it.
+ */
+export const WAL_CHECKPOINT_PAGES = 4000;
+
+/**
  * The live tail: WAL so readers (the sqlite3 CLI, `sluice status`) query while it writes,
  * synchronous=NORMAL (durable at each checkpoint, never corrupt), a small cache to stay inside the
- * memory budget, no mmap (mapped pages would count against RSS), and regular automatic checkpoints
- * so the WAL stays bounded.
+ * memory budget, no mmap (mapped pages would count against RSS), and regular checkpoints so the
+ * WAL stays bounded.
  */
 export function useLiveSettings(db: Database, cacheMb: number) {
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   setCacheMb(db, cacheMb);
   db.run("PRAGMA mmap_size = 0");
-  // 4000 pages (32 MiB at 8 KiB pages): each checkpoint ends in an fsync that stalls the tail, so
-  // not too often; the WAL stays bounded by it.
-  db.run("PRAGMA wal_autocheckpoint = 4000");
+  // The fallback: checkpointInBackground (background-checkpoints.ts) moves them off the writer.
+  db.run(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+  // After a reader held the WAL back and it grew, it is cut back to this when it next starts over,
+  // not only at the next quiet period.
+  db.run("PRAGMA journal_size_limit = 67108864");
 }
 
 /** busy_timeout of every connection sluice opens: long enough that a reader never sees SQLITE_BUSY. */

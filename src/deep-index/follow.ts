@@ -7,6 +7,7 @@ import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { watch, type FSWatcher } from "node:fs";
 import { openDatabase } from "../db/open";
+import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/background-checkpoints";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
 import { execSelf, liveEnv } from "../ingest/handover";
 import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
@@ -51,6 +52,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
 
   const db = openDatabase(o.dbPath, { create: true });
   useLiveSettings(db, o.liveCacheMb);
+  checkpointInBackground(db, o.dbPath, log);
   const waker = new Waker();
   const watchers: FSWatcher[] = [];
   for (const root of [...o.roots.claude, ...o.roots.codex]) {
@@ -89,6 +91,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
   } finally {
     removeSignals();
     for (const w of watchers) w.close();
+    stopBackgroundCheckpoints(db, log);
     checkpointTruncate(db);
     db.close();
   }

@@ -8,6 +8,7 @@ import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, heartbeat } from "../db/ingester";
 import { createIndexes, dropAllowlistedIndexes } from "../db/indexes";
 import { openDatabase } from "../db/open";
+import { checkpointInBackground } from "../db/background-checkpoints";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
 import { createSource } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
@@ -61,6 +62,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
         onBackfillDone(summary(writer, reader.nextLineOffset, source.id, started));
         createIndexes(db);
         useLiveSettings(db, o.liveCacheMb);
+        checkpointInBackground(db, o.dbPath, log);
         writer.setPolicy({ rows: o.batchRows, ms: o.batchMs });
         claimIngester(db, o.dbPath, "live", "-");
         reader.shrink(256 << 10);
@@ -88,7 +90,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     log.info(`stdin ${stopping ? "stopped by a signal" : "closed"}: committed through byte ${reader.nextLineOffset}`);
   } finally {
     removeSignals();
-    finishLive(db);
+    finishLive(db, log);
   }
   if (stopping) process.exit(0); // the stdin pump would otherwise keep the process alive
 }

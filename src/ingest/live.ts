@@ -12,6 +12,7 @@ import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, heartbeat, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
 import { createIndexes } from "../db/indexes";
+import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/background-checkpoints";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
 import { filesByInode, leftSourcesFor, recordSourceEvent, resolveFileSource, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "../db/sources";
 import { SseWriter } from "../db/sse-writer";
@@ -81,6 +82,7 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
   const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
   claimIngester(db, o.dbPath, "live", path);
   useLiveSettings(db, o.liveCacheMb);
+  checkpointInBackground(db, o.dbPath, log);
   // A live tail that starts without a backfill (a restart) still wants its indexes.
   createIndexes(db);
 
@@ -351,15 +353,16 @@ export async function runLiveFile(o: LiveOptions, log: ConsolaInstance): Promise
     follower.close();
     if (tail) closeQuietly(tail.fd);
     for (const d of draining) closeQuietly(d.fd);
-    finishLive(db);
+    finishLive(db, log);
   }
   if (reexecAt !== null) await execSelf(o.reexecArgs(reexecAt), process.env);
 }
 
 /** Checkpoints, marks the ingester stopped and closes: what every clean exit of a live tail does. */
-export function finishLive(db: Database) {
+export function finishLive(db: Database, log: ConsolaInstance) {
   try {
     if (db.inTransaction) db.run("COMMIT");
+    stopBackgroundCheckpoints(db, log);
     checkpointTruncate(db);
     releaseIngester(db);
   } finally {

@@ -15,35 +15,10 @@
 //                 pages, so nothing is lost. Pages shared with other processes stay.
 // Errors (an older kernel, a mapping that went away) are ignored: the pages just stay.
 //
-// Freestanding: no libc, raw system calls only, so one build serves glibc and musl alike.
-// Built by build.ts and embedded in the executable; see src/ingest/memory.ts.
+// No libc: raw system calls only (syscalls.h). Built by build.ts into the native extension
+// embedded in the executable; loaded by src/ingest/memory.ts.
 
-typedef unsigned long u64;
-
-#if defined(__x86_64__)
-#define SYS_READ 0
-#define SYS_OPENAT 257
-#define SYS_CLOSE 3
-#define SYS_MADVISE 28
-static long syscall4(long n, long a, long b, long c, long d) {
-  long r;
-  register long r10 __asm__("r10") = d;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-  return r;
-}
-#elif defined(__aarch64__)
-#define SYS_READ 63
-#define SYS_OPENAT 56
-#define SYS_CLOSE 57
-#define SYS_MADVISE 233
-static long syscall4(long n, long a, long b, long c, long d) {
-  register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b, x2 __asm__("x2") = c, x3 __asm__("x3") = d;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-  return x0;
-}
-#else
-#error "release-pages.c: only x86_64 and aarch64 Linux"
-#endif
+#include "syscalls.h"
 
 #define AT_FDCWD -100
 #define MADV_RANDOM 1
@@ -80,7 +55,7 @@ static void release_mapping(const char *p, const char *end) {
   syscall4(SYS_MADVISE, (long)start, (long)(stop - start), executable ? MADV_DONTNEED : MADV_PAGEOUT, 0);
 }
 
-int sqlite3_extension_init(void *db, char **error, const void *api) {
+int sqlite3_releasepages_init(void *db, char **error, const void *api) {
   (void)db, (void)error, (void)api;
   static char buf[8192];
   long fd = syscall4(SYS_OPENAT, AT_FDCWD, (long)"/proc/self/maps", 0, 0);
