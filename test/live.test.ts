@@ -198,6 +198,34 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
+  test("after a restart, a file in the directory with a source's inode but not its name (the inode reused by another file) is not read as a capture", async () => {
+    const file = fresh("named.jsonl"), db = fresh("named.db");
+    const args = ["ingest", file, "--follow", "--db", db, "--rotate-wait-ms", "200", ...FAST];
+    writeFileSync(file, "");
+    let s = start(cmd, args);
+    try {
+      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+      s.proc.kill("SIGKILL");
+      await s.exited;
+      // Followed while empty, its fingerprint matches any file: only the name can tell that the
+      // file now holding its inode is not a rotation of it (rotation keeps the name: .1, -20261202).
+      const other = join(tmp.dir, `unrelated-${n}.log`);
+      renameSync(file, other);
+      appendFileSync(other, lines(40, 51));
+      writeFileSync(file, lines(30, 52));
+      s = start(cmd, args);
+      await waitFor("the new file", () => one(db, "SELECT committed_offset AS c FROM sources WHERE ino = ?", statSync(file).ino)?.c === statSync(file).size);
+      await Bun.sleep(800); // past --rotate-wait-ms and a few polls
+      expect(one(db, "SELECT count(*) AS c FROM sse_lines WHERE file_id = 1").c).toBe(0);
+      expect(s.stderr()).not.toContain("left the path while sluice was not running");
+      checkExactlyOnce(db, readFileSync(file), 2);
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
   test("a file deleted during the backfill is read to its end through the descriptor the hand-over passes on", async () => {
     const file = fresh("deleted.jsonl"), db = fresh("deleted.db");
     generateFile(file, { lines: 300_000, seed: 21 });

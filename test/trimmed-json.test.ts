@@ -37,6 +37,22 @@ describe("trimmed-json", () => {
     expect(parse(line(wide))).toEqual(wide);
   });
 
+  test("a line read in place is JSON exactly when JSON.parse says so, wherever it sits in the buffer", () => {
+    const cases = ['{"a":1}', '{"a":1} {"b":2}', '{"a":1}xyz', "   ", "123", "null", '{"a":1', '{"a":1}\r', "\ufeff{\"a\":1}", '"x"', "[1,2]", '{"a":"\\ud800"}'];
+    const invalidUtf8 = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    for (const c of [...cases.map((t) => Buffer.from(t)), invalidUtf8, Buffer.from('{"a":"é€😀"}')]) {
+      let want: unknown;
+      try {
+        want = JSON.parse(c.toString("utf8"));
+      } catch {}
+      // at the start of the buffer, and after other bytes (the JSONL parser skips a byte-order mark only at the start)
+      for (const pad of [0, 3]) {
+        const buf = Buffer.concat([Buffer.from("x".repeat(pad)), c, Buffer.from("\nrest")]);
+        expect({ line: c.toString("latin1"), pad, got: parseLine(buf, pad, pad + c.length) }).toEqual({ line: c.toString("latin1"), pad, got: want });
+      }
+    }
+  });
+
   test("a long string keeps its head and its tail, whole characters and escapes, and the rest of the line is untouched", () => {
     const rng = new Rng(5);
     for (let trial = 0; trial < 200; trial++) {

@@ -30,6 +30,14 @@ export function parseLine(buf: Buffer, start: number, end: number): unknown {
       return JSON.parse(trimmed);
     } catch {} // a cut that broke the line (not expected): parse it whole
   }
+  // Bun's JSONL parser reads the bytes in place (no string of the line first), about a fifth
+  // faster than JSON.parse of a decoded line on the corpus's short lines. It skips a byte-order
+  // mark, but only at the start of the buffer, so a line that starts with one (or with any
+  // non-ASCII byte: never JSON) takes JSON.parse, which counts it malformed wherever it is.
+  if (buf[start]! < 0x80) {
+    const r = Bun.JSONL.parseChunk(buf, start, end);
+    return r.error === null && r.done && r.values.length === 1 ? r.values[0] : undefined;
+  }
   try {
     return JSON.parse(buf.toString("utf8", start, end));
   } catch {
