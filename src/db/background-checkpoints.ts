@@ -7,7 +7,7 @@
 // with the checkpoints in the writer, 80 ms with none at all.
 
 import type { Database } from "bun:sqlite";
-import { extensionDirs, loadNativeExtension, nativeExtensionMissing } from "../native/extension";
+import { extensionDirs, loadNativeExtension } from "../native/extension";
 import { WAL_CHECKPOINT_PAGES } from "./settings";
 
 export interface CheckpointStats {
@@ -31,9 +31,7 @@ const running = new WeakSet<Database>();
  * when the extension cannot be loaded.
  */
 export function checkpointInBackground(db: Database, dbPath: string, log: Log): boolean {
-  const missing = nativeExtensionMissing();
   try {
-    if (missing) throw new Error(missing);
     loadNativeExtension(db, "sqlite3_checkpointer_init", extensionDirs(dbPath));
     db.query("SELECT sluice_checkpointer_start(?)").get(WAL_CHECKPOINT_PAGES);
     running.add(db);
