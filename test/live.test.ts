@@ -173,15 +173,25 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
-  test("a file followed while still empty, then written and rotated while sluice was down, is not taken for the new file", async () => {
-    const file = fresh("empty.jsonl"), db = fresh("empty.db");
+  /** A file followed while still empty, by a sluice then killed: its source's fingerprint is of no bytes. */
+  async function followedEmptyThenKilled(name: string) {
+    const file = fresh(`${name}.jsonl`), db = fresh(`${name}.db`);
     const args = ["ingest", file, "--follow", "--db", db, "--rotate-wait-ms", "200", ...FAST];
     writeFileSync(file, "");
-    let s = start(cmd, args);
+    const s = start(cmd, args);
     try {
       await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
+    } finally {
       s.proc.kill("SIGKILL");
       await s.exited;
+    }
+    return { file, db, args };
+  }
+
+  test("a file followed while still empty, then written and rotated while sluice was down, is not taken for the new file", async () => {
+    const { file, db, args } = await followedEmptyThenKilled("empty");
+    let s: ReturnType<typeof start> | null = null;
+    try {
       // its fingerprint is of no bytes: any file would match it, so only the inode can tell
       appendFileSync(file, lines(23, 41));
       renameSync(file, `${file}.1`);
@@ -194,21 +204,16 @@ describe("dist/sluice follow", () => {
       s.proc.kill("SIGTERM");
       expect(await s.exited).toBe(0);
     } finally {
-      s.proc.kill("SIGKILL");
+      s?.proc.kill("SIGKILL");
     }
   }, 60_000);
 
   test("after a restart, a file in the directory with a source's inode but not its name (the inode reused by another file) is not read as a capture", async () => {
-    const file = fresh("named.jsonl"), db = fresh("named.db");
-    const args = ["ingest", file, "--follow", "--db", db, "--rotate-wait-ms", "200", ...FAST];
-    writeFileSync(file, "");
-    let s = start(cmd, args);
+    const { file, db, args } = await followedEmptyThenKilled("named");
+    let s: ReturnType<typeof start> | null = null;
     try {
-      await waitFor("live", () => one(db, "SELECT mode FROM ingester")?.mode === "live");
-      s.proc.kill("SIGKILL");
-      await s.exited;
-      // Followed while empty, its fingerprint matches any file: only the name can tell that the
-      // file now holding its inode is not a rotation of it (rotation keeps the name: .1, -20261202).
+      // Its fingerprint matches any file: only the name can tell that the file now holding its
+      // inode is not a rotation of it (rotation keeps the name: .1, -20261202).
       const other = join(tmp.dir, `unrelated-${n}.log`);
       renameSync(file, other);
       appendFileSync(other, lines(40, 51));
@@ -222,7 +227,7 @@ describe("dist/sluice follow", () => {
       s.proc.kill("SIGTERM");
       expect(await s.exited).toBe(0);
     } finally {
-      s.proc.kill("SIGKILL");
+      s?.proc.kill("SIGKILL");
     }
   }, 60_000);
 
