@@ -3,14 +3,14 @@
 // fallback when the native extension cannot be loaded: running from source, a build without a C
 // compiler, or a platform other than Linux.
 //
-// Measured at 2,000 lines/s (README, "Memory and latency"): p99 append-to-commit latency 117 ms
-// with the checkpoints in the writer, 80 ms with none at all.
+// Measured at 2,000 lines/s (README, "Checkpoints"): p99 append-to-commit latency 65-90 ms with
+// the thread, 106-120 ms with the checkpoints in the writer.
 
 import type { Database } from "bun:sqlite";
 import { extensionDirs, loadNativeExtension } from "../native/extension";
 import { WAL_CHECKPOINT_PAGES } from "./settings";
 
-export interface CheckpointStats {
+interface CheckpointStats {
   /** Checkpoints the thread ran. */
   checkpoints: number;
   /** Checkpoints it could not start because another held the lock (the quiet-time TRUNCATE). */
@@ -43,23 +43,16 @@ export function checkpointInBackground(db: Database, dbPath: string, log: Log): 
   }
 }
 
-/** What the background thread has done so far; null when `db` has none. */
-export function backgroundCheckpointStats(db: Database): CheckpointStats | null {
-  if (!running.has(db)) return null;
-  return JSON.parse((db.query("SELECT sluice_checkpointer_stats() AS s").get() as { s: string }).s);
-}
-
 /**
  * Stops and joins the thread, before the connection's own last checkpoint and close, and logs
  * what it did. Closing the connection would stop it too; this makes the order certain.
  */
-export function stopBackgroundCheckpoints(db: Database, log: Log): CheckpointStats | null {
-  if (!running.has(db)) return null;
+export function stopBackgroundCheckpoints(db: Database, log: Log): void {
+  if (!running.has(db)) return;
   running.delete(db);
   const s: CheckpointStats = JSON.parse((db.query("SELECT sluice_checkpointer_stop() AS s").get() as { s: string }).s);
   log.info(
     `background checkpoints: ${s.checkpoints} (longest ${s.longestMs} ms, ${s.totalMs} ms in all)` +
       (s.inline ? `; ${s.inline} run by the writer because the WAL kept growing` : ""),
   );
-  return s;
 }

@@ -8,7 +8,7 @@
 // Measured at 2,000 lines/s (README, "Memory"): live RSS 46-47 MB without it, 33-37 MB with it.
 
 import { Database } from "bun:sqlite";
-import { extensionDirs, loadNativeExtension, nativeExtensionMissing } from "../native/extension";
+import { extensionDirs, loadNativeExtension } from "../native/extension";
 import { procStatusBytes } from "./progress";
 
 const fileRss = (): number => procStatusBytes("RssFile") ?? 0;
@@ -17,8 +17,6 @@ export type PageRelease = { released: true; beforeBytes: number; afterBytes: num
 
 /** Releases the pages of the read-only file mappings; `dirs` are where the extension may be written. */
 export function releaseStartupPages(dirs: string[]): PageRelease {
-  const missing = nativeExtensionMissing();
-  if (missing) return { released: false, reason: missing };
   const beforeBytes = fileRss();
   const db = new Database(":memory:");
   try {

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 declare const SLUICE_NATIVE_SO: string | undefined;
 
 /** Why this process cannot load the extension, or null when it can. */
-export function nativeExtensionMissing(): string | null {
+function nativeExtensionMissing(): string | null {
   if (process.platform !== "linux") return "only on Linux";
   if (typeof SLUICE_NATIVE_SO !== "string" || !SLUICE_NATIVE_SO) return "this build has no native extension (run from source, or built without a C compiler)";
   return null;
