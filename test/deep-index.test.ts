@@ -2,9 +2,12 @@
 // counted once with their final usage, Codex repeats are not double-counted, indexing is
 // incremental, and the reports add up, with ccusage's field names.
 
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildAgentCorpus, variant } from "../bench/agent-corpus";
+import { useIndexSettings, withRollbackJournal } from "../src/db/settings";
 import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/db/usage-buckets";
 import { one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
@@ -15,6 +18,7 @@ const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
+const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 async function index(db: string, claude: string, codex: string, ...more: string[]) {
   const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);
@@ -395,4 +399,94 @@ describe("index --follow", () => {
       p.kill("SIGKILL");
     }
   }, 30_000);
+});
+
+describe("a first index's bulk load", () => {
+  // Everything the index holds, by content: ids and indexing times aside.
+  const CONTENT = [
+    "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
+    "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
+    "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
+    "SELECT * FROM usage_buckets ORDER BY bucket, model",
+    "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
+    "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
+  ];
+
+  test("writes through a rollback journal when it has the database to itself, through WAL beside another connection", () => {
+    const path = fresh("journal.db");
+    const db = new Database(path, { create: true });
+    try {
+      useIndexSettings(db);
+      db.run("CREATE TABLE t (x)");
+      const modeInside = () => withRollbackJournal(db, () => {
+        db.run("INSERT INTO t VALUES (1)");
+        return (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+      });
+      expect(modeInside()).toBe("delete");
+      expect(one(path, "PRAGMA journal_mode").journal_mode).toBe("wal");
+      expect(existsSync(`${path}-journal`)).toBe(false);
+      const reader = new Database(path, { readonly: true });
+      try {
+        reader.query("SELECT count(*) FROM t").get();
+        expect(modeInside()).toBe("wal");
+      } finally {
+        reader.close();
+      }
+      expect(one(path, "SELECT count(*) AS n FROM t").n).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("killed with -9 during its write, it leaves nothing half written, and the next run makes the same index", async () => {
+    const root = fresh("corpus");
+    buildAgentCorpus(root, 40e6, 40);
+    const roots = [join(root, "claude"), join(root, "codex")] as const;
+    const reference = fresh("reference.db");
+    const { write_ms: writeMs } = await index(reference, ...roots, "--bulk");
+    const expected = CONTENT.map((sql) => query(reference, sql));
+    expect(one(reference, "SELECT count(*) AS n FROM turns").n).toBeGreaterThan(1000);
+    let hot = 0;
+    for (const share of [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]) {
+      const db = fresh(`killed-${share}.db`);
+      const p = Bun.spawn([...BIN, "index", "--claude", roots[0], "--codex", roots[1], "--db", db, "--bulk"], { stdout: "ignore", stderr: "ignore" });
+      // The files' plans commit in WAL; the bulk write leaves WAL, and its rollback journal exists
+      // from the write's first change until its commit. (A journal before the WAL is the schema's.)
+      while (!existsSync(`${db}-wal`) && p.exitCode === null) await Bun.sleep(1);
+      while (!existsSync(`${db}-journal`) && p.exitCode === null) await Bun.sleep(1);
+      await Bun.sleep(share * writeMs);
+      p.kill("SIGKILL");
+      await p.exited;
+      if (existsSync(`${db}-journal`) && statSync(`${db}-journal`).size > 0) hot++;
+      // The next opener rolls a hot journal back. The run is then all there or not at all.
+      const opener = new Database(db);
+      opener.query("SELECT count(*) FROM sqlite_schema").get();
+      opener.close();
+      if (one(db, "SELECT count(*) AS n FROM turns").n > 0) expect(CONTENT.map((sql) => query(db, sql))).toEqual(expected);
+      else expect(one(db, "SELECT count(*) AS n FROM invocations").n).toBe(0);
+      await index(db, ...roots);
+      expect(CONTENT.map((sql) => query(db, sql))).toEqual(expected);
+      expect(one(db, "PRAGMA integrity_check").integrity_check).toBe("ok");
+      expect(one(db, "PRAGMA journal_mode").journal_mode).toBe("wal");
+      expect(modeOf(db)).toBe(0o600);
+    }
+    expect(hot).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe("the benchmark corpus (bench/agent-corpus.ts)", () => {
+  test("gives each copy of a sample its own ids and keeps every key", () => {
+    const keys = (v: unknown, out: string[] = []): string[] => {
+      if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) out.push(Array.isArray(v) ? "[]" : k, ...keys(x));
+      return out;
+    };
+    const file = join(SAMPLES, "codex", "localpush-2026-02-23", "raw", "sessions", "rollout-2026-02-23T12-40-23-019c8a4c-ed82-79a1-aa28-7738fc5ab61a.jsonl");
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    const copy = variant(lines, 3, 4).trimEnd().split("\n");
+    expect(copy).toHaveLength(lines.length);
+    for (let i = 0; i < lines.length; i++) expect(keys(JSON.parse(copy[i]!))).toEqual(keys(JSON.parse(lines[i]!)));
+    const callIds = (ls: string[]) => ls.map((l) => JSON.parse(l).payload?.call_id).filter(Boolean);
+    expect(callIds(lines).length).toBeGreaterThan(50);
+    expect(callIds(copy)).toEqual(callIds(lines).map((id) => `${id}-3-4`));
+  });
 });

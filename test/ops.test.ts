@@ -197,6 +197,19 @@ describe("vacuum", () => {
       s.proc.kill("SIGTERM");
       await s.exited;
     }
+    // the live tail left the database in WAL, where another connection open (a sqlite3 shell, a
+    // report) shows: --full refuses and says so
+    const reader = new Database(db, { readonly: true });
+    try {
+      reader.query("SELECT count(*) FROM sqlite_schema").get();
+      const open = await sluice("vacuum", "--full", "--db", db);
+      expect(open.code).toBe(1);
+      expect(open.stderr).toContain("another connection has");
+      expect(open.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      reader.close();
+    }
+    expect(one(db, "PRAGMA journal_mode").journal_mode).toBe("wal");
   }, 60_000);
 });
 

@@ -1,6 +1,7 @@
 // Connection settings for each way sluice writes. Chosen by measurement: see README, "Settings".
 
 import type { Database } from "bun:sqlite";
+import { log } from "../log";
 
 /**
  * Bulk work (appending to tables without indexes, building indexes) ran fastest with a small cache:
@@ -95,4 +96,46 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = NORMAL");
   setCacheMb(db, cacheMb);
+}
+
+/**
+ * Runs `write` (one big transaction that mostly appends) with a rollback journal, when no other
+ * connection has the database open, and goes back to WAL after. Pages appended past the end of
+ * the file are never journaled, so they are written once, into the database; in WAL they are
+ * written to the log and copied again by the checkpoint, each copy with its fsync. A first index
+ * committed in 90-120 ms against 290-340 ms, and ran 0.45 s faster in all. `synchronous = FULL`
+ * while the journal is in use: NORMAL is not proof against power loss in that mode. Another
+ * connection open (an ingester, a report) keeps WAL, and the write runs as before.
+ */
+export function withRollbackJournal<T>(db: Database, write: () => T): T {
+  const before = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+  const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+  if (before.journal_mode !== "wal" || !leaveWal(db)) return write();
+  db.run("PRAGMA synchronous = FULL");
+  try {
+    return write();
+  } finally {
+    db.run(`PRAGMA synchronous = ${synchronous}`);
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+    } catch (err) {
+      // A reader that came in meanwhile holds its lock. Nothing is lost, and the writers set WAL
+      // again when they open the database.
+      log.warn(`the database stays in rollback-journal mode until the next 'sluice index' or 'sluice ingest' opens it (${(err as Error).message})`);
+    }
+  }
+}
+
+/**
+ * Leaves WAL for a rollback journal, folding the WAL into the database. That needs the only
+ * connection: false when another one has the database open (SQLite says "database is locked",
+ * or keeps "wal").
+ */
+export function leaveWal(db: Database): boolean {
+  try {
+    return (db.query("PRAGMA journal_mode = DELETE").get() as { journal_mode: string }).journal_mode === "delete";
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) return false;
+    throw err;
+  }
 }

@@ -15,6 +15,7 @@
 // run reads those files again from the start.
 
 import type { Database, Statement } from "bun:sqlite";
+import { withRollbackJournal } from "../db/settings";
 import type { FileTarget, IndexWriter } from "./index-writer";
 import type { InvocationRow, ParsedFile, TurnRow } from "./file-parser";
 
@@ -62,7 +63,7 @@ export class BulkLoad {
   /** Writes everything held, in one transaction; the caller has none open. */
   write() {
     const { turns, invocations } = this.settle();
-    this.db.transaction(() => {
+    withRollbackJournal(this.db, () => this.db.transaction(() => {
       const indexes = this.dropIndexes();
       insertRows(this.db, "turns", TURN_COLUMNS, turns);
       insertRows(this.db, "invocations", INVOCATION_COLUMNS, invocations);
@@ -72,7 +73,7 @@ export class BulkLoad {
         this.saveFile.run(...(f.saveFile as never[]));
       }
       this.writer.sumEverything();
-    }).immediate();
+    }).immediate());
     this.files.length = 0;
     this.bytes = 0;
   }

@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../errors";
 import { claimIngester, ingesterRunning, readIngester, releaseIngester } from "../db/ingester";
 import { openDatabase } from "../db/open";
+import { leaveWal } from "../db/settings";
 import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
 import { writeSnapshot } from "./snapshot";
 
@@ -82,8 +83,7 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
     // Holding the ingester row keeps an ingester from starting on the file that is about to be replaced.
     claimIngester(db, dbPath, "maintenance", "vacuum --full");
     // Leaving WAL mode folds the WAL in and needs the only connection: a reader still open says so here.
-    const mode = (db.query("PRAGMA journal_mode = DELETE").get() as { journal_mode: string }).journal_mode;
-    if (mode === "wal") throw new SluiceError(`another connection has ${dbPath} open; close it (a sqlite3 shell, a running report) and run 'sluice vacuum --full' again`, EXIT_FAILURE);
+    if (!leaveWal(db)) throw new SluiceError(`another connection has ${dbPath} open; close it (a sqlite3 shell, a running report) and run 'sluice vacuum --full' again`, EXIT_FAILURE);
   } catch (err) {
     db.close();
     throw err;
