@@ -14,11 +14,10 @@
 //   SLUICE_MODEL_ONLY=<seed> replays just that one (SLUICE_MODEL_KEEP=1 keeps every sequence's).
 
 import { afterAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../bench/generate";
-import { RUNNERS, tempDir } from "./helpers";
+import { openReader, RUNNERS, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-model-");
 let failed = false;
@@ -65,7 +64,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
     const until = performance.now() + 15_000;
     while (performance.now() < until) {
       try {
-        const d = new Database(db, { readonly: true });
+        const d = openReader(db);
         const row = d.query("SELECT pid, mode FROM ingester").get() as { pid: number; mode: string } | null;
         d.close();
         if (row?.pid === p.pid && row.mode === "live") return;
@@ -81,7 +80,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
     const until = performance.now() + 15_000;
     while (performance.now() < until) {
       try {
-        const d = new Database(db, { readonly: true });
+        const d = openReader(db);
         const row = d.query("SELECT 1 AS ok FROM sources WHERE ino = ?").get(ino);
         d.close();
         if (row) return;
@@ -98,7 +97,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
     const until = performance.now() + 15_000;
     while (performance.now() < until) {
       try {
-        const d = new Database(db, { readonly: true });
+        const d = openReader(db);
         const got = new Set((d.query("SELECT raw FROM sse_raw").all() as Array<{ raw: string }>).map((r) => r.raw));
         d.close();
         if ([...m.mustHave].every((l) => got.has(l))) return;
@@ -154,7 +153,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
         case "copytruncate": {
           finishPartial();
           await following();
-          const d = new Database(db, { readonly: true });
+          const d = openReader(db);
           const c = d.query("SELECT committed_offset AS c FROM sources WHERE ino = ? AND state = 'active'").get(statSync(file).ino) as { c: number } | null;
           d.close();
           if ((c?.c ?? 0) > 0) m.detectable++;
@@ -190,7 +189,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
       await Bun.sleep(50);
       let rows = -1, complete = false;
       try {
-        const d = new Database(db, { readonly: true });
+        const d = openReader(db);
         const got = new Set((d.query("SELECT raw FROM sse_raw").all() as Array<{ raw: string }>).map((r) => r.raw));
         d.close();
         rows = got.size;
@@ -206,7 +205,7 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
 
-    const d = new Database(db, { readonly: true });
+    const d = openReader(db);
     const raws = (d.query("SELECT raw FROM sse_raw").all() as Array<{ raw: string }>).map((r) => r.raw);
     const truncEvents = (d.query("SELECT count(*) AS n FROM source_events WHERE kind IN ('truncated', 'replaced')").get() as { n: number }).n;
     expect((d.query("PRAGMA integrity_check").get() as any).integrity_check).toBe("ok");

@@ -70,9 +70,20 @@ export function expectedLines(bytes: Buffer, from = 0): ExpectedLine[] {
   return out;
 }
 
+/**
+ * A read-only connection that waits for locks as any reader of a live database should: a reader
+ * can find the database locked for a moment while sluice opens, closes or hands over its own
+ * connection (the last connection to close folds the WAL in).
+ */
+export function openReader(dbPath: string): Database {
+  const db = new Database(dbPath, { readonly: true });
+  db.run("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
 /** Rows in the database, in file order: [byte_offset, raw]. */
 export function rowsOf(dbPath: string, fileId?: number): Array<{ byte_offset: number; raw: string; file_id: number }> {
-  const db = new Database(dbPath, { readonly: true });
+  const db = openReader(dbPath);
   try {
     const where = fileId === undefined ? "" : `WHERE file_id = ${fileId}`;
     return db.query(`SELECT file_id, byte_offset, raw FROM sse_lines ${where} ORDER BY file_id, byte_offset`).all() as any;
@@ -82,7 +93,7 @@ export function rowsOf(dbPath: string, fileId?: number): Array<{ byte_offset: nu
 }
 
 export function query<T = any>(dbPath: string, sql: string, ...params: any[]): T[] {
-  const db = new Database(dbPath, { readonly: true });
+  const db = openReader(dbPath);
   try {
     return db.query(sql).all(...params) as T[];
   } finally {

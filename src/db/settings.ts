@@ -102,10 +102,12 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
  * Runs `write` (one big transaction that mostly appends) with a rollback journal, when no other
  * connection has the database open, and goes back to WAL after. Pages appended past the end of
  * the file are never journaled, so they are written once, into the database; in WAL they are
- * written to the log and copied again by the checkpoint, each copy with its fsync. A first index
- * committed in 90-120 ms against 290-340 ms, and ran 0.45 s faster in all. `synchronous = FULL`
- * while the journal is in use: NORMAL is not proof against power loss in that mode. Another
- * connection open (an ingester, a report) keeps WAL, and the write runs as before.
+ * written to the log and copied again by the checkpoint, each copy with its fsync (a first
+ * index's commit: 111-126 ms against 266-305 ms; README, "The bulk write skips the WAL").
+ * `synchronous = FULL` while the journal is in use: NORMAL is not proof against power loss in that
+ * mode. Another connection open (an ingester, a report) keeps WAL, and the write runs as before.
+ * A reader that opens the database meanwhile holds up the commit, as in any rollback-journal
+ * database, for as long as it reads (up to the busy timeout).
  */
 export function withRollbackJournal<T>(db: Database, write: () => T): T {
   const before = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
