@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { buildAgentCorpus, variant } from "../bench/agent-corpus";
 import { useIndexSettings, withRollbackJournal } from "../src/db/settings";
 import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/db/usage-buckets";
-import { one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-index-");
 afterAll(() => tmp.cleanup());
@@ -18,7 +18,6 @@ const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
-const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 async function index(db: string, claude: string, codex: string, ...more: string[]) {
   const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);

@@ -1,7 +1,7 @@
 // Shared by the tests: run sluice as a real process, and compute what a file should yield.
 
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { oracle } from "./differential";
@@ -149,6 +149,9 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     await Bun.sleep(50);
   }
 }
+
+/** A file's permission bits (databases and backups must be 0600). */
+export const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 /** Reads one value with a fresh read-only connection, as any other reader would (WAL allows it). */
 export function one<T = any>(dbPath: string, sql: string, ...params: any[]): T | undefined {

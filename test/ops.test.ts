@@ -8,7 +8,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate, generateFile } from "../bench/generate";
 import { MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION } from "../src/db/schema";
-import { checkExactlyOnce, one, query, RUNNERS, run, SHARED, start, tempDir, waitFor } from "./helpers";
+import { checkExactlyOnce, modeOf, one, query, RUNNERS, run, SHARED, start, tempDir, waitFor } from "./helpers";
 
 const tmp = tempDir("sluice-ops-");
 afterAll(() => tmp.cleanup());
@@ -16,7 +16,6 @@ let n = 0;
 const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const BIN = RUNNERS[1]!.cmd; // the compiled binary: its worker threads must be bundled too
 const sluice = (...args: string[]) => run(BIN, args);
-const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 async function ingested(lines: number, seed = 1): Promise<{ file: string; db: string }> {
   const file = fresh("capture.jsonl"), db = fresh("sluice.db");

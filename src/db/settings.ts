@@ -110,9 +110,9 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
  * database, for as long as it reads (up to the busy timeout).
  */
 export function withRollbackJournal<T>(db: Database, write: () => T): T {
-  const before = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+  const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
-  if (before.journal_mode !== "wal" || !leaveWal(db)) return write();
+  if (mode !== "wal" || !leaveWal(db)) return write();
   db.run("PRAGMA synchronous = FULL");
   try {
     return write();
