@@ -8,7 +8,7 @@ import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSy
 import { join } from "node:path";
 import { buildAgentCorpus, variant } from "../bench/agent-corpus";
 import { useIndexSettings, withRollbackJournal } from "../src/db/settings";
-import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/db/usage-buckets";
+import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/deep-index/usage-buckets";
 import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-index-");
@@ -358,6 +358,22 @@ describe("flows from sse_lines", () => {
     expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(1);
     expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(4);
     expect(one(db, "SELECT stop_reason FROM flows WHERE flow_id = 'fl_3'").stop_reason).toBe("end_turn");
+  });
+
+  test("a capture started over (ingest --from-scratch) has its flows built again from its new rows", async () => {
+    const file = fresh("sse_lines.jsonl"), other = fresh("sse_lines.jsonl"), db = fresh("flows.db");
+    writeFileSync(file, envelopes(["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse"], 0).text);
+    expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
+    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(3);
+    // fewer rows than before, so the new row ids all lie below the old high-water mark
+    writeFileSync(other, envelopes(["anthropic/server_tool_use_response.sse"], 7).text);
+    expect((await sluice("ingest", other, "--db", db, "--from-scratch")).code).toBe(0);
+    await index(db, fresh("none"), fresh("none"));
+    const fromScratch = fresh("flows.db");
+    expect((await sluice("ingest", other, "--db", fromScratch)).code).toBe(0);
+    await index(fromScratch, fresh("none"), fresh("none"));
+    expect(query(db, "SELECT * FROM flows ORDER BY flow_id")).toEqual(query(fromScratch, "SELECT * FROM flows ORDER BY flow_id"));
+    expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(1);
   });
 });
 

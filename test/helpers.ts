@@ -11,7 +11,7 @@ export const SHARED = resolve(ROOT, "..", "shared");
 
 /** The two ways to run sluice that must behave the same: from source and the compiled binary. */
 export const RUNNERS: Array<{ name: string; cmd: string[] }> = [
-  { name: "bun src/cli.ts", cmd: [process.execPath, join(ROOT, "src", "cli.ts")] },
+  { name: "bun src/main.ts", cmd: [process.execPath, join(ROOT, "src", "main.ts")] },
   { name: "dist/sluice", cmd: [join(ROOT, "dist", "sluice")] },
 ];
 

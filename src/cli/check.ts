@@ -1,7 +1,10 @@
 import { defineCommand } from "citty";
-import { EXIT_FAILURE } from "../errors";
+import { EXIT_FAILURE } from "../runtime/errors";
+import { checkCaptureInvariants } from "../ingest/invariants";
 import { checkDatabase } from "../ops/check";
-import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+import { count } from "../runtime/format";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { printResult } from "./output";
 
 export default defineCommand({
   meta: {
@@ -14,10 +17,10 @@ export default defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const r = checkDatabase(resolveDbPath(args.db), args.full);
+    const r = checkDatabase(resolveDbPath(args.db), args.full, [checkCaptureInvariants]);
     printResult(args.json, r, () =>
       r.ok
-        ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${r.rows.toLocaleString("en-US")} rows from ${r.sources} sources, ${(r.ms / 1000).toFixed(1)} s)`]
+        ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${count(r.rows)} rows from ${r.sources} sources, ${(r.ms / 1000).toFixed(1)} s)`]
         : [`${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.db}:`, ...r.problems.map((p) => `  - ${p}`), "restore a backup ('sluice backup' makes them), or move the database aside and ingest again"],
     );
     if (!r.ok) process.exitCode = EXIT_FAILURE;

@@ -1,12 +1,13 @@
 import { defineCommand } from "citty";
-import { log } from "../log";
 import { openDatabase } from "../db/open";
 import { useIndexSettings } from "../db/settings";
-import { agentRoots, discover } from "../deep-index/discover";
-import { buildFlows } from "../deep-index/flows";
-import { followIndex } from "../deep-index/follow";
-import { defaultParseThreads, indexFiles } from "../deep-index/indexer";
-import { dbArg, intFlag, jsonArg, printResult, resolveDbPath } from "./shared-args";
+import { agentRoots } from "../deep-index/discover";
+import { followIndex, indexOnce } from "../deep-index/follow";
+import { defaultParseThreads } from "../deep-index/indexer";
+import { count, megabytes, seconds } from "../runtime/format";
+import { log } from "../runtime/log";
+import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
+import { printResult } from "./output";
 
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 const MiB = 1 << 20;
@@ -47,17 +48,15 @@ export default defineCommand({
     const db = openDatabase(dbPath, { create: true });
     useIndexSettings(db);
     try {
-      const files = await indexFiles(db, discover(roots), {
+      const r = await indexOnce(db, roots, {
         ...(args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true }),
         bulk: args.bulk,
       });
-      const flows = buildFlows(db);
-      const r = { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
       printResult(args.json, { ...r, roots }, () => [
-        `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${r.lines.toLocaleString("en-US")} lines, ` +
-          `${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(2)} s (writes ${r.write_ms} ms); ${r.sessions} sessions, ${r.turns.toLocaleString("en-US")} turns in the index` +
+        `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
+          `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
           (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
-          (r.flows_rebuilt ? `; ${r.flows_rebuilt} flows from sse_lines built in ${r.flows_ms} ms` : ""),
+          (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
       ]);
     } finally {
       db.close();

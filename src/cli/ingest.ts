@@ -1,11 +1,13 @@
 import { defineCommand } from "citty";
 import { runBackfill, type IngestOptions, type IngestSummary } from "../ingest/backfill";
-import { execSelf, keepAcrossExec, liveEnv } from "../ingest/handover";
+import { execSelf, keepAcrossExec, liveEnv } from "../runtime/exec-self";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
-import { SluiceError } from "../errors";
-import { log } from "../log";
-import { dbArg, intFlag, jsonArg, resolveDbPath } from "./shared-args";
+import { SluiceError } from "../runtime/errors";
+import { count as n } from "../runtime/format";
+import { log } from "../runtime/log";
+import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
+import { printJson } from "./output";
 
 const MiB = 1 << 20;
 
@@ -88,7 +90,7 @@ export default defineCommand({
     // several times slower: the first live commits then come within the latency bound.
     for (let pass = 0; pass < CATCH_UP_PASSES && summary.seconds >= CATCH_UP_DONE_S; pass++) {
       summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log, input);
-      log.info(`caught up ${summary.lines.toLocaleString("en-US")} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
+      log.info(`caught up ${n(summary.lines)} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
     }
     log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);
     // The live image runs without the JIT unless told otherwise: about 9 MB less RSS at live rates.
@@ -121,10 +123,9 @@ function pageSizeFlag(v: string | undefined): number {
 
 function report(s: IngestSummary, json: boolean) {
   if (json) {
-    process.stdout.write(JSON.stringify(s) + "\n");
+    printJson(s);
     return;
   }
-  const n = (x: number) => x.toLocaleString("en-US");
   log.success(
     `${n(s.lines)} lines (${n(s.rows)} rows, ${n(s.rejects)} rejects) in ${s.seconds.toFixed(2)} s: ${n(s.lines_per_s)} lines/s, ${s.mb_per_s.toFixed(1)} MB/s, peak RSS ${s.peak_rss_mb.toFixed(0)} MB` +
       (s.indexes_built ? `; ${s.indexes_built} indexes built in ${s.index_seconds.toFixed(2)} s` : "") +

@@ -1,9 +1,11 @@
 import { defineCommand } from "citty";
-import { SluiceError, EXIT_USAGE } from "../errors";
+import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { openDatabase } from "../db/open";
-import { loadPrices, PRICES_DATE } from "../deep-index/prices";
-import { modelsReport, periodReport, sessionReport, type ReportOptions } from "../deep-index/reports";
-import { dbArg, jsonArg, resolveDbPath } from "./shared-args";
+import { loadPrices, PRICES_DATE } from "../report/prices";
+import { modelsReport, periodReport, sessionReport, type ReportOptions } from "../report/reports";
+import { count as n, usd } from "../runtime/format";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { printJson, table } from "./output";
 
 const KINDS = ["daily", "monthly", "session", "models"] as const;
 
@@ -25,14 +27,6 @@ function tzFlag(v: string | undefined): string {
   return tz;
 }
 
-const n = (x: number) => Math.round(x).toLocaleString("en-US");
-const usd = (x: number) => `$${x.toFixed(2)}`;
-
-function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
-  return [line(head), w.map((x) => "-".repeat(x)).join("  "), ...rows.map(line)].join("\n");
-}
 
 export default defineCommand({
   meta: { name: "report", description: "Token and cost reports from the deep index: daily, monthly, session or models (--json: ccusage's field names)" },
@@ -53,7 +47,7 @@ export default defineCommand({
     try {
       const r: any = kind === "session" ? sessionReport(db, o) : kind === "models" ? modelsReport(db, o) : periodReport(db, kind, o);
       if (args.json) {
-        process.stdout.write(JSON.stringify(r) + "\n");
+        printJson(r);
         return;
       }
       const key = kind === "daily" ? "daily" : kind === "monthly" ? "monthly" : kind === "session" ? "sessions" : "models";

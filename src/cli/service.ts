@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
-import { SluiceError, EXIT_USAGE } from "../errors";
-import { selfCommand } from "../ingest/handover";
+import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { selfCommand } from "../runtime/exec-self";
 import { manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Job, type Platform } from "../ops/service";
-import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { printResult } from "./output";
 
 const placementArgs = {
   system: { type: "boolean", description: "Linux: a system unit in /etc/systemd/system that runs as --run-as, instead of a user unit", default: false },

@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
-import { readStats, mb, type Health } from "../ops/stats";
-import { dbArg, jsonArg, printResult, resolveDbPath } from "./shared-args";
+import { readStats, type Health } from "../ops/stats";
+import { count as n, mib as mb } from "../runtime/format";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { printResult } from "./output";
 
 /** The verdict as an exit code, in the manner of monitoring plugins: ok 0, degraded 1, unhealthy 2. */
 const EXIT_BY_HEALTH: Record<Health, number> = { ok: 0, degraded: 1, unhealthy: 2 };
@@ -13,7 +15,6 @@ export default defineCommand({
   args: { ...dbArg, ...jsonArg },
   run({ args }) {
     const s = readStats(resolveDbPath(args.db));
-    const n = (x: number) => x.toLocaleString("en-US");
     printResult(args.json, s, () => {
       const out = [
         `health     ${s.health}${s.reasons.length ? "" : " (nothing to report)"}`,

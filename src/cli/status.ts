@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
 import { readStatus } from "../ops/status";
-import { dbArg, jsonArg, resolveDbPath } from "./shared-args";
+import { count as n, mib } from "../runtime/format";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { printJson } from "./output";
 
 export default defineCommand({
   meta: { name: "status", description: "What the ingester is doing: mode, source, committed offset, lag, rows, PID and RSS. Works while it runs." },
@@ -8,11 +10,10 @@ export default defineCommand({
   run({ args }) {
     const s = readStatus(resolveDbPath(args.db));
     if (args.json) {
-      process.stdout.write(JSON.stringify(s) + "\n");
+      printJson(s);
       return;
     }
-    const n = (x: number) => x.toLocaleString("en-US");
-    const mb = (x: number | null | undefined) => (x == null ? "?" : `${(x / 1048576).toFixed(1)} MB`);
+    const mb = (x: number | null | undefined) => (x == null ? "?" : mib(x));
     const out: string[] = [`database   ${s.db} (schema v${s.schema_version})`];
     const i = s.ingester;
     if (i && i.running) {

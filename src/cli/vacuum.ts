@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { vacuumDatabase } from "../ops/vacuum";
-import { mb } from "../ops/stats";
-import { dbArg, jsonArg, printResult, progressArg, resolveDbPath, wantProgress } from "./shared-args";
+import { mib as mb } from "../runtime/format";
+import { dbArg, jsonArg, progressArg, resolveDbPath, wantProgress } from "./flags";
+import { printResult } from "./output";
 
 export default defineCommand({
   meta: {

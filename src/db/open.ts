@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, chmodSync } from "node:fs";
 import { dirname } from "node:path";
-import { describeSqliteError, SluiceError, EXIT_USAGE } from "../errors";
+import { describeSqliteError, SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
 

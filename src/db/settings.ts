@@ -1,13 +1,13 @@
-// Connection settings for each way sluice writes. Chosen by measurement: see README, "Settings".
+// Connection settings for each way sluice writes. Chosen by measurement: see docs/design.md, "Settings".
 
 import type { Database } from "bun:sqlite";
-import { log } from "../log";
+import { log } from "../runtime/log";
 
 /**
  * Bulk work (appending to tables without indexes, building indexes) ran fastest with a small cache:
  * appends touch only the rightmost pages of each b-tree, and CREATE INDEX sorts in cache-sized runs
  * that stay hot in the CPU's caches. Measured on 3M lines: appends 1.7x faster with 16 MiB than
- * with 1 GiB, index builds 1.6x faster and 13x less memory (README, "Settings"). The large cache
+ * with 1 GiB, index builds 1.6x faster and 13x less memory (docs/design.md, "Settings"). The large cache
  * (--cache-mb) is for appends into tables that already have indexes, which update them at random.
  */
 export const BULK_CACHE_MB = 16;
@@ -103,7 +103,7 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
  * connection has the database open, and goes back to WAL after. Pages appended past the end of
  * the file are never journaled, so they are written once, into the database; in WAL they are
  * written to the log and copied again by the checkpoint, each copy with its fsync (a first
- * index's commit: 111-126 ms against 266-305 ms; README, "The bulk write skips the WAL").
+ * index's commit: 111-126 ms against 266-305 ms; docs/design.md, "The bulk write skips the WAL").
  * `synchronous = FULL` while the journal is in use: NORMAL is not proof against power loss in that
  * mode. Another connection open (an ingester, a report) keeps WAL, and the write runs as before.
  * A reader that opens the database meanwhile holds up the commit, as in any rollback-journal

@@ -14,10 +14,10 @@
 // agent_files rows of the planned files are committed earlier with indexed_offset 0, so the next
 // run reads those files again from the start.
 
-import type { Database, Statement } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { withRollbackJournal } from "../db/settings";
-import type { FileTarget, IndexWriter } from "./index-writer";
-import type { InvocationRow, ParsedFile, TurnRow } from "./file-parser";
+import type { FileProgress, FileTarget, IndexWriter } from "./index-writer";
+import { Invocation, Result, Turn, type InvocationRow, type ParsedFile, type ResultRow, type TurnRow } from "./file-parser";
 
 /** Log bytes held in memory before a bulk load writes what it has (and the run goes on one file at a time). */
 export const BULK_LIMIT_BYTES = 2 * 1024 ** 3;
@@ -25,9 +25,14 @@ export const BULK_LIMIT_BYTES = 2 * 1024 ** 3;
 /** Rows per multi-row INSERT: fewer statements to step, the same values bound. */
 const ROWS_PER_INSERT = 64;
 
+/** The columns of a turns row as the bulk load appends it; TurnColumn names its slots. */
 const TURN_COLUMNS = ["id", "session_id", "seq", "message_id", "request_id", "model", "at", "input_tokens", "output_tokens", "cache_read_tokens",
   "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens", "total_tokens", "service_tier", "stop_reason", "is_sidechain", "file_id", "byte_offset"];
+const enum TurnColumn { id, sessionId, seq, messageId, requestId, model, at, input, output, cacheRead, cacheWrite5m, cacheWrite1h, reasoning, total, serviceTier, stopReason, sidechain, fileId, offset }
+
+/** The columns of an invocations row as the bulk load appends it; InvocationColumn names its slots. */
 const INVOCATION_COLUMNS = ["id", "session_id", "turn_id", "at", "kind", "name", "tool_use_id", "is_error", "file_id", "byte_offset"];
+const enum InvocationColumn { id, sessionId, turnId, at, kind, name, toolUseId, isError, fileId, offset }
 
 /** True when the deep index holds no calls or tool uses yet: a first index. */
 export function deepIndexEmpty(db: Database): boolean {
@@ -37,8 +42,8 @@ export function deepIndexEmpty(db: Database): boolean {
 interface HeldFile {
   target: FileTarget;
   parsed: ParsedFile;
-  /** The arguments of the indexer's agent_files update, run in the same transaction as the rows. */
-  saveFile: unknown[];
+  /** How far the file was read: saved in the same transaction as the rows. */
+  progress: FileProgress;
 }
 
 export class BulkLoad {
@@ -48,11 +53,10 @@ export class BulkLoad {
   constructor(
     private readonly db: Database,
     private readonly writer: IndexWriter,
-    private readonly saveFile: Statement,
   ) {}
 
-  add(target: FileTarget, parsed: ParsedFile, bytes: number, saveFile: unknown[]) {
-    this.files.push({ target, parsed, saveFile });
+  add(target: FileTarget, parsed: ParsedFile, bytes: number, progress: FileProgress) {
+    this.files.push({ target, parsed, progress });
     this.bytes += bytes;
   }
 
@@ -70,7 +74,7 @@ export class BulkLoad {
       for (const { sql } of indexes) this.db.run(sql);
       for (const f of this.files) {
         this.writer.writeSessionFacts(f.target, f.parsed);
-        this.saveFile.run(...(f.saveFile as never[]));
+        this.writer.saveProgress(f.progress);
       }
       this.writer.sumEverything();
     }).immediate());
@@ -91,36 +95,36 @@ export class BulkLoad {
       if (!parsed.session) continue;
       for (const t of parsed.turns) {
         const row = turnRow(turns.length + 1, sessionId, fileId, t);
-        if (t[1] === null) {
+        if (t[Turn.messageId] === null) {
           turns.push(row);
           continue;
         }
-        const key = `${t[1]}\n${t[2]}`;
+        const key = `${t[Turn.messageId]}\n${t[Turn.requestId]}`;
         const prev = calls.get(key);
         if (!prev) {
           calls.set(key, row);
           turns.push(row);
-        } else if (t[14] < (prev[16] as number) || (t[14] === prev[16] && t[11] > (prev[13] as number))) {
+        } else if (t[Turn.sidechain] < (prev[TurnColumn.sidechain] as number) || (t[Turn.sidechain] === prev[TurnColumn.sidechain] && t[Turn.total] > (prev[TurnColumn.total] as number))) {
           // the upsert's update: every column but the id, and a stop reason once seen stays
-          row[0] = prev[0];
-          if (row[15] === null) row[15] = prev[15];
+          row[TurnColumn.id] = prev[TurnColumn.id];
+          if (row[TurnColumn.stopReason] === null) row[TurnColumn.stopReason] = prev[TurnColumn.stopReason];
           prev.splice(0, row.length, ...row);
         }
       }
       if (parsed.invocationsJson) {
         for (const i of JSON.parse(parsed.invocationsJson) as InvocationRow[]) {
-          const toolUseId = i[5];
+          const toolUseId = i[Invocation.toolUseId];
           if (toolUseId !== null && toolUses.has(toolUseId)) continue; // INSERT OR IGNORE
-          const turn = i[0] === null ? undefined : calls.get(`${i[0]}\n${i[1]}`);
-          const row = [invocations.length + 1, sessionId, turn ? turn[0] : null, i[2], i[3], i[4], toolUseId, null, fileId, i[6]];
+          const turn = i[Invocation.messageId] === null ? undefined : calls.get(`${i[Invocation.messageId]}\n${i[Invocation.requestId]}`);
+          const row = invocationRow(invocations.length + 1, sessionId, turn ? (turn[TurnColumn.id] as number) : null, fileId, i);
           invocations.push(row);
           if (toolUseId !== null) toolUses.set(toolUseId, row);
         }
       }
       if (parsed.resultsJson) {
-        for (const [toolUseId, failed] of JSON.parse(parsed.resultsJson) as Array<[string, 0 | 1]>) {
-          const row = toolUses.get(toolUseId);
-          if (row) row[7] = failed ? 1 : (row[7] ?? 0);
+        for (const result of JSON.parse(parsed.resultsJson) as ResultRow[]) {
+          const row = toolUses.get(result[Result.toolUseId]);
+          if (row) row[InvocationColumn.isError] = result[Result.failed] ? 1 : (row[InvocationColumn.isError] ?? 0);
         }
       }
     }
@@ -137,8 +141,15 @@ export class BulkLoad {
   }
 }
 
+/** A parsed turn as a turns row (TURN_COLUMNS), with its id, session and file. */
 function turnRow(id: number, sessionId: number, fileId: number, t: TurnRow): unknown[] {
-  return [id, sessionId, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], fileId, t[15]];
+  return [id, sessionId, t[Turn.seq], t[Turn.messageId], t[Turn.requestId], t[Turn.model], t[Turn.at], t[Turn.input], t[Turn.output], t[Turn.cacheRead],
+    t[Turn.cacheWrite5m], t[Turn.cacheWrite1h], t[Turn.reasoning], t[Turn.total], t[Turn.serviceTier], t[Turn.stopReason], t[Turn.sidechain], fileId, t[Turn.offset]];
+}
+
+/** A parsed tool use as an invocations row (INVOCATION_COLUMNS); is_error is set by the results. */
+function invocationRow(id: number, sessionId: number, turnId: number | null, fileId: number, i: InvocationRow): unknown[] {
+  return [id, sessionId, turnId, i[Invocation.at], i[Invocation.kind], i[Invocation.name], i[Invocation.toolUseId], null, fileId, i[Invocation.offset]];
 }
 
 /** Appends rows (in id order) with multi-row INSERTs. */

@@ -10,14 +10,27 @@ import type { SessionMeta, Sink } from "./records";
 import { parseLine } from "./trimmed-json";
 
 /**
- * A turns row as the writer binds it: seq, message id, request id, model, time, input, output,
- * cache read, cache write 5m and 1h, reasoning, total, service tier, stop reason, sidechain flag,
- * byte offset.
+ * A turns row as the writer binds it, slot by slot as Turn names them. A tuple rather than an
+ * object: the rows cross from the parse threads as JSON and are bound by position, and the writer's
+ * SQL reads the same slots out of that JSON (`j.value ->> ${Turn.messageId}`). The bundler inlines
+ * the slot numbers, so naming them costs nothing.
  */
 export type TurnRow = [number, string | null, string | null, string | null, string, number, number, number, number, number, number, number, string | null, string | null, 0 | 1, number];
 
-/** An invocations row as the writer's JSON insert reads it: message id, request id, time, kind, name, tool use id, byte offset. */
+/** The slots of a TurnRow. */
+export const enum Turn { seq, messageId, requestId, model, at, input, output, cacheRead, cacheWrite5m, cacheWrite1h, reasoning, total, serviceTier, stopReason, sidechain, offset }
+
+/** An invocations row as the writer's JSON insert reads it, slot by slot as Invocation names them. */
 export type InvocationRow = [string | null, string | null, string | null, string, string, string | null, number];
+
+/** The slots of an InvocationRow. */
+export const enum Invocation { messageId, requestId, at, kind, name, toolUseId, offset }
+
+/** A tool result as the writer's JSON update reads it: the tool use id, and 1 if the result said it failed. */
+export type ResultRow = [string, 0 | 1];
+
+/** The slots of a ResultRow. */
+export const enum Result { toolUseId, failed }
 
 /** What one file says about its session, written once per file. */
 export interface SessionFacts {
@@ -109,7 +122,7 @@ export function parseFile(job: ParseJob): ParsedFile {
     state: JSON.stringify({ seq: records.seq, ...(job.agent === "codex" ? { codex } : {}) }),
     turns: [...records.calls.values(), ...records.unkeyed],
     invocationsJson: records.invocations.length ? JSON.stringify(records.invocations) : null,
-    resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]) => [id, failed ? 1 : 0])) : null,
+    resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]): ResultRow => [id, failed ? 1 : 0])) : null,
     session: read > 0 || job.from === 0 ? records.facts() : null,
   };
 }
@@ -168,8 +181,8 @@ class FileRecords implements Sink {
     const key = `${t.messageId}\n${requestId}`;
     const prev = this.calls.get(key);
     // the rule of the writer's upsert, so the file's winner is the one the database would keep
-    if (!prev || side < prev[14] || (side === prev[14] && total > prev[11])) {
-      if (prev && row[13] === null) row[13] = prev[13]; // a stop reason, once seen, stays
+    if (!prev || side < prev[Turn.sidechain] || (side === prev[Turn.sidechain] && total > prev[Turn.total])) {
+      if (prev && row[Turn.stopReason] === null) row[Turn.stopReason] = prev[Turn.stopReason]; // a stop reason, once seen, stays
       this.calls.set(key, row);
     }
   }

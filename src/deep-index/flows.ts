@@ -47,9 +47,32 @@ const REBUILD_SQL = `
     GROUP BY flow_id
   )`;
 
+const stateOf = (db: Database, key: string) => (db.query("SELECT value FROM index_state WHERE key = ?").get(key) as { value: unknown } | null)?.value ?? null;
+const SET_STATE = "INSERT INTO index_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/**
+ * The capture can start over: \`ingest --from-scratch\` empties its tables and forgets its sources,
+ * and its row ids start again from 1. The flows built from the old rows are then dropped and built
+ * again from the first row. What tells is the creation time of the capture's first source, which
+ * a fresh start replaces (kept in index_state as flows_capture_mark).
+ */
+function startOverIfCaptureDid(db: Database): void {
+  const mark = (db.query("SELECT coalesce((SELECT created_at FROM sources ORDER BY id LIMIT 1), '') AS m").get() as { m: string }).m;
+  const before = stateOf(db, "flows_capture_mark");
+  if (before === mark) return;
+  db.transaction(() => {
+    if (before !== null) {
+      db.run("DELETE FROM flows");
+      db.run("DELETE FROM index_state WHERE key = 'flows_through_id'");
+    }
+    db.run(SET_STATE, ["flows_capture_mark", mark]);
+  }).immediate();
+}
+
 export function buildFlows(db: Database): { flows: number; ms: number } {
   const started = performance.now();
-  const from = (db.query("SELECT value FROM index_state WHERE key = 'flows_through_id'").get() as { value: number } | null)?.value ?? 0;
+  startOverIfCaptureDid(db);
+  const from = (stateOf(db, "flows_through_id") as number | null) ?? 0;
   const to = (db.query("SELECT coalesce(max(id), 0) AS m FROM sse_rows").get() as { m: number }).m;
   if (to <= from) return { flows: 0, ms: Math.round(performance.now() - started) };
   let flows = 0;
@@ -59,7 +82,7 @@ export function buildFlows(db: Database): { flows: number; ms: number } {
     db.run("INSERT OR IGNORE INTO temp.flows_touched SELECT flow_id FROM sse_rows WHERE id > ? AND id <= ? AND flow_id IS NOT NULL", [from, to]);
     flows = (db.query("SELECT count(*) AS n FROM temp.flows_touched").get() as { n: number }).n;
     db.run(REBUILD_SQL);
-    db.run("INSERT INTO index_state (key, value) VALUES ('flows_through_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [to]);
+    db.run(SET_STATE, ["flows_through_id", to]);
   }).immediate();
   return { flows, ms: Math.round(performance.now() - started) };
 }

@@ -6,15 +6,17 @@
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { watch, type FSWatcher } from "node:fs";
+import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/checkpoints";
 import { openDatabase } from "../db/open";
-import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/background-checkpoints";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
-import { execSelf, liveEnv } from "../ingest/handover";
-import { MemoryBudget, onStopSignals } from "../ingest/memory-budget";
-import { releaseStartupPagesLogged } from "../ingest/memory";
-import { Waker } from "../input/waker";
-import { discover } from "./discover";
 import { buildFlows } from "./flows";
+import { Waker } from "../input/waker";
+import { execSelf, liveEnv } from "../runtime/exec-self";
+import { count, seconds } from "../runtime/format";
+import { MemoryBudget } from "../runtime/memory-budget";
+import { releaseStartupPagesLogged } from "../runtime/page-release";
+import { onStopSignals } from "../runtime/signals";
+import { discover } from "./discover";
 import { indexFiles, type IndexOptions } from "./indexer";
 
 export interface FollowOptions {
@@ -31,10 +33,11 @@ export interface FollowOptions {
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
 const SETTLE_MS = 100;
 
-async function indexOnce(db: Database, roots: FollowOptions["roots"], threads?: IndexOptions) {
+/** One index run over the roots, then the capture's flows: what `sluice index` does, and each wake of the follower. */
+export async function indexOnce(db: Database, roots: FollowOptions["roots"], threads?: IndexOptions) {
   const files = await indexFiles(db, discover(roots), threads);
   const flows = buildFlows(db);
-  return { ...files, flows_rebuilt: flows.flows };
+  return { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
 }
 
 export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promise<void> {
@@ -43,7 +46,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     useIndexSettings(db);
     try {
       const r = await indexOnce(db, o.roots);
-      log.info(`indexed ${r.files} files (${r.lines.toLocaleString("en-US")} lines) in ${(r.ms / 1000).toFixed(1)} s; handing over to the live follower (same PID ${process.pid})`);
+      log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
     } finally {
       db.close();
     }

@@ -4,7 +4,7 @@
 
 import { isUtf8 } from "node:buffer";
 import type { EnvelopeExtractor } from "../extract/envelope";
-import type { SseWriter } from "../db/sse-writer";
+import type { SseWriter } from "./sse-writer";
 import type { LineReader } from "../input/line-reader";
 
 const LF = 10, CR = 13;

@@ -5,21 +5,21 @@
 
 import type { ConsolaInstance } from "consola";
 import { EnvelopeExtractor } from "../extract/envelope";
-import { claimIngester, heartbeat } from "../db/ingester";
-import { createIndexes, dropAllowlistedIndexes } from "../db/indexes";
+import { claimIngester, heartbeat } from "../db/writer-lock";
+import { createIndexes, dropAllowlistedIndexes } from "./sse-indexes";
 import { openDatabase } from "../db/open";
-import { checkpointInBackground } from "../db/background-checkpoints";
+import { checkpointInBackground } from "../db/checkpoints";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
-import { createSource } from "../db/sources";
-import { SseWriter } from "../db/sse-writer";
+import { createSource } from "./sources";
+import { SseWriter } from "./sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ChunkQueue, pumpStdin } from "../input/stdin";
 import type { IngestOptions, IngestSummary } from "./backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
-import { onStopSignals } from "./memory-budget";
+import { onStopSignals } from "../runtime/signals";
 import { finishLive, type LiveOptions } from "./live";
-import { releaseStartupPagesLogged } from "./memory";
-import { peakRssBytes, rssBytes } from "./progress";
+import { releaseStartupPagesLogged } from "../runtime/page-release";
+import { peakRssBytes, rssBytes } from "../runtime/proc";
 
 export interface LiveStdinOptions extends LiveOptions {
   backfill: IngestOptions;

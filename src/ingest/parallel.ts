@@ -5,9 +5,9 @@
 // prefix of the file.
 
 import type { Database } from "bun:sqlite";
-import { workerPath } from "../paths";
-import { SluiceError, EXIT_FAILURE } from "../errors";
-import { mergePart, partPath, partTableDdl, removePart } from "../db/parts";
+import { workerPath } from "../runtime/paths";
+import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
+import { mergePart, partPath, partTableDdl, removePart } from "./parts";
 import type { Range } from "./plan";
 import type { ChunkJob, ChunkResult } from "./part-worker";
 

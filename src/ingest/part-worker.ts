@@ -3,8 +3,8 @@
 // cross threads (chunk assignments, totals), never rows.
 
 import { EnvelopeExtractor } from "../extract/envelope";
-import { createPartDatabase } from "../db/parts";
-import { SseWriter } from "../db/sse-writer";
+import { createPartDatabase } from "./parts";
+import { SseWriter } from "./sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ingestLines } from "./line-loop";
 

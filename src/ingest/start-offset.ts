@@ -3,7 +3,7 @@
 
 import type { ConsolaInstance } from "consola";
 import { readSync } from "node:fs";
-import { SluiceError } from "../errors";
+import { SluiceError } from "../runtime/errors";
 
 export function checkStartOffset(fd: number, n: number, size: number, committed: number, log: ConsolaInstance): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new SluiceError(`--start-offset ${n} is not a byte offset; pass a whole number >= 0`);

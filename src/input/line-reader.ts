@@ -1,6 +1,6 @@
 // Reads a file descriptor in large chunks into one reused buffer and hands out runs of complete
 // lines. `fs.readSync` into a reused Buffer beat `Bun.file().stream()` by about 25% end to end
-// (README, "Why not Bun.file streaming"), because nothing is allocated per chunk.
+// (docs/design.md, "Why not Bun.file streaming"), because nothing is allocated per chunk.
 
 import { readSync } from "node:fs";
 

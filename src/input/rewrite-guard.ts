@@ -8,7 +8,7 @@
 // is reported as rewritten, and the tail reads it again from byte 0.
 
 import { fstatSync, readSync } from "node:fs";
-import { FINGERPRINT_BYTES, type FileIdentity } from "./fingerprint";
+import { FINGERPRINT_BYTES, type FileIdentity } from "./file-identity";
 
 export class RewriteGuard {
   /** The file's first bytes as sluice has seen them: at open, and from every read since. */

@@ -1,7 +1,7 @@
 // Runs SQL in the SQL worker and, while it runs, calls `onTick` a few times a second: the progress
 // of a VACUUM INTO is the size of the file it writes, which only another thread can watch.
 
-import { workerPath } from "../paths";
+import { workerPath } from "../runtime/paths";
 import type { SqlJob, SqlResult } from "./sql-worker";
 
 const TICK_MS = 250;

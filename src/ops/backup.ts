@@ -8,8 +8,8 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { SluiceError, EXIT_USAGE, wrapError } from "../errors";
-import { ingesterRunning, readIngester } from "../db/ingester";
+import { SluiceError, EXIT_USAGE, wrapError } from "../runtime/errors";
+import { ingesterRunning, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { BUSY_TIMEOUT_MS, checkpointTruncate } from "../db/settings";
 import { livePageBytes } from "./db-info";

@@ -6,8 +6,8 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../errors";
-import { VERSION } from "../version";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
+import { VERSION } from "../runtime/version";
 
 export type Platform = "linux" | "darwin";
 

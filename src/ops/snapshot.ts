@@ -5,7 +5,8 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { formatDuration, ProgressLine } from "../ingest/progress";
+import { duration, megabytes } from "../runtime/format";
+import { ProgressLine } from "../runtime/progress-line";
 import { runSqlInBackground } from "./background-sql";
 
 export interface SnapshotOptions {
@@ -39,12 +40,12 @@ export async function writeSnapshot(dbPath: string, target: string, o: SnapshotO
       () => {
         const done = existsSync(tmp) ? statSync(tmp).size : 0;
         const pct = o.expectedBytes > 0 ? Math.min(99.9, (100 * done) / o.expectedBytes).toFixed(1) : "?";
-        line.message(`${o.label}: ${(done / 1e6).toFixed(0)} of ${(o.expectedBytes / 1e6).toFixed(0)} MB (${pct}%), ${formatDuration((performance.now() - started) / 1000)}`);
+        line.message(`${o.label}: ${megabytes(done)} of ${megabytes(o.expectedBytes)} MB (${pct}%), ${duration((performance.now() - started) / 1000)}`);
       },
     );
     fsyncFile(tmp);
     const verdict = await runSqlInBackground({ dbPath: tmp, readonly: true, statements: [{ sql: "PRAGMA integrity_check" }] }, () =>
-      line.message(`${o.label}: checking the copy's integrity, ${formatDuration((performance.now() - started) / 1000)}`),
+      line.message(`${o.label}: checking the copy's integrity, ${duration((performance.now() - started) / 1000)}`),
     );
     const problems = (verdict as Array<{ integrity_check: string }>).map((r) => r.integrity_check).filter((r) => r !== "ok");
     if (problems.length) throw new Error(`the copy failed integrity_check: ${problems.slice(0, 3).join("; ")}`);

@@ -6,10 +6,11 @@
 
 import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
-import { ingesterRunning, processAlive, readIngester, type IngesterRow } from "../db/ingester";
+import { ingesterRunning, processAlive, readIngester, type IngesterRow } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { statusOf, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
+import { mib as mb } from "../runtime/format";
 
 export type Health = "ok" | "degraded" | "unhealthy";
 
@@ -26,7 +27,7 @@ export interface Stats {
   last_check: { at: string; kind: string; ok: boolean; problems: string[] } | null;
 }
 
-/** Thresholds of the verdict; the README lists them. */
+/** Thresholds of the verdict; docs/design.md, "Health thresholds", lists them. */
 export const HEALTH = {
   walBytes: 100 * 1024 * 1024,
   /** A lag this large that grew over the last minute means the ingester is falling behind. */
@@ -86,6 +87,3 @@ function judge(s: Stats) {
   s.health = unhealthy.length ? "unhealthy" : degraded.length ? "degraded" : "ok";
 }
 
-export function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
-}

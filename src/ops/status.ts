@@ -4,8 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { openDatabase } from "../db/open";
-import { ingesterRunning, type IngesterRow } from "../db/ingester";
-import type { SourceRow } from "../db/sources";
+import { ingesterRunning, type IngesterRow } from "../db/writer-lock";
 
 export interface SourceStatus {
   id: number;
@@ -43,13 +42,28 @@ export function readStatus(dbPath: string): Status {
   }
 }
 
+/** A sources row as status reads it (the capture's table, read here as plain rows). */
+interface SourceRecord {
+  id: number;
+  path: string;
+  kind: "file" | "stdin";
+  state: "active" | "retired";
+  dev: number | null;
+  ino: number | null;
+  fingerprint: string | null;
+  committed_offset: number;
+  lines: number;
+  rejects: number;
+  last_commit_at: string | null;
+}
+
 /** The status, read through an open connection (stats reads more through the same one). */
 export function statusOf(db: Database, dbPath: string): Status {
   const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   const hasIngester = !!db.query("SELECT 1 FROM sqlite_schema WHERE name = 'ingester'").get();
   const ing = hasIngester ? ((db.query("SELECT * FROM ingester WHERE id = 1").get() as IngesterRow | null) ?? null) : null;
   const running = ingesterRunning(ing);
-  const all = db.query("SELECT * FROM sources ORDER BY id").all() as Array<SourceRow & { last_commit_at: string | null }>;
+  const all = db.query("SELECT * FROM sources ORDER BY id").all() as SourceRecord[];
   const totals = db.query("SELECT coalesce(sum(lines), 0) AS rows, coalesce(sum(rejects), 0) AS rejects FROM sources").get() as { rows: number; rejects: number };
   const sources = all
     .filter((s) => s.state === "active")

@@ -8,8 +8,9 @@
 
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../errors";
-import { claimIngester, ingesterRunning, readIngester, releaseIngester } from "../db/ingester";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../runtime/errors";
+import { megabytes } from "../runtime/format";
+import { claimIngester, ingesterRunning, readIngester, releaseIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { leaveWal } from "../db/settings";
 import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
@@ -50,7 +51,7 @@ function vacuumIncremental(dbPath: string): VacuumResult {
         free = left;
       }
     } else if (before.freePages > 0) {
-      advice = `this database was made without auto_vacuum, so its ${((before.freePages * before.pageSize) / 1e6).toFixed(1)} MB of free pages can only be reclaimed by a rebuild: run 'sluice vacuum --full' (stop the ingester first)`;
+      advice = `this database was made without auto_vacuum, so its ${megabytes(before.freePages * before.pageSize, 1)} MB of free pages can only be reclaimed by a rebuild: run 'sluice vacuum --full' (stop the ingester first)`;
     }
     const after = pageInfo(db);
     return {
@@ -78,7 +79,7 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
     const free = fs.bavail * fs.bsize;
     // the copy, plus room for the WAL and journal of whatever else writes to this file system
     if (free < needed * 1.05 + (64 << 20)) {
-      throw new SluiceError(`vacuum --full needs about ${(needed / 1e6).toFixed(0)} MB free in ${dirname(dbPath)} for the rebuilt copy, and there are ${(free / 1e6).toFixed(0)} MB; free some space and run it again`, EXIT_FAILURE);
+      throw new SluiceError(`vacuum --full needs about ${megabytes(needed)} MB free in ${dirname(dbPath)} for the rebuilt copy, and there are ${megabytes(free)} MB; free some space and run it again`, EXIT_FAILURE);
     }
     // Holding the ingester row keeps an ingester from starting on the file that is about to be replaced.
     claimIngester(db, dbPath, "maintenance", "vacuum --full");

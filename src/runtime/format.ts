@@ -1,0 +1,36 @@
+// How numbers look wherever sluice shows them to a person: the CLI's text output, log lines and the
+// progress line. One place, so a count or a size reads the same in every command.
+
+/** A whole count with thousands separators: 1234567 -> "1,234,567". */
+export function count(x: number): string {
+  return Math.round(x).toLocaleString("en-US");
+}
+
+/** Bytes in binary megabytes, one decimal: what RSS, WAL and file sizes are shown in. */
+export function mib(bytes: number, digits = 1): string {
+  return `${(bytes / 1048576).toFixed(digits)} MB`;
+}
+
+/** Bytes in decimal megabytes, as throughput and input sizes are counted: 12345678 -> "12" (digits 0). */
+export function megabytes(bytes: number, digits = 0): string {
+  return (bytes / 1e6).toFixed(digits);
+}
+
+/** Milliseconds as seconds: 1234 -> "1.2 s". */
+export function seconds(ms: number, digits = 1): string {
+  return `${(ms / 1000).toFixed(digits)} s`;
+}
+
+/** A duration for a person: "42s", "3m07s", "2h05m"; "?" when unknown. */
+export function duration(secs: number): string {
+  if (!Number.isFinite(secs)) return "?";
+  if (secs < 60) return `${secs.toFixed(0)}s`;
+  const m = Math.floor(secs / 60);
+  if (m < 60) return `${m}m${String(Math.round(secs % 60)).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** Dollars with two decimals. */
+export function usd(x: number): string {
+  return `$${x.toFixed(2)}`;
+}
