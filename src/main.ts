@@ -58,6 +58,8 @@ try {
   // a command that finished with a verdict (check, stats) sets process.exitCode
   process.exit(process.exitCode ?? 0);
 } catch (err) {
+  // SLUICE_DEBUG=1: the whole trace too, for a bug report.
+  if (process.env.SLUICE_DEBUG) console.error((err as Error)?.stack ?? err);
   if (err instanceof SluiceError) {
     log.error(err.message);
     process.exit(err.exitCode);

@@ -1,13 +1,39 @@
+import type { Database } from "bun:sqlite";
 import { defineCommand } from "citty";
 import { openDatabase } from "../db/open";
 import { useIndexSettings } from "../db/settings";
 import { agentRoots } from "../deep-index/discover";
-import { followIndex, indexOnce } from "../deep-index/follow";
-import { defaultParseThreads } from "../deep-index/indexer";
+import { followIndex } from "../deep-index/follow";
+import { indexOnce } from "../deep-index/index-once";
+import { fileAt, replacedUnder } from "../db/writer-lock";
+import { defaultParseThreads, type IndexOptions } from "../deep-index/indexer";
+import type { IndexOnceResult } from "../deep-index/index-once";
 import { count, megabytes, seconds } from "../runtime/format";
 import { log } from "../runtime/log";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
+
+/**
+ * One index run; when \`vacuum --full\` replaced the file while this run waited for its claim, the
+ * run opens the path again (nothing was written to the old file) and goes on there.
+ */
+async function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions): Promise<IndexOnceResult> {
+  for (let attempt = 1; ; attempt++) {
+    const before = fileAt(dbPath);
+    let db: Database | null = null;
+    try {
+      db = openDatabase(dbPath, { create: true });
+      const opened = db;
+      return (await indexOnce(opened, { dbPath, roots, role: "index", threads, log, prepare: () => useIndexSettings(opened) }))!;
+    } catch (err) {
+      // (a read of the old file as it was being replaced can fail as if it were damaged: it is not)
+      if (!replacedUnder(err, dbPath, before) || attempt === 3) throw err;
+      log.info(`${dbPath} was replaced by 'sluice vacuum --full' meanwhile; indexing the new file`);
+    } finally {
+      db?.close();
+    }
+  }
+}
 
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 const MiB = 1 << 20;
@@ -45,21 +71,13 @@ export default defineCommand({
       await followIndex({ dbPath, roots, pollMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
       return;
     }
-    const db = openDatabase(dbPath, { create: true });
-    useIndexSettings(db);
-    try {
-      const r = await indexOnce(db, roots, {
-        ...(args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true }),
-        bulk: args.bulk,
-      });
-      printResult(args.json, { ...r, roots }, () => [
-        `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
-          `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
-          (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
-          (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
-      ]);
-    } finally {
-      db.close();
-    }
+    const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
+    const r = await indexWithRetry(dbPath, roots, { ...threads, bulk: args.bulk });
+    printResult(args.json, { ...r, roots }, () => [
+      `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
+        `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
+        (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
+        (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
+    ]);
   },
 });

@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { describeSqliteError, SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
+import { isReplaced } from "./writer-lock";
 
 export interface OpenOptions {
   /** Create the database when it does not exist (ingest does; status and check do not). */
@@ -18,7 +19,21 @@ export interface OpenOptions {
 
 const SQLITE_HEADER = "SQLite format 3\0";
 
+/** How many times an open follows the path to a file that `vacuum --full` put in place of the one it found. */
+const REPLACED_RETRIES = 5;
+
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
+  for (let attempt = 1; ; attempt++) {
+    const db = openOnce(path, opts);
+    // The file was replaced (its rename came while this open waited for the lock): the path now
+    // names the new one. Nothing was written to the old file: the first read saw the mark.
+    if (!isReplaced(db) || attempt === REPLACED_RETRIES) return db;
+    db.close();
+    Bun.sleepSync(20);
+  }
+}
+
+function openOnce(path: string, opts: OpenOptions): Database {
   const fresh = prepareFile(path, opts);
   let db: Database;
   try {
@@ -87,6 +102,12 @@ function prepareFile(path: string, opts: OpenOptions): boolean {
 }
 
 function checkOwnership(db: Database, path: string, fresh: boolean) {
+  // One read transaction: another process creating the database meanwhile is seen before or after
+  // its first migration, never halfway (its tables without its application_id).
+  db.transaction(() => checkHeader(db, path, fresh))();
+}
+
+function checkHeader(db: Database, path: string, fresh: boolean) {
   const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
   const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (appId === APPLICATION_ID) {
@@ -100,8 +121,10 @@ function checkOwnership(db: Database, path: string, fresh: boolean) {
   throw new SluiceError(`database ${path} is not a sluice database (application_id ${appId}, ${objects} schema objects); pass --db with another path (sluice will not modify it)`);
 }
 
+const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+
 function migrate(db: Database, path: string, fresh: boolean, pageSize?: number) {
-  let version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  let version = userVersion(db);
   if (version === SCHEMA_VERSION) return;
   if (version === 0) {
     // Settings that only take effect before the first table exists.
@@ -112,6 +135,9 @@ function migrate(db: Database, path: string, fresh: boolean, pageSize?: number) 
     if (m.version <= version) continue;
     if (m.rewritesData && !fresh) backupBeforeMigration(db, path, version);
     db.transaction(() => {
+      // Another process may have migrated meanwhile (two commands started together on a new
+      // database): the version is read again under the write lock, and a step already taken is skipped.
+      if (userVersion(db) >= m.version) return;
       m.up(db);
       db.run(`PRAGMA user_version = ${m.version}`);
       if (m.version === 1) db.run(`PRAGMA application_id = ${APPLICATION_ID}`);

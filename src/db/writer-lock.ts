@@ -3,8 +3,9 @@
 // and the heartbeat that `sluice status` reads while the ingester runs.
 
 import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
 export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
@@ -49,6 +50,7 @@ export function ingesterRunning(row: IngesterRow | null): boolean {
  */
 export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, input: string): void {
   db.transaction(() => {
+    if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
     const row = readIngester(db);
     if (row && row.pid !== process.pid && ingesterRunning(row)) {
       throw new SluiceError(`database ${dbPath} is in use by another sluice (PID ${row.pid}, ${row.mode} of ${row.input}); stop it first, or pass another --db`, EXIT_USAGE);
@@ -87,4 +89,108 @@ export function heartbeat(db: Database, h: Heartbeat) {
 /** Marks the ingester stopped, so status shows a clean exit rather than a vanished process. */
 export function releaseIngester(db: Database) {
   db.run("UPDATE ingester SET mode = 'stopped', heartbeat_at = ? WHERE id = 1 AND pid = ?", [new Date().toISOString(), process.pid]);
+}
+
+// The writers table: claims of the writers other than the capture, which keeps the ingester row.
+// An index run (or one pass of the index follower) claims 'deep-index' for the whole run, so two
+// runs never read the same plan: the second waits for the first, naming it. `vacuum --full`
+// claims 'all', which nothing else may hold, the capture included. SQLite's own lock still orders
+// the single transactions; this claim spans a run's several transactions and its bulk load.
+
+/** What a claim covers. */
+export type WriterScope = "deep-index" | "all";
+
+interface WriterRow {
+  id: number;
+  scope: WriterScope | "replaced";
+  role: string;
+  pid: number;
+  host: string;
+  started_at: string;
+}
+
+/** The file at hand was replaced by `vacuum --full`: open the path again. */
+export class DatabaseReplaced extends SluiceError {
+  constructor(dbPath: string) {
+    super(`database ${dbPath} was replaced by 'sluice vacuum --full' while this command had it open; run the command again`, EXIT_FAILURE);
+  }
+}
+
+const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.host === hostname() && processAlive(r.pid));
+
+/** True when `vacuum --full` has replaced the file this connection has open. */
+export function isReplaced(db: Database): boolean {
+  return tableExistsIn(db, "writers") && !!db.query("SELECT 1 FROM writers WHERE scope = 'replaced'").get();
+}
+
+function tableExistsIn(db: Database, name: string): boolean {
+  return !!db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name);
+}
+
+/**
+ * Claims `scope` for this process in one transaction, or names the live holder that stands in the
+ * way. Stale rows (their process is gone) are removed on the way. Throws DatabaseReplaced when the
+ * file is no longer the database at its path.
+ */
+export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope, role: string): { id: number } | { holder: string } {
+  return db.transaction(() => {
+    if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
+    const rows = db.query("SELECT * FROM writers").all() as WriterRow[];
+    for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
+    const blocking = rows.find((r) => live(r) && r.pid !== process.pid && (scope === "all" || r.scope === "all" || r.scope === scope));
+    if (blocking) return { holder: `'sluice ${blocking.role}' (PID ${blocking.pid}, since ${blocking.started_at})` };
+    const ing = readIngester(db);
+    if (scope === "all" && ing && ing.pid !== process.pid && ingesterRunning(ing)) return { holder: `the capture ingester (PID ${ing.pid}, ${ing.mode} of ${ing.input})` };
+    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostname(), new Date().toISOString()) as { id: number };
+    return { id: row.id };
+  }).immediate();
+}
+
+/** How often a writer waiting for a claim looks again. */
+const CLAIM_POLL_MS = 50;
+
+/**
+ * Claims `scope`, waiting while another writer holds it (telling once whom it waits for), and
+ * returns the claim's id for releaseWriter. `stopped` ends the wait early (a stop signal): null.
+ */
+export async function claimWriter(
+  db: Database, dbPath: string, scope: WriterScope, role: string, log: { info(m: string): void }, stopped: () => boolean = () => false,
+): Promise<number | null> {
+  let told = false;
+  for (;;) {
+    const r = tryClaimWriter(db, dbPath, scope, role);
+    if ("id" in r) return r.id;
+    if (!told) log.info(`waiting for ${r.holder} to finish writing ${dbPath}`);
+    told = true;
+    if (stopped()) return null;
+    await Bun.sleep(CLAIM_POLL_MS);
+  }
+}
+
+export function releaseWriter(db: Database, id: number) {
+  db.run("DELETE FROM writers WHERE id = ? AND pid = ?", [id, process.pid]);
+}
+
+/** Marks this file as replaced (vacuum --full, just before the rename): its readers and writers open the path again. */
+export function markReplaced(db: Database) {
+  db.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('replaced', 'vacuum --full', ?, ?, ?)", [process.pid, hostname(), new Date().toISOString()]);
+}
+
+/** The device and inode at a path ("dev:ino"), or null: taken before opening, to tell later whether the file was replaced. */
+export function fileAt(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * True when an error means that the file was replaced under this connection: the replaced mark,
+ * or another file now at the path than the one there before the open (SQLite then refuses to
+ * write to the moved file: SQLITE_READONLY_DBMOVED, or an I/O error on its WAL).
+ */
+export function replacedUnder(err: unknown, path: string, before: string | null): boolean {
+  return err instanceof DatabaseReplaced || (before !== null && fileAt(path) !== before);
 }

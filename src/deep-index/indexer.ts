@@ -78,7 +78,7 @@ class IndexRun {
   private readonly started = performance.now();
   private readonly sum: IndexSummary;
   private readonly writer: IndexWriter;
-  private readonly known: Map<string, KnownFile>;
+  private known = new Map<string, KnownFile>();
   private readonly changed: AgentFile[] = [];
   private newBytes = 0;
   private writeMs = 0;
@@ -86,13 +86,20 @@ class IndexRun {
 
   constructor(
     private readonly db: Database,
-    files: AgentFile[],
+    private readonly files: AgentFile[],
   ) {
     this.sum = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
     this.writer = new IndexWriter(db);
-    // Every known file in one query: an unchanged tree costs a stat per file and nothing more.
+  }
+
+  /**
+   * Reads the plan: what the index holds of each file, and which files changed. Inside the run's
+   * first write transaction, so that the plan is the one the writes apply to. Every known file in
+   * one query: an unchanged tree costs a stat per file and nothing more.
+   */
+  private readPlan() {
     this.known = this.writer.knownFiles();
-    for (const f of files) this.consider(f);
+    for (const f of this.files) this.consider(f);
   }
 
   /**
@@ -119,12 +126,14 @@ class IndexRun {
   /** Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). */
   async write(threads: IndexOptions) {
     const { db, changed } = this;
-    const pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
-    let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
+    db.run("BEGIN IMMEDIATE");
+    let pool: ParsePool | null = null;
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
     let next = 0;
-    db.run("BEGIN IMMEDIATE");
     try {
+      this.readPlan();
+      pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
+      let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
       while (next < changed.length || inFlight.length) {
         // keep the parse threads busy: a few files ahead of the one being written
         while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {

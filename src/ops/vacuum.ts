@@ -6,15 +6,16 @@
 // renamed over the database (crash-safe, with progress, and needing free space for one copy rather
 // than SQLite's two); it also converts a database made without auto_vacuum, and only it does.
 
+import type { Database } from "bun:sqlite";
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../runtime/errors";
 import { megabytes } from "../runtime/format";
-import { claimIngester, ingesterRunning, readIngester, releaseIngester } from "../db/writer-lock";
+import { claimIngester, ingesterRunning, readIngester, releaseIngester, releaseWriter, tryClaimWriter } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { leaveWal } from "../db/settings";
 import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
-import { writeSnapshot } from "./snapshot";
+import { rebuildInPlace } from "./snapshot";
 
 export interface VacuumResult {
   db: string;
@@ -63,16 +64,25 @@ function vacuumIncremental(dbPath: string): VacuumResult {
   }
 }
 
+/**
+ * Rebuilds the database into a new file and puts it in place of the old one. Nothing else may
+ * write meanwhile: the capture refuses to start while the ingester row says maintenance, an index
+ * run waits while the 'all' claim stands, and from the copy to the rename the SQL worker holds the
+ * file exclusively. A connection that still has the old file open finds it marked replaced.
+ */
 async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResult> {
   const started = performance.now();
   const db = openDatabase(dbPath);
-  let before: PageInfo, needed: number;
+  let before: PageInfo, needed: number, claim: number | null = null;
   const bytesBefore = fileBytes(dbPath);
   try {
     const ing = readIngester(db);
     if (ing && ing.pid !== process.pid && ingesterRunning(ing)) {
       throw new SluiceError(`the database is in use by sluice PID ${ing.pid} (${ing.mode} of ${ing.input}); stop it (e.g. 'systemctl --user stop sluice') and run 'sluice vacuum --full' again`, EXIT_USAGE);
     }
+    const claimed = tryClaimWriter(db, dbPath, "all", "vacuum --full");
+    if ("holder" in claimed) throw new SluiceError(`the database is being written by ${claimed.holder}; run 'sluice vacuum --full' again when it is done (stop an 'index --follow' service first)`, EXIT_USAGE);
+    claim = claimed.id;
     before = pageInfo(db);
     needed = livePageBytes(db);
     const fs = statfsSync(dirname(dbPath));
@@ -86,20 +96,23 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
     // Leaving WAL mode folds the WAL in and needs the only connection: a reader still open says so here.
     if (!leaveWal(db)) throw new SluiceError(`another connection has ${dbPath} open; close it (a sqlite3 shell, a running report) and run 'sluice vacuum --full' again`, EXIT_FAILURE);
   } catch (err) {
+    if (claim !== null) releaseAll(db, claim);
     db.close();
     throw err;
   }
   try {
-    await writeSnapshot(dbPath, dbPath, { expectedBytes: needed, progress, incrementalAutoVacuum: true, label: "vacuum --full" });
+    await rebuildInPlace(dbPath, { expectedBytes: needed, progress, incrementalAutoVacuum: true, label: "vacuum --full" });
   } catch (err) {
-    releaseIngester(db);
-    db.close();
+    releaseAfterFailure(db, dbPath, claim!);
+    if (/database is locked/.test((err as Error).message)) {
+      throw new SluiceError(`another connection began using ${dbPath} before vacuum --full could hold it (an index run or a reader started meanwhile); the database is unchanged: run 'sluice vacuum --full' again`, EXIT_FAILURE);
+    }
     throw wrapError(`vacuum --full of ${dbPath} failed; the database is unchanged`, err);
   }
   db.close(); // the connection is on the replaced file now
   const fresh = openDatabase(dbPath);
   try {
-    releaseIngester(fresh);
+    releaseAll(fresh, claim!);
     const after = pageInfo(fresh);
     return {
       db: dbPath, mode: "full", bytesBefore, bytesAfter: fileBytes(dbPath), freePagesBefore: before.freePages,
@@ -108,4 +121,30 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
   } finally {
     fresh.close();
   }
+}
+
+/**
+ * Gives up the hold after a failed rebuild, closing `db`. The database is unchanged, but another
+ * connection may have switched it to WAL meanwhile, which this one cannot always follow: then a
+ * fresh connection releases it.
+ */
+function releaseAfterFailure(db: Database, dbPath: string, claim: number) {
+  try {
+    releaseAll(db, claim);
+    db.close();
+  } catch {
+    db.close();
+    const fresh = openDatabase(dbPath);
+    try {
+      releaseAll(fresh, claim);
+    } finally {
+      fresh.close();
+    }
+  }
+}
+
+/** Gives up the maintenance hold: the ingester row and the 'all' claim. */
+function releaseAll(db: Database, claim: number) {
+  releaseIngester(db);
+  releaseWriter(db, claim);
 }
