@@ -26,3 +26,8 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** True when the database has this table (a database at an older schema may not). */
+export function tableExists(db: Database, name: string): boolean {
+  return !!db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name);
+}

@@ -6,6 +6,7 @@ import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
+import { tableExists } from "./schema";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
 export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
@@ -120,11 +121,7 @@ const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.h
 
 /** True when `vacuum --full` has replaced the file this connection has open. */
 export function isReplaced(db: Database): boolean {
-  return tableExistsIn(db, "writers") && !!db.query("SELECT 1 FROM writers WHERE scope = 'replaced'").get();
-}
-
-function tableExistsIn(db: Database, name: string): boolean {
-  return !!db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name);
+  return tableExists(db, "writers") && !!db.query("SELECT 1 FROM writers WHERE scope = 'replaced'").get();
 }
 
 /**

@@ -32,6 +32,4 @@ export function fileBytes(path: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
-export function tableExists(db: Database, name: string): boolean {
-  return !!db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name);
-}
+export { tableExists } from "../db/schema";
