@@ -1,6 +1,7 @@
-// The ingester row: which process holds the database, in which mode, and how it is doing. It is
-// the lock against a second writer (like a pidfile, but inside the database, so it moves with it)
-// and the heartbeat that `sluice status` reads while the ingester runs.
+// Who writes the database. The ingester row: which process captures into it, in which mode, and how
+// it is doing; the lock against a second capture (like a pidfile, but inside the database, so it
+// moves with it) and the heartbeat that `sluice status` reads. The writers table: the claims of the
+// deep index's writers and of maintenance (below). Both are taken over from a process that is gone.
 
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
@@ -95,7 +96,8 @@ export function releaseIngester(db: Database) {
 // The writers table: claims of the writers other than the capture, which keeps the ingester row.
 // An index run (or one pass of the index follower) claims 'deep-index' for the whole run, so two
 // runs never read the same plan: the second waits for the first, naming it. `vacuum --full`
-// claims 'all', which nothing else may hold, the capture included. SQLite's own lock still orders
+// claims 'all', which conflicts with every claim (the capture it keeps out through the ingester
+// row, which it takes as 'maintenance'). SQLite's own lock still orders
 // the single transactions; this claim spans a run's several transactions and its bulk load.
 
 /** What a claim covers. */
@@ -136,8 +138,6 @@ export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope,
     for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
     const blocking = rows.find((r) => live(r) && r.pid !== process.pid && (scope === "all" || r.scope === "all" || r.scope === scope));
     if (blocking) return { holder: `'sluice ${blocking.role}' (PID ${blocking.pid}, since ${blocking.started_at})` };
-    const ing = readIngester(db);
-    if (scope === "all" && ing && ing.pid !== process.pid && ingesterRunning(ing)) return { holder: `the capture ingester (PID ${ing.pid}, ${ing.mode} of ${ing.input})` };
     const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostname(), new Date().toISOString()) as { id: number };
     return { id: row.id };
   }).immediate();

@@ -1,21 +1,23 @@
 // A consistent copy of a database in one file, written the safe way: VACUUM INTO a temporary file
-// beside the target, fsync, integrity_check the copy, then rename it into place. A crash at any
-// point leaves either the old target or the new one, never half of one. Used by `sluice backup`
-// (writeSnapshot) and by `sluice vacuum --full` (rebuildInPlace, under one exclusive lock).
+// beside the target, integrity_check the copy, fsync, then rename it into place. A crash at any
+// point leaves either the old target or the new one, never half of one. Used by `sluice backup` and,
+// with `replace` (the copy put in place of the database itself, under one exclusive lock), by
+// `sluice vacuum --full`. The work runs in the SQL worker (ops/sql-worker.ts).
 
-import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { removeScratch } from "../runtime/files";
 import { duration, megabytes } from "../runtime/format";
-import { fsyncPath } from "../runtime/fsync";
 import { ProgressLine } from "../runtime/progress-line";
-import { runSqlInBackground } from "./background-sql";
+import { runSnapshotInBackground } from "./background-sql";
 
 export interface SnapshotOptions {
   /** Bytes of live pages in the source, for the progress line's percentage. */
   expectedBytes: number;
   /** Show a progress line on stderr. */
   progress: boolean;
-  /** Give the copy auto_vacuum=INCREMENTAL (converts a database made without it). */
+  /** The copy replaces `dbPath` itself (vacuum --full); the target is then `dbPath`. */
+  replace?: boolean;
+  /** Give the copy auto_vacuum=INCREMENTAL (converts a database made without it); with `replace`. */
   incrementalAutoVacuum?: boolean;
   label: string;
 }
@@ -31,23 +33,14 @@ export async function writeSnapshot(dbPath: string, target: string, o: SnapshotO
   // VACUUM INTO writes into an existing empty file, so the copy never exists with a laxer mode than 0600.
   closeSync(openSync(tmp, "wx", 0o600));
   const line = new ProgressLine(o.progress, o.expectedBytes);
+  let checking = false;
+  const elapsed = () => duration((performance.now() - started) / 1000);
   try {
-    await runSqlInBackground(
-      {
-        dbPath,
-        readonly: !o.incrementalAutoVacuum,
-        statements: [...(o.incrementalAutoVacuum ? [{ sql: "PRAGMA auto_vacuum = INCREMENTAL" }] : []), { sql: "VACUUM INTO ?", params: [tmp] }],
-      },
-      () => line.message(copyProgress(o, tmp, started)),
+    await runSnapshotInBackground(
+      { dbPath, tmp, target, replace: !!o.replace, incrementalAutoVacuum: !!o.incrementalAutoVacuum },
+      () => line.message(checking ? `${o.label}: checking the copy's integrity, ${elapsed()}` : `${o.label}: ${copyProgress(o.expectedBytes, tmp)}, ${elapsed()}`),
+      () => (checking = true),
     );
-    fsyncPath(tmp);
-    const verdict = await runSqlInBackground({ dbPath: tmp, readonly: true, statements: [{ sql: "PRAGMA integrity_check" }] }, () =>
-      line.message(`${o.label}: checking the copy's integrity, ${duration((performance.now() - started) / 1000)}`),
-    );
-    const problems = (verdict as Array<{ integrity_check: string }>).map((r) => r.integrity_check).filter((r) => r !== "ok");
-    if (problems.length) throw new Error(`the copy failed integrity_check: ${problems.slice(0, 3).join("; ")}`);
-    renameSync(tmp, target);
-    fsyncPath(dirname(target));
     return { bytes: statSync(target).size, ms: performance.now() - started };
   } catch (err) {
     removeScratch(tmp);
@@ -57,38 +50,8 @@ export async function writeSnapshot(dbPath: string, target: string, o: SnapshotO
   }
 }
 
-/**
- * `vacuum --full`'s rebuild of `dbPath` in place: the copy, its check and the rename in the SQL
- * worker, which holds the database exclusively throughout (ops/sql-worker.ts).
- */
-export async function rebuildInPlace(dbPath: string, o: SnapshotOptions): Promise<SnapshotResult> {
-  const started = performance.now();
-  const tmp = `${dbPath}.tmp-${process.pid}`;
-  closeSync(openSync(tmp, "wx", 0o600));
-  const line = new ProgressLine(o.progress, o.expectedBytes);
-  let checking = false;
-  try {
-    await runSqlInBackground(
-      { rebuild: true, dbPath, tmp, incrementalAutoVacuum: !!o.incrementalAutoVacuum },
-      () => line.message(checking ? `${o.label}: checking the copy's integrity, ${duration((performance.now() - started) / 1000)}` : copyProgress(o, tmp, started)),
-      () => (checking = true),
-    );
-    return { bytes: statSync(dbPath).size, ms: performance.now() - started };
-  } catch (err) {
-    removeScratch(tmp);
-    throw err;
-  } finally {
-    line.done();
-  }
-}
-
-function copyProgress(o: SnapshotOptions, tmp: string, started: number): string {
+function copyProgress(expectedBytes: number, tmp: string): string {
   const done = existsSync(tmp) ? statSync(tmp).size : 0;
-  const pct = o.expectedBytes > 0 ? Math.min(99.9, (100 * done) / o.expectedBytes).toFixed(1) : "?";
-  return `${o.label}: ${megabytes(done)} of ${megabytes(o.expectedBytes)} MB (${pct}%), ${duration((performance.now() - started) / 1000)}`;
-}
-
-/** A failed copy leaves nothing behind: the temporary file and the journal SQLite may have made for it. */
-function removeScratch(tmp: string) {
-  for (const f of [tmp, `${tmp}-journal`]) rmSync(f, { force: true });
+  const pct = expectedBytes > 0 ? Math.min(99.9, (100 * done) / expectedBytes).toFixed(1) : "?";
+  return `${megabytes(done)} of ${megabytes(expectedBytes)} MB (${pct}%)`;
 }

@@ -15,7 +15,7 @@ import { claimIngester, ingesterRunning, readIngester, releaseIngester, releaseW
 import { openDatabase } from "../db/open";
 import { leaveWal } from "../db/settings";
 import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
-import { rebuildInPlace } from "./snapshot";
+import { writeSnapshot } from "./snapshot";
 
 export interface VacuumResult {
   db: string;
@@ -101,7 +101,7 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
     throw err;
   }
   try {
-    await rebuildInPlace(dbPath, { expectedBytes: needed, progress, incrementalAutoVacuum: true, label: "vacuum --full" });
+    await writeSnapshot(dbPath, dbPath, { expectedBytes: needed, progress, replace: true, incrementalAutoVacuum: true, label: "vacuum --full" });
   } catch (err) {
     releaseAfterFailure(db, dbPath, claim!);
     if (/database is locked/.test((err as Error).message)) {
