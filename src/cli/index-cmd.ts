@@ -47,7 +47,8 @@ export default defineCommand({
     claude: { type: "string", description: "Claude Code config or projects directories, comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.claude)", valueHint: "dirs" },
     codex: { type: "string", description: "Codex home or sessions directories, comma-separated (default: $CODEX_HOME, else ~/.codex)", valueHint: "dirs" },
     follow: { type: "boolean", description: "After indexing, keep the index current as the agents write (the live follower)", default: false },
-    "poll-ms": { type: "string", description: "Follow: how often to look for changes when no change was signalled, in ms (default 2000)", valueHint: "ms" },
+    "poll-ms": { type: "string", description: "Follow: how often to look for roots that appeared and for new capture lines, in ms (default 2000)", valueHint: "ms" },
+    "rescan-ms": { type: "string", description: "Follow: how often to stat every file, whatever the watches said, in ms (default 300000)", valueHint: "ms" },
     "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB" },
     "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB" },
     jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n" },
@@ -64,11 +65,12 @@ export default defineCommand({
     const dbPath = resolveDbPath(args.db);
     if (args.follow) {
       const pollMs = intFlag("poll-ms", args["poll-ms"], 2000, 10);
+      const rescanMs = intFlag("rescan-ms", args["rescan-ms"], 300_000, 100);
       const maxRssMb = intFlag("max-rss", args["max-rss"], 64, 16);
       const liveCacheMb = intFlag("live-cache-mb", args["live-cache-mb"], 2, 1);
       const liveArgs = ["index", "--follow", "--handover", "--db", dbPath, "--claude", roots.claude.join(","), "--codex", roots.codex.join(","),
-        "--poll-ms", String(pollMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb)];
-      await followIndex({ dbPath, roots, pollMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
+        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb)];
+      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
       return;
     }
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };

@@ -27,6 +27,8 @@ function tzFlag(v: string | undefined): string {
   return tz;
 }
 
+/** A row's token counts and cost, as the table shows them. */
+const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
 
 export default defineCommand({
   meta: { name: "report", description: "Token and cost reports from the deep index: daily, monthly, session or models (--json: ccusage's field names)" },
@@ -43,7 +45,7 @@ export default defineCommand({
     const kind = args.kind as (typeof KINDS)[number];
     if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'; use one of ${KINDS.join(", ")}`, EXIT_USAGE);
     const o: ReportOptions = { since: dateFlag("since", args.since), until: dateFlag("until", args.until), tz: tzFlag(args.tz), prices: loadPrices(args.prices) };
-    const db = openDatabase(resolveDbPath(args.db), { readonly: true });
+    const db = openDatabase(resolveDbPath(args.db), { readonly: true, currentSchema: true });
     try {
       const r: any = kind === "session" ? sessionReport(db, o) : kind === "models" ? modelsReport(db, o) : periodReport(db, kind, o);
       if (args.json) {
@@ -52,14 +54,12 @@ export default defineCommand({
       }
       const key = kind === "daily" ? "daily" : kind === "monthly" ? "monthly" : kind === "session" ? "sessions" : "models";
       const first = kind === "daily" ? "date" : kind === "monthly" ? "month" : kind === "session" ? "sessionId" : "modelName";
-      const rows = (r[key] as any[]).map((x) => [
-        String(x[first]), kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).join(", "),
-        n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost),
-      ]);
-      const t = r.totals;
-      rows.push(["Total", "", n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), usd(t.totalCost)]);
+      const rows = (r[key] as any[]).map((x) => [String(x[first]), kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).join(", "), ...sums(x)]);
+      if (r.undated) rows.push(["undated", r.undated.modelsUsed.join(", "), ...sums(r.undated)]);
+      rows.push(["Total", "", ...sums(r.totals)]);
       const out = [table([first, kind === "models" ? "calls" : "models", "input", "output", "cache write", "cache read", "total tokens", "cost"], rows)];
       if (r.unpricedModels.length) out.push(`no price for ${r.unpricedModels.join(", ")}: counted at $0 (pass --prices FILE)`);
+      if (r.undated) out.push("undated: calls whose lines had no usable time, in a file with no dated line to date them by");
       process.stdout.write(out.join("\n") + "\n");
     } finally {
       db.close();

@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, chmodSync } from "node:fs";
 import { dirname } from "node:path";
-import { describeSqliteError, SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
 import { isReplaced } from "./writer-lock";
@@ -13,6 +13,11 @@ export interface OpenOptions {
   /** Create the database when it does not exist (ingest does; status and check do not). */
   create?: boolean;
   readonly?: boolean;
+  /**
+   * A read-only open that needs the current schema (the reports read what the latest migrations
+   * made): an older database is refused with a line that names the command that upgrades it.
+   */
+  currentSchema?: boolean;
   /** Page size for a new database; it cannot change later without a VACUUM. */
   pageSize?: number;
 }
@@ -47,6 +52,7 @@ function openOnce(path: string, opts: OpenOptions): Database {
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     checkOwnership(db, path, fresh);
     if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
+    else if (opts.currentSchema) requireCurrentSchema(db, path);
     return db;
   } catch (err) {
     db.close();
@@ -119,6 +125,17 @@ function checkHeader(db: Database, path: string, fresh: boolean) {
   const objects = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
   if (fresh || (appId === 0 && version === 0 && objects === 0)) return;
   throw new SluiceError(`database ${path} is not a sluice database (application_id ${appId}, ${objects} schema objects); pass --db with another path (sluice will not modify it)`);
+}
+
+function requireCurrentSchema(db: Database, path: string) {
+  const version = userVersion(db);
+  if (version === 0) throw new SluiceError(`database ${path} holds nothing yet; run 'sluice index' first`, EXIT_FAILURE);
+  if (version < SCHEMA_VERSION) {
+    throw new SluiceError(
+      `database ${path} is at schema version ${version} and this sluice reads version ${SCHEMA_VERSION}; run 'sluice index --db ${path}' once to upgrade it (a copy of the old file is kept beside it)`,
+      EXIT_FAILURE,
+    );
+  }
 }
 
 const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;

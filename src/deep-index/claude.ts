@@ -2,6 +2,7 @@
 // 2.1.x): one JSON object per line, of many types; only some carry what the index wants.
 
 import { num, str, type InvocationKind, type Sink } from "./records";
+import { canonicalTime } from "./timestamps";
 
 /** Line types that carry nothing for the index, but are known: not counted as unknown. */
 const IGNORED = new Set(["file-history-snapshot", "queue-operation", "progress", "attachment", "permission-mode", "last-prompt", "custom-title", "tag", "agent-name", "pr-link", "summary-update"]);
@@ -19,7 +20,7 @@ const COMMAND = /<command-name>\s*([^<\s]+)\s*<\/command-name>/;
 export function parseClaudeLine(o: any, offset: number, sink: Sink) {
   // Lines written by some tools (and ccusage's fixtures) carry a message but no type: its role says.
   const type = o.type ?? (o.message?.role === "assistant" || o.message?.usage ? "assistant" : o.message?.role === "user" ? "user" : undefined);
-  const at = str(o.timestamp);
+  const at = canonicalTime(o.timestamp); // null: the call keeps its tokens, dated by its neighbours
   switch (type) {
     case "summary":
       if (typeof o.summary === "string") sink.summary(o.summary);
@@ -50,7 +51,7 @@ export function parseClaudeLine(o: any, offset: number, sink: Sink) {
     const messageId = str(msg.id), requestId = str(o.requestId);
     const u = msg.usage;
     const model = str(msg.model);
-    if (u && typeof u === "object" && model !== "<synthetic>" && at) {
+    if (u && typeof u === "object" && model !== "<synthetic>") {
       const write = num(u.cache_creation_input_tokens);
       const cc = u.cache_creation && typeof u.cache_creation === "object" ? u.cache_creation : null;
       const write1h = cc ? num(cc.ephemeral_1h_input_tokens) : 0;

@@ -2,6 +2,7 @@
 // of the types session_meta, turn_context, response_item, event_msg and compacted.
 
 import { num, str, type Sink, type Usage } from "./records";
+import { canonicalTime } from "./timestamps";
 
 /** What a rollout parser carries from one increment of a file to the next. */
 export interface CodexState {
@@ -16,7 +17,7 @@ export const newCodexState = (): CodexState => ({ model: null, lastTotal: 0, las
 const IGNORED_EVENTS = new Set(["agent_reasoning", "agent_message", "task_started", "task_complete", "turn_aborted", "exec_command_begin", "exec_command_end", "patch_apply_begin", "patch_apply_end", "agent_reasoning_raw_content", "context_compacted", "item_completed", "web_search_begin", "web_search_end", "mcp_tool_call_begin", "mcp_tool_call_end", "entered_review_mode", "exited_review_mode", "stream_error", "error", "warning", "plan_update"]);
 
 export function parseCodexLine(o: any, offset: number, state: CodexState, sink: Sink) {
-  const at = str(o.timestamp);
+  const at = canonicalTime(o.timestamp); // null: the call keeps its tokens, dated by its neighbours
   const p = o.payload && typeof o.payload === "object" ? o.payload : {};
   switch (o.type) {
     case "session_meta":
@@ -77,7 +78,7 @@ export function outputFailed(output: unknown): boolean {
  * when the totals started over). Input counted here excludes the cached part.
  */
 function tokenCount(info: any, at: string | null, offset: number, state: CodexState, sink: Sink) {
-  if (!info || typeof info !== "object" || !at) return;
+  if (!info || typeof info !== "object") return;
   const total = info.total_token_usage, lastUse = info.last_token_usage;
   if (!total || typeof total !== "object") return;
   const t = { input: num(total.input_tokens), cached: num(total.cached_input_tokens), output: num(total.output_tokens), reasoning: num(total.reasoning_output_tokens) };

@@ -7,6 +7,7 @@ import { parseClaudeLine } from "./claude";
 import { newCodexState, parseCodexLine, type CodexState } from "./codex";
 import type { Agent } from "./discover";
 import type { SessionMeta, Sink } from "./records";
+import { UNDATED } from "./timestamps";
 import { parseLine } from "./trimmed-json";
 
 /**
@@ -60,6 +61,11 @@ export interface ParsedFile {
   resultsJson: string | null;
   /** Null when no complete line was read past an earlier increment: nothing to write. */
   session: SessionFacts | null;
+  /**
+   * The time of the first dated line of this increment, when an earlier increment left calls
+   * UNDATED at the end of the file: the writer dates them with it, as a whole-file read would.
+   */
+  datesEarlier: string | null;
 }
 
 export interface ParseJob {
@@ -82,9 +88,9 @@ let readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
 /** Parses the complete lines in [from, size) of the file. */
 export function parseFile(job: ParseJob): ParsedFile {
-  const carried = job.state ? JSON.parse(job.state) : {};
+  const carried: CarriedState = job.state ? JSON.parse(job.state) : {};
   const codex: CodexState = carried.codex ?? newCodexState();
-  const records = new FileRecords(carried.seq ?? 0);
+  const records = new FileRecords(carried);
   let lines = 0;
   // readBuffer[0, held) is the file from byte `base`, which is just past the last complete line parsed
   let buf = readBuffer, base = job.from, held = 0;
@@ -119,12 +125,24 @@ export function parseFile(job: ParseJob): ParsedFile {
   const read = base - job.from;
   return {
     indexedTo: base, lines, malformed: records.malformedLines, unknown: records.unknownLines,
-    state: JSON.stringify({ seq: records.seq, ...(job.agent === "codex" ? { codex } : {}) }),
+    state: JSON.stringify({ ...records.carry(), ...(job.agent === "codex" ? { codex } : {}) } satisfies CarriedState),
     turns: [...records.calls.values(), ...records.unkeyed],
     invocationsJson: records.invocations.length ? JSON.stringify(records.invocations) : null,
     resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]): ResultRow => [id, failed ? 1 : 0])) : null,
     session: read > 0 || job.from === 0 ? records.facts() : null,
+    datesEarlier: records.datesEarlier,
   };
+}
+
+/** What one increment of a file leaves for the next (agent_files.state). */
+interface CarriedState {
+  /** The next call's sequence number in its session. */
+  seq?: number;
+  /** The time of the last dated line read. */
+  at?: string | null;
+  /** True when calls at the end of what was read are still UNDATED, waiting for a dated line. */
+  undated?: boolean;
+  codex?: CodexState;
 }
 
 /** Gathers one file's records: each call settled in memory, tool uses, results and session facts. */
@@ -145,8 +163,32 @@ class FileRecords implements Sink {
   readonly invocations: InvocationRow[] = [];
   /** tool use id -> whether a result said it failed */
   readonly results = new Map<string, boolean>();
+  seq: number;
+  /** The time of the last dated line: a call on an undated line is dated with it. */
+  private lineAt: string | null;
+  /** Calls read before any dated line, waiting for the first one's time. */
+  private waiting: TurnRow[] = [];
+  /** An earlier increment left calls waiting; the first dated line of this one is theirs. */
+  private earlierWaiting: boolean;
+  datesEarlier: string | null = null;
 
-  constructor(public seq: number) {}
+  constructor(carried: CarriedState) {
+    this.seq = carried.seq ?? 0;
+    this.lineAt = carried.at ?? null;
+    this.earlierWaiting = carried.undated === true;
+  }
+
+  carry(): CarriedState {
+    return { seq: this.seq, at: this.lineAt, undated: this.earlierWaiting || this.waiting.length > 0 };
+  }
+
+  /** A call's time: its line's, else the last dated line's, else it waits for the next one. */
+  private timeFor(at: string | null, row: TurnRow): string {
+    const t = at ?? this.lineAt;
+    if (t !== null) return t;
+    this.waiting.push(row);
+    return UNDATED;
+  }
 
   facts(): SessionFacts {
     const { metaSeen: meta, firstAt, lastAt, userMessages, compactions, firstPrompt, lastSummary } = this;
@@ -164,6 +206,15 @@ class FileRecords implements Sink {
   }
   seen(at: string | undefined) {
     if (!at) return;
+    this.lineAt = at;
+    if (this.earlierWaiting) {
+      this.datesEarlier = at;
+      this.earlierWaiting = false;
+    }
+    if (this.waiting.length) {
+      for (const row of this.waiting) row[Turn.at] = at;
+      this.waiting = [];
+    }
     if (this.firstAt === null || at < this.firstAt) this.firstAt = at;
     if (this.lastAt === null || at > this.lastAt) this.lastAt = at;
   }
@@ -172,8 +223,9 @@ class FileRecords implements Sink {
     const requestId = requestKey(t.messageId, t.requestId);
     const total = u.input + u.output + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h;
     const side = t.isSidechain ? 1 : 0;
-    const row: TurnRow = [this.seq++, t.messageId, requestId, t.model, t.at, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
+    const row: TurnRow = [this.seq++, t.messageId, requestId, t.model, UNDATED, u.input, u.output, u.cacheRead, u.cacheWrite5m, u.cacheWrite1h,
       u.reasoning, total, t.serviceTier, t.stopReason, side, t.offset];
+    row[Turn.at] = this.timeFor(t.at, row);
     if (t.messageId === null) {
       this.unkeyed.push(row);
       return;
@@ -187,7 +239,9 @@ class FileRecords implements Sink {
     }
   }
   invocation(i: Parameters<Sink["invocation"]>[0]) {
-    this.invocations.push([i.messageId, requestKey(i.messageId, i.requestId), i.at, i.kind, i.name, i.toolUseId, i.offset]);
+    const row: InvocationRow = [i.messageId, requestKey(i.messageId, i.requestId), null, i.kind, i.name, i.toolUseId, i.offset];
+    row[Invocation.at] = i.at ?? this.lineAt; // a tool use's time is for show: it does not wait
+    this.invocations.push(row);
   }
   toolResult(toolUseId: string, isError: boolean) {
     this.results.set(toolUseId, isError || this.results.get(toolUseId) === true);

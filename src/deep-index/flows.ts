@@ -69,6 +69,14 @@ function startOverIfCaptureDid(db: Database): void {
   }).immediate();
 }
 
+/** True when the capture has rows the flows have not been built from (or it started over): a read, no claim. */
+export function flowsPending(db: Database): boolean {
+  const mark = (db.query("SELECT coalesce((SELECT created_at FROM sources ORDER BY id LIMIT 1), '') AS m").get() as { m: string }).m;
+  if (stateOf(db, "flows_capture_mark") !== mark) return true;
+  const to = (db.query("SELECT coalesce(max(id), 0) AS m FROM sse_rows").get() as { m: number }).m;
+  return to > ((stateOf(db, "flows_through_id") as number | null) ?? 0);
+}
+
 export function buildFlows(db: Database): { flows: number; ms: number } {
   const started = performance.now();
   startOverIfCaptureDid(db);

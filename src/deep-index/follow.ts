@@ -1,11 +1,11 @@
 // `sluice index --follow`: keeps the deep index current as the agents write. The first run indexes
 // everything (that may take a large heap), then the process replaces itself (same PID, no JIT,
 // --handover) like the ingester's live tail, and from then on indexes what changed: a recursive
-// directory watch wakes it within milliseconds of a write, and a slow poll is the safety net.
+// directory watch names the files written within milliseconds, and only those are read; a rescan
+// of every file (a stat each) is the safety net, every --rescan-ms or when a watch lost track.
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
-import { watch, type FSWatcher } from "node:fs";
 import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/checkpoints";
 import { openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
@@ -16,12 +16,18 @@ import { count, seconds } from "../runtime/format";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { onStopSignals } from "../runtime/signals";
+import { discover } from "./discover";
+import { flowsPending } from "./flows";
 import { indexOnce } from "./index-once";
+import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
   dbPath: string;
   roots: { claude: string[]; codex: string[] };
+  /** How often to look for roots that appeared, and for new capture lines to build flows from. */
   pollMs: number;
+  /** How often every file is looked at (a stat each), whatever the watches said. */
+  rescanMs: number;
   maxRssBytes: number;
   liveCacheMb: number;
   /** The words that start the live image (everything after the program). */
@@ -68,46 +74,80 @@ async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
 }
 
 /**
- * The live follower's loop: an index run after each wake. Returns true when the process must
- * start again (the memory budget, or the database file replaced by `vacuum --full`).
+ * The live follower's loop: an index run after each wake, over the files the watch named, or
+ * over every file at a rescan. Returns true when the process must start again (the memory budget,
+ * or the database file replaced by `vacuum --full`).
  */
 async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstance): Promise<boolean> {
   const waker = new Waker();
-  const watchers: FSWatcher[] = [];
-  for (const root of [...o.roots.claude, ...o.roots.codex]) {
-    try {
-      watchers.push(watch(root, { recursive: true }, () => waker.wake()));
-    } catch {
-      log.info(`${root} does not exist (yet); polling for it every ${o.pollMs} ms`);
-    }
-  }
+  const roots = new WatchedRoots([...o.roots.claude, ...o.roots.codex], () => waker.wake(), log);
   let stopping = false;
   const removeSignals = onStopSignals(() => {
     stopping = true;
     waker.wake();
   });
-  const budget = new MemoryBudget(o.maxRssBytes);
-  let pagesReleased = false;
+  const budget = new FollowerBudget(o.maxRssBytes, log);
+  let pagesReleased = false, lastRescan = -Infinity;
   try {
     while (!stopping) {
-      // no parse threads in the live image: they would not fit its memory budget
-      const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads: { parseThreads: 0 }, log, stopped: () => stopping });
-      if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+      roots.watchNewRoots();
+      const changes = roots.take();
+      const rescan = changes.rescan || performance.now() - lastRescan >= o.rescanMs;
+      if (rescan) lastRescan = performance.now();
+      const files = rescan ? discover(o.roots) : discover(o.roots, changes.paths);
+      if (rescan || files.length || flowsPending(db)) {
+        // no parse threads in the live image: they would not fit its memory budget
+        const threads = { parseThreads: 0, some: !rescan };
+        const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: () => stopping });
+        if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+      }
       if (!pagesReleased) {
         pagesReleased = true;
         releaseStartupPagesLogged(o.dbPath, log);
       }
-      const over = budget.exceeded();
-      if (over) {
-        log.warn(`${over}; restarting the follower`);
-        return true;
-      }
       await waker.wait(o.pollMs);
-      if (!stopping) await Bun.sleep(SETTLE_MS);
+      if (stopping) break;
+      await Bun.sleep(SETTLE_MS);
+      if (budget.restartNeeded()) return true;
     }
     return false;
   } finally {
     removeSignals();
-    for (const w of watchers) w.close();
+    roots.close();
+  }
+}
+
+/** Set in the environment of a follower that restarted itself over its memory budget. */
+const RESTARTED_OVER_BUDGET = "SLUICE_FOLLOWER_RESTARTED_OVER_BUDGET";
+/** Over the budget this soon after such a restart, another restart would not help. */
+const RESTART_HELPS_AFTER_MS = 5 * 60_000;
+
+/**
+ * The follower's memory budget, judged after a wait, when the peak of the last pass has settled.
+ * A follower that restarted over it and is over it again within minutes needs that memory for the
+ * roots it follows: it says so once and goes on, instead of restarting for ever.
+ */
+class FollowerBudget {
+  private readonly budget: MemoryBudget;
+  private readonly started = performance.now();
+  private readonly restarted = process.env[RESTARTED_OVER_BUDGET] === "1";
+  private gaveUp = false;
+
+  constructor(maxBytes: number, private readonly log: ConsolaInstance) {
+    this.budget = new MemoryBudget(maxBytes);
+  }
+
+  restartNeeded(): boolean {
+    if (this.gaveUp) return false;
+    const over = this.budget.exceeded();
+    if (!over) return false;
+    if (this.restarted && performance.now() - this.started < RESTART_HELPS_AFTER_MS) {
+      this.log.warn(`${over}, again soon after a restart: following these roots needs that much; raise --max-rss (the follower goes on without restarting)`);
+      this.gaveUp = true;
+      return false;
+    }
+    this.log.warn(`${over}; restarting the follower`);
+    process.env[RESTARTED_OVER_BUDGET] = "1";
+    return true;
   }
 }

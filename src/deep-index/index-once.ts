@@ -5,7 +5,7 @@
 
 import type { Database } from "bun:sqlite";
 import { claimWriter, releaseWriter } from "../db/writer-lock";
-import { discover } from "./discover";
+import { discover, type AgentFile } from "./discover";
 import { buildFlows } from "./flows";
 import { indexFiles, type IndexOptions, type IndexSummary } from "./indexer";
 
@@ -17,6 +17,8 @@ export interface IndexOnceOptions {
   /** What the claim is shown as, to whoever waits for it: 'index', 'index --follow'. */
   role: string;
   threads?: IndexOptions;
+  /** The files to bring up to date, when not every file under the roots (the follower's watch named them). */
+  files?: AgentFile[];
   log: { info(m: string): void };
   /** A stop signal came while waiting for the claim: give up (null). */
   stopped?: () => boolean;
@@ -32,7 +34,7 @@ export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<Inde
   if (claim === null) return null;
   try {
     o.prepare?.();
-    const files = await indexFiles(db, discover(o.roots), o.threads);
+    const files = await indexFiles(db, o.files ?? discover(o.roots), o.threads);
     const flows = buildFlows(db);
     return { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
   } finally {

@@ -8,13 +8,23 @@ export const UPSERT_SESSION_SQL = `
   INSERT INTO sessions (agent, session_key, file, parent_session, is_sidechain, agent_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
   ON CONFLICT (session_key) DO UPDATE SET file = excluded.file RETURNING id`;
 
+// The rows of some files only (the ones a watch named): those of their paths and of their inodes.
+export const KNOWN_FILES_OF_SQL = `
+  SELECT * FROM agent_files WHERE path IN (SELECT value FROM json_each(?1))
+  UNION SELECT * FROM agent_files WHERE (dev, ino) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+  ORDER BY id`;
+
 export const INSERT_FILE_SQL = "INSERT INTO agent_files (path, agent, session_id) VALUES (?, ?, ?) RETURNING id";
 
 export const SAVE_FILE_SQL = `
   UPDATE agent_files SET dev = ?2, ino = ?3, fingerprint = ?4, fingerprint_len = ?5, size = ?6, mtime_ms = ?7, indexed_offset = ?8,
-    lines = lines + ?9, malformed = malformed + ?10, unknown = unknown + ?11, state = ?12, indexed_at = ?13 WHERE id = ?1`;
+    lines = lines + ?9, malformed = malformed + ?10, unknown = unknown + ?11, state = ?12, indexed_at = ?13, tail_fingerprint = ?14 WHERE id = ?1`;
 
-export const RESET_FILE_SQL = "UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL WHERE id = ?";
+// The session's file is shown where it is now; the session keeps its key.
+export const MOVE_FILE_SQL = "UPDATE agent_files SET path = ?2 WHERE id = ?1";
+export const MOVE_SESSION_FILE_SQL = "UPDATE sessions SET file = ?2 WHERE id = ?1";
+
+export const RESET_FILE_SQL = "UPDATE agent_files SET lines = 0, malformed = 0, unknown = 0, indexed_offset = 0, state = NULL, tail_fingerprint = NULL WHERE id = ?";
 
 export const RESET_SESSION_SQL = "UPDATE sessions SET first_at = NULL, last_at = NULL, user_messages = 0, compactions = 0, first_prompt = NULL, summary = NULL WHERE id = ?";
 
@@ -94,11 +104,20 @@ export const FILL_BUCKET_SQL = `
   WHERE at >= substr(?1, 1, 13) AND at < substr(?1, 1, 13) || '~' AND ${BUCKET_SQL("at")} = ?1
   GROUP BY coalesce(model, 'unknown')`;
 
+// The undated calls' bucket: found by their time, '' (an index lookup, where the expression above
+// would scan every turn).
+export const FILL_UNDATED_SQL = `
+  INSERT INTO usage_buckets (${BUCKET_COLUMNS}) SELECT '', coalesce(model, 'unknown'), ${BUCKET_SUMS_SQL}
+  FROM turns WHERE at = '' GROUP BY coalesce(model, 'unknown')`;
+
+// Calls an earlier increment of a file left undated, dated by the first dated line after them.
+export const DATE_WAITING_SQL = "UPDATE turns SET at = ?3 WHERE session_id = ?2 AND file_id = ?1 AND at = ''";
+
 // The models from the buckets: a model's calls are its buckets' calls, and its first and last
 // call lie in its first and last bucket, a range of turns_usage_by_at. So no index on
 // turns(model) is kept up at every insert for this.
 export const MODELS_FROM_BUCKETS_SQL = `
-  SELECT model, sum(calls) AS calls, min(bucket) AS first_bucket, max(bucket) AS last_bucket
+  SELECT model, sum(calls) AS calls, min(nullif(bucket, '')) AS first_bucket, max(nullif(bucket, '')) AS last_bucket
   FROM usage_buckets WHERE model <> 'unknown' GROUP BY model`;
 
 const IN_BUCKET = `at >= substr(?2, 1, 13) AND at < substr(?2, 1, 13) || '~' AND model = ?1 AND ${BUCKET_SQL("at")} = ?2`;

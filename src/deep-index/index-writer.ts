@@ -7,6 +7,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { subagentType, type AgentFile } from "./discover";
 import * as SQL from "./index-sql";
+import { UNDATED } from "./timestamps";
 import { fillUsageBuckets } from "./usage-buckets";
 import { Turn, type ParsedFile, type SessionFacts, type TurnRow } from "./file-parser";
 
@@ -30,6 +31,7 @@ export interface KnownFile {
   mtime_ms: number;
   indexed_offset: number;
   state: string | null;
+  tail_fingerprint: string | null;
 }
 
 /** How far a file has been read, saved in the same transaction as its rows. */
@@ -39,6 +41,8 @@ export interface FileProgress {
   ino: number;
   fingerprint: string;
   fingerprintLen: number;
+  /** Hash of the bytes just before indexedTo. */
+  tailFingerprint: string;
   size: number;
   mtimeMs: number;
   indexedTo: number;
@@ -58,6 +62,8 @@ export class IndexWriter {
   private readonly bucketsOf: Statement;
   private readonly clearBucket: Statement;
   private readonly fillBucket: Statement;
+  private readonly fillUndated: Statement;
+  private readonly dateWaiting: Statement;
   private readonly upsertTurn: Statement;
   private readonly insertInvocations: Statement;
   private readonly markResults: Statement;
@@ -72,6 +78,8 @@ export class IndexWriter {
   private readonly insertFile: Statement;
   private readonly saveFile: Statement;
   private readonly resetFile: Statement;
+  private readonly moveFileRow: Statement;
+  private readonly moveSessionFile: Statement;
   private readonly resetSession: Statement;
 
   constructor(readonly db: Database) {
@@ -79,6 +87,8 @@ export class IndexWriter {
     this.insertFile = db.prepare(SQL.INSERT_FILE_SQL);
     this.saveFile = db.prepare(SQL.SAVE_FILE_SQL);
     this.resetFile = db.prepare(SQL.RESET_FILE_SQL);
+    this.moveFileRow = db.prepare(SQL.MOVE_FILE_SQL);
+    this.moveSessionFile = db.prepare(SQL.MOVE_SESSION_FILE_SQL);
     this.resetSession = db.prepare(SQL.RESET_SESSION_SQL);
     this.existingCalls = db.prepare(SQL.EXISTING_CALLS_SQL);
     this.upsertTurn = db.prepare(SQL.UPSERT_TURN_SQL);
@@ -91,6 +101,8 @@ export class IndexWriter {
     this.bucketsOf = db.prepare(SQL.BUCKETS_OF_SQL);
     this.clearBucket = db.prepare(SQL.CLEAR_BUCKET_SQL);
     this.fillBucket = db.prepare(SQL.FILL_BUCKET_SQL);
+    this.fillUndated = db.prepare(SQL.FILL_UNDATED_SQL);
+    this.dateWaiting = db.prepare(SQL.DATE_WAITING_SQL);
     this.modelsFromBuckets = db.prepare(SQL.MODELS_FROM_BUCKETS_SQL);
     this.firstAtOf = db.prepare(SQL.FIRST_AT_OF_SQL);
     this.lastAtOf = db.prepare(SQL.LAST_AT_OF_SQL);
@@ -98,9 +110,20 @@ export class IndexWriter {
     this.dropModels = db.prepare(SQL.DROP_MODELS_SQL);
   }
 
-  /** Every file the index has read, by path. */
-  knownFiles(): Map<string, KnownFile> {
-    return new Map((this.db.query("SELECT * FROM agent_files").all() as KnownFile[]).map((r) => [r.path, r]));
+  /**
+   * The files the index has read, in id order: every one, or (for a run over a few named files)
+   * the rows of their paths and inodes, found through indexes instead of reading every row.
+   */
+  knownFiles(only?: AgentFile[]): KnownFile[] {
+    if (!only) return this.db.query("SELECT * FROM agent_files ORDER BY id").all() as KnownFile[];
+    const paths = JSON.stringify(only.map((f) => f.path)), inodes = JSON.stringify(only.map((f) => [f.listed.dev, f.listed.ino]));
+    return this.db.query(SQL.KNOWN_FILES_OF_SQL).all(paths, inodes) as KnownFile[];
+  }
+
+  /** A file found under a new path (renamed, or its directory renamed): its row and session go with it. */
+  moveFile(target: FileTarget, path: string) {
+    this.moveFileRow.run(target.fileId, path);
+    this.moveSessionFile.run(target.sessionId, path);
   }
 
   /** A file seen for the first time: its session (new, or the one its key names) and its row. */
@@ -119,13 +142,18 @@ export class IndexWriter {
 
   /** Saves how far a file has been read: in the transaction that holds its rows. */
   saveProgress(p: FileProgress) {
-    this.saveFile.run(p.fileId, p.dev, p.ino, p.fingerprint, p.fingerprintLen, p.size, p.mtimeMs, p.indexedTo, p.lines, p.malformed, p.unknown, p.state, new Date().toISOString());
+    this.saveFile.run(p.fileId, p.dev, p.ino, p.fingerprint, p.fingerprintLen, p.size, p.mtimeMs, p.indexedTo, p.lines, p.malformed, p.unknown, p.state,
+      new Date().toISOString(), p.tailFingerprint);
   }
 
   /** Writes what was parsed from one file: its calls, tool uses, results and session facts. */
   writeFile(target: FileTarget, parsed: ParsedFile) {
     this.touchedSessions.add(target.sessionId);
     if (!parsed.session) return;
+    if (parsed.datesEarlier !== null && this.dateWaiting.run(target.fileId, target.sessionId, parsed.datesEarlier).changes) {
+      this.touchedTimes.add(UNDATED);
+      this.touchedTimes.add(parsed.datesEarlier);
+    }
     this.writeTurns(parsed.turns, target);
     if (parsed.invocationsJson) this.insertInvocations.run(target.sessionId, target.fileId, parsed.invocationsJson);
     if (parsed.resultsJson) this.markResults.run(parsed.resultsJson);
@@ -153,7 +181,8 @@ export class IndexWriter {
     if (this.touchedTimes.size) {
       for (const { bucket } of this.bucketsOf.all(JSON.stringify([...this.touchedTimes])) as Array<{ bucket: string }>) {
         this.clearBucket.run(bucket);
-        this.fillBucket.run(bucket);
+        if (bucket === UNDATED) this.fillUndated.run();
+        else this.fillBucket.run(bucket);
       }
       this.recomputeModels();
     }

@@ -4,13 +4,14 @@
 // complete lines are read: a line still being written waits for the next run.
 
 import type { Database } from "bun:sqlite";
-import { closeSync, fstatSync, openSync, statSync, type Stats } from "node:fs";
+import { closeSync, fstatSync, openSync, type Stats } from "node:fs";
 import { closeQuietly } from "../input/file-follower";
-import { fingerprintLength, fingerprintOf, sameContent, sameInode } from "../input/file-identity";
+import { fingerprintLength, fingerprintOf, sameContent, sameInode, sameTail, tailFingerprintOf } from "../input/file-identity";
 import { BulkLoad, deepIndexEmpty } from "./bulk-load";
 import type { AgentFile } from "./discover";
 import { parseFile, type ParseJob, type ParsedFile } from "./file-parser";
-import { IndexWriter, type FileProgress, type FileTarget, type KnownFile } from "./index-writer";
+import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer";
+import { KnownFiles, type FileMatch } from "./known-files";
 import { defaultParseThreads, ParsePool } from "./parse-pool";
 
 export { defaultParseThreads } from "./parse-pool";
@@ -52,6 +53,11 @@ interface Planned {
 
 /** How a run reads and writes. */
 export interface IndexOptions {
+  /**
+   * The files are only some of the tree (the ones a watch named): the plan reads the rows of
+   * those files, not every row.
+   */
+  some?: boolean;
   /** How many threads parse while this one writes; `always` uses them whatever there is to read. */
   parseThreads: number;
   always?: boolean;
@@ -78,8 +84,8 @@ class IndexRun {
   private readonly started = performance.now();
   private readonly sum: IndexSummary;
   private readonly writer: IndexWriter;
-  private known = new Map<string, KnownFile>();
-  private readonly changed: AgentFile[] = [];
+  /** Each changed file with the rows it may be. */
+  private readonly changed: FileMatch[] = [];
   private newBytes = 0;
   private writeMs = 0;
   private batchBytes = 0;
@@ -95,31 +101,23 @@ class IndexRun {
   /**
    * Reads the plan: what the index holds of each file, and which files changed. Inside the run's
    * first write transaction, so that the plan is the one the writes apply to. Every known file in
-   * one query: an unchanged tree costs a stat per file and nothing more.
+   * one query: an unchanged tree costs the listing's stat per file and nothing more.
    */
-  private readPlan() {
-    this.known = this.writer.knownFiles();
-    for (const f of this.files) this.consider(f);
+  private readPlan(some: boolean) {
+    for (const m of new KnownFiles(this.writer.knownFiles(some ? this.files : undefined)).match(this.files)) this.consider(m);
   }
 
   /**
-   * One stat per file: unchanged ones (same size and mtime) are skipped, and the rest say how much
-   * there is to read. A file that is gone counts as unchanged: its sessions stay, as an archive.
+   * Unchanged files (the same path, size and mtime as read) are skipped, and the rest say how much
+   * there is to read. A file that is gone is not listed: its sessions stay, as an archive.
    */
-  private consider(f: AgentFile) {
-    const row = this.known.get(f.path);
-    let st;
-    try {
-      st = statSync(f.path);
-    } catch {
+  private consider(m: FileMatch) {
+    const st = m.f.listed, row = m.byInode;
+    if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs) {
       this.sum.skipped++;
       return;
     }
-    if (row && row.size === st.size && row.mtime_ms === st.mtimeMs) {
-      this.sum.skipped++;
-      return;
-    }
-    this.changed.push(f);
+    this.changed.push(m);
     this.newBytes += Math.max(0, st.size - (row?.indexed_offset ?? 0));
   }
 
@@ -131,13 +129,14 @@ class IndexRun {
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
     let next = 0;
     try {
-      this.readPlan();
+      this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
       while (next < changed.length || inFlight.length) {
         // keep the parse threads busy: a few files ahead of the one being written
         while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {
-          const p = this.timed(() => this.plan(changed[next++]!));
+          const m = changed[next++]!;
+          const p = this.timed(() => this.plan(m));
           if (p) inFlight.push({ p, parsed: pool ? pool.parse(p.job) : parseFile(p.job) });
         }
         const head = inFlight.shift();
@@ -161,8 +160,13 @@ class IndexRun {
     }
   }
 
-  /** Decides where a changed file's rows go and from where it is read. */
-  private plan(f: AgentFile): Planned | null {
+  /**
+   * Decides where a changed file's rows go and from where it is read. The file the row recorded,
+   * with the same first bytes and the same bytes before the indexed offset, is read on from there
+   * (under a new path if it was renamed); the file at a recorded path with other content is read
+   * again from byte 0; a file whose inode only matched a row of another path is a new file.
+   */
+  private plan({ f, byInode: row, atPath }: FileMatch): Planned | null {
     let fd: number;
     try {
       fd = openSync(f.path, "r");
@@ -170,21 +174,21 @@ class IndexRun {
       return null; // deleted between the listing and now: its sessions stay, as an archive
     }
     const st = fstatSync(fd);
-    const row = this.known.get(f.path) ?? null;
     let target: FileTarget, from = 0, state: string | null = null;
-    if (!row) {
+    const same = row !== null && sameInode(row, st) && st.size >= row.indexed_offset && sameContent(fd, row) && sameTail(fd, row.indexed_offset, row.tail_fingerprint);
+    if (row && same) {
+      target = { fileId: row.id, sessionId: row.session_id, subagent: f.subagent };
+      if (row.path !== f.path) this.writer.moveFile(target, f.path);
+      from = row.indexed_offset;
+      state = row.state;
+      this.sum.appended++;
+    } else if (atPath) {
+      target = { fileId: atPath.id, sessionId: atPath.session_id, subagent: f.subagent };
+      this.writer.restartFile(target);
+      this.sum.reindexed++;
+    } else {
       target = this.writer.addFile(f);
       this.sum.added++;
-    } else {
-      target = { fileId: row.id, sessionId: row.session_id, subagent: f.subagent };
-      if (sameInode(row, st) && st.size >= row.indexed_offset && sameContent(fd, row)) {
-        from = row.indexed_offset;
-        state = row.state;
-        this.sum.appended++;
-      } else {
-        this.writer.restartFile(target);
-        this.sum.reindexed++;
-      }
     }
     return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state } };
   }
@@ -196,7 +200,8 @@ class IndexRun {
       const t1 = performance.now();
       const fpLen = fingerprintLength(p.st.size);
       const progress: FileProgress = {
-        fileId: p.target.fileId, dev: p.st.dev, ino: p.st.ino, fingerprint: fingerprintOf(p.fd, fpLen), fingerprintLen: fpLen, size: p.st.size,
+        fileId: p.target.fileId, dev: p.st.dev, ino: p.st.ino, fingerprint: fingerprintOf(p.fd, fpLen), fingerprintLen: fpLen,
+        tailFingerprint: tailFingerprintOf(p.fd, r.indexedTo), size: p.st.size,
         mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state,
       };
       const bytes = r.indexedTo - p.job.from;

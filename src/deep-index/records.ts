@@ -27,8 +27,10 @@ export type InvocationKind = "tool" | "mcp" | "skill" | "subagent" | "slash_comm
 /** Where a record came from: the byte offset of its line. */
 export interface Sink {
   meta(m: SessionMeta): void;
+  /** A line's time (canonical, timestamps.ts); undefined when it had none. */
   seen(at: string | undefined): void;
-  turn(t: { messageId: string | null; requestId: string | null; model: string | null; at: string; usage: Usage; serviceTier: string | null; stopReason: string | null; isSidechain: boolean; offset: number }): void;
+  /** `at` null: the line had no usable time, and the call is dated by its neighbours. */
+  turn(t: { messageId: string | null; requestId: string | null; model: string | null; at: string | null; usage: Usage; serviceTier: string | null; stopReason: string | null; isSidechain: boolean; offset: number }): void;
   invocation(i: { kind: InvocationKind; name: string; toolUseId: string | null; at: string | null; messageId: string | null; requestId: string | null; offset: number }): void;
   toolResult(toolUseId: string, isError: boolean): void;
   userMessage(text: string | null): void;

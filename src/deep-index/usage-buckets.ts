@@ -4,8 +4,8 @@
 
 import type { Database } from "bun:sqlite";
 
-/** A turn time's bucket, as 'YYYY-MM-DDTHH:MM' (the bucket's start). */
-export const BUCKET_SQL = (at: string) => `substr(${at}, 1, 14) || printf('%02d', CAST(substr(${at}, 15, 2) AS INTEGER) / 15 * 15)`;
+/** A turn time's bucket, as 'YYYY-MM-DDTHH:MM' (the bucket's start); the undated calls' bucket is '' (UNDATED). */
+export const BUCKET_SQL = (at: string) => `iif(${at} = '', '', substr(${at}, 1, 14) || printf('%02d', CAST(substr(${at}, 15, 2) AS INTEGER) / 15 * 15))`;
 
 /** Where the long-context price starts: the buckets also sum each call's tokens past it. */
 export const LONG_CONTEXT_TOKENS = 200_000;

@@ -50,6 +50,36 @@ export function fingerprintOf(fd: number, len: number): string {
   return Bun.hash.xxHash64(buf).toString(16);
 }
 
+/**
+ * How many bytes before a read offset the tail fingerprint covers: a file rewritten in place with
+ * its first bytes unchanged (an editor's save, a tool that rewrites a transcript) differs here.
+ */
+export const TAIL_FINGERPRINT_BYTES = 4096;
+
+/**
+ * Hash of the bytes just before `end` (at most TAIL_FINGERPRINT_BYTES of them): recorded with a
+ * committed offset, and compared before reading on from it. "" when the file is now shorter.
+ */
+export function tailFingerprintOf(fd: number, end: number): string {
+  const len = Math.min(end, TAIL_FINGERPRINT_BYTES);
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, end - len + got);
+    if (n === 0) return "";
+    got += n;
+  }
+  return Bun.hash.xxHash64(buf).toString(16);
+}
+
+/**
+ * True when the bytes before `end` are still the ones recorded there. A record without a tail
+ * fingerprint (taken before they were kept) proves nothing and counts as the same.
+ */
+export function sameTail(fd: number, end: number, recorded: string | null): boolean {
+  return recorded === null || end === 0 || tailFingerprintOf(fd, end) === recorded;
+}
+
 /** "dev:ino", the key of a file in filesByInode. */
 export function inodeKey(f: { dev: number | null; ino: number | null }): string {
   return `${f.dev}:${f.ino}`;

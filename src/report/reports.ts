@@ -70,9 +70,17 @@ interface Bucket {
   cost: number;
 }
 
-function localDate(tz: string): (d: Date) => string {
+/**
+ * A stored time as a local date in `tz`, or null when it is undated. The index stores only
+ * canonical times (deep-index/timestamps.ts); a database edited by hand may hold anything, and a
+ * report still runs: what is no time counts as undated.
+ */
+function localDate(tz: string): (at: string | null) => string | null {
   const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
-  return (d) => f.format(d);
+  return (at) => {
+    const ms = at ? Date.parse(at) : NaN;
+    return Number.isFinite(ms) ? f.format(ms) : null;
+  };
 }
 
 function emptyRow(): ReportRow {
@@ -159,13 +167,22 @@ function usageBuckets(db: Database, prices: Record<string, Price>): { buckets: B
   return { buckets, unpriced };
 }
 
-/** `daily` or `monthly`: ccusage's field names, so its consumers read ours unchanged. */
+/**
+ * `daily` or `monthly`: ccusage's field names, so its consumers read ours unchanged. Calls without
+ * a time are `undated`, apart from the days, and in the totals unless --since or --until chose days.
+ */
 export function periodReport(db: Database, period: "daily" | "monthly", o: ReportOptions) {
   const { buckets, unpriced } = usageBuckets(db, o.prices);
   const toDate = localDate(o.tz);
   const rows = new Map<string, ReportRow>();
+  let undated: ReportRow | null = null;
+  const chosen = o.since !== undefined || o.until !== undefined;
   for (const b of buckets) {
-    const date = toDate(new Date(`${b.key}:00Z`));
+    const date = toDate(b.key === "" ? null : `${b.key}:00Z`);
+    if (date === null) {
+      if (!chosen) addTo((undated ??= emptyRow()), b);
+      continue;
+    }
     if ((o.since && date < o.since) || (o.until && date > o.until)) continue;
     const key = period === "daily" ? date : date.slice(0, 7);
     let row = rows.get(key);
@@ -173,7 +190,8 @@ export function periodReport(db: Database, period: "daily" | "monthly", o: Repor
     addTo(row, b);
   }
   const list = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, row]) => ({ [period === "daily" ? "date" : "month"]: key, ...row }));
-  return { [period]: list, totals: totalsOf(list as unknown as ReportRow[]), unpricedModels: unpriced };
+  const totals = totalsOf([...(list as unknown as ReportRow[]), ...(undated ? [undated] : [])]);
+  return { [period]: list, undated, totals, unpricedModels: unpriced };
 }
 
 export function sessionReport(db: Database, o: ReportOptions) {
@@ -188,7 +206,7 @@ export function sessionReport(db: Database, o: ReportOptions) {
   const rows = new Map<number, ReportRow & Record<string, unknown>>();
   for (const b of buckets) {
     const s = info.get(b.key);
-    const last = s?.last_at ? toDate(new Date(s.last_at)) : null;
+    const last = toDate(s?.last_at ?? null);
     if (last && ((o.since && last < o.since) || (o.until && last > o.until))) continue;
     let row = rows.get(b.key);
     if (!row) {
