@@ -78,6 +78,7 @@ async function phase(pid: number, secs: number, append: ((i: number) => void) | 
 async function measure(bin: string, tree: string, run: number) {
   const dir = mkdtempSync(join(tmpdir(), "sluice-follow-bench-"));
   const db = join(dir, "f.db"), none = join(dir, "no-codex"), log = join(dir, "stderr.txt");
+  mkdirSync(none);
   try {
     const first = Bun.spawnSync([bin, "index", "--claude", tree, "--codex", none, "--db", db], { stderr: "ignore", stdout: "ignore" });
     if (first.exitCode !== 0) throw new Error(`${bin}: the first index failed`);

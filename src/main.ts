@@ -4,7 +4,8 @@
 // citty defines the commands and renders --help; the dispatch below is our own so that exit codes
 // follow sluice's errors (2 for bad input, 1 for failures) and a bare "-" can name stdin.
 
-import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { checkWords, didYouMean } from "./cli/strict";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./runtime/errors";
 import { drainStdout } from "./runtime/exec-self";
 import { log } from "./runtime/log";
@@ -25,17 +26,27 @@ const main = defineCommand({
   },
 });
 
-/** The command a user's words name (a subcommand's subcommand too), with its parent, for --help. */
-async function resolveCommand(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+type Loader = () => Promise<CommandDef<any>> | CommandDef<any>;
+
+/** The command a user's leading words name (a subcommand's subcommand too), its parent, and the words after. */
+async function resolveCommand(argv: string[]) {
   let cmd: CommandDef<any> = main, parent: CommandDef<any> | undefined;
-  for (const word of argv.filter((a) => !a.startsWith("-"))) {
-    const subs = (await cmd.subCommands) as Record<string, () => Promise<CommandDef<any>> | CommandDef<any>> | undefined;
-    const sub = subs?.[word];
-    if (!sub) break;
+  const names: string[] = [];
+  let i = 0;
+  for (; i < argv.length && !argv[i]!.startsWith("-"); i++) {
+    const subs = (await cmd.subCommands) as Record<string, Loader> | undefined;
+    if (!subs) break;
+    const sub = subs[argv[i]!];
+    if (!sub) {
+      const where = names.length ? `'sluice ${names.join(" ")}'` : "sluice";
+      const hint = didYouMean(argv[i]!, Object.keys(subs)) || `; see '${[...["sluice"], ...names].join(" ")} --help'`;
+      throw new SluiceError(`unknown command '${argv[i]}' for ${where}${hint}`, EXIT_USAGE);
+    }
+    names.push(argv[i]!);
     parent = cmd;
     cmd = await (typeof sub === "function" ? sub() : sub);
   }
-  return [cmd, parent];
+  return { cmd, parent, names, rest: argv.slice(i) };
 }
 
 async function dispatch(argv: string[]) {
@@ -43,10 +54,12 @@ async function dispatch(argv: string[]) {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    await showUsage(...(await resolveCommand(argv)));
+  const { cmd, parent, names, rest } = await resolveCommand(argv);
+  if (argv.length === 0 || rest.includes("--help") || rest.includes("-h") || (cmd.subCommands && !cmd.run)) {
+    await showUsage(cmd, parent);
     return;
   }
+  checkWords(names.join(" "), ((await cmd.args) ?? {}) as ArgsDef, rest);
   // citty's parser drops a bare "-"; /dev/stdin means the same to `ingest`.
   await runCommand(main, { rawArgs: argv.map((a) => (a === "-" ? "/dev/stdin" : a)) });
 }

@@ -67,10 +67,14 @@ function compare(a: Map<string, Breakdown>, b: Map<string, Breakdown>) {
   }
 }
 
+/** An empty root for the agent a test does not compare (a named root must exist). */
+const NONE = join(tmp.dir, "none");
+mkdirSync(NONE, { recursive: true });
+
 test("Claude Code transcripts: the same tokens and cost per day and model as ccusage", async () => {
   const cfg = join(tmp.dir, "claude");
   cpSync(join(SAMPLES, "claude", "projects"), join(cfg, "projects"), { recursive: true });
-  compare(await ours(cfg, join(tmp.dir, "none")), await theirs("claude", { CLAUDE_CONFIG_DIR: cfg }));
+  compare(await ours(cfg, NONE), await theirs("claude", { CLAUDE_CONFIG_DIR: cfg }));
 }, 60_000);
 
 test("Codex rollouts: the same tokens and cost per day and model as ccusage", async () => {
@@ -79,5 +83,5 @@ test("Codex rollouts: the same tokens and cost per day and model as ccusage", as
   cpSync(join(SAMPLES, "codex", "localpush-2026-02-23", "raw", "sessions"), join(home, "sessions", "2026"), { recursive: true });
   cpSync(join(SAMPLES, "codex", "claude-code-log_synthetic", "sessions"), join(home, "sessions", "synthetic"), { recursive: true });
   cpSync(join(SAMPLES, "codex", "ccusage_fixture_session-alpha.jsonl"), join(home, "sessions", "rollout-alpha.jsonl"));
-  compare(await ours(join(tmp.dir, "none"), home), await theirs("codex", { CODEX_HOME: home }));
+  compare(await ours(NONE, home), await theirs("codex", { CODEX_HOME: home }));
 }, 60_000);

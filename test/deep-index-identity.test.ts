@@ -16,9 +16,11 @@ let n = 0;
 const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
+const NO_CODEX = join(tmp.dir, "no-codex");
+mkdirSync(NO_CODEX);
 
 async function index(db: string, claude: string, ...more: string[]) {
-  const r = await sluice("index", "--claude", claude, "--codex", join(tmp.dir, "no-codex"), "--db", db, "--json", ...more);
+  const r = await sluice("index", "--claude", claude, "--codex", NO_CODEX, "--db", db, "--json", ...more);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
@@ -199,7 +201,7 @@ describe("a database from before canonical times (schema 7)", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused.stderr).toContain(`run 'sluice index --db ${db}' once to upgrade it`);
-    await index(db, fresh("no-claude"));
+    await index(db, NO_CODEX);
     expect(query(db, "SELECT at FROM turns ORDER BY seq").map((t) => t.at)).toEqual([
       "2026-01-10T10:00:00.000Z", "2026-01-10T10:00:00.000Z", "2026-01-10T10:00:00.000Z", "2026-01-10T10:00:00.000Z", "2026-01-11T12:00:00.000Z", "2026-01-12T10:00:00.000Z",
     ]);

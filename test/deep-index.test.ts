@@ -18,6 +18,12 @@ const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
+/** A root with nothing in it: a named root must exist. */
+const emptyDir = () => {
+  const d = fresh("none");
+  mkdirSync(d);
+  return d;
+};
 
 async function index(db: string, claude: string, codex: string, ...more: string[]) {
   const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);
@@ -202,7 +208,7 @@ describe("incremental", () => {
     const cut = Math.floor(bytes.length / 2);
     writeFileSync(file, bytes.subarray(0, cut));
     const db = fresh("inc.db"), whole = fresh("whole.db");
-    const codex = fresh("no-codex");
+    const codex = emptyDir();
     let r = await index(db, root, codex);
     expect(r.added).toBe(1);
     appendFileSync(file, bytes.subarray(cut));
@@ -271,7 +277,7 @@ describe("sidechain and synthetic", () => {
       JSON.stringify({ type: "assistant", sessionId: "s1", isSidechain: side, timestamp: "2026-03-01T10:00:00Z", requestId: "req_1", message: { id: "msg_1", model, usage: { input_tokens: 10, output_tokens: out }, content: [] } });
     writeFileSync(join(proj, "s1.jsonl"), [line(true, 900), line(false, 40), line(true, 1000), line(false, 0, "<synthetic>")].join("\n") + "\n");
     const db = fresh("side.db");
-    await index(db, root, fresh("none"));
+    await index(db, root, emptyDir());
     expect(query(db, "SELECT output_tokens, is_sidechain FROM turns")).toEqual([{ output_tokens: 40, is_sidechain: 0 }]);
   });
 
@@ -292,8 +298,8 @@ describe("sidechain and synthetic", () => {
     writeFileSync(join(proj, "a.jsonl"), [assistant(true, 900, "tool_use", "1", ["toolu_1", "toolu_2"]), result(true), ...others].join("\n") + "\n");
     writeFileSync(join(proj, "b.jsonl"), [assistant(false, 40, null), result(false), result(true, "toolu_2")].join("\n") + "\n");
     const bulk = fresh("across-bulk.db"), byFile = fresh("across-by-file.db");
-    await index(bulk, root, fresh("none"), "--bulk");
-    await index(byFile, root, fresh("none"), "--no-bulk");
+    await index(bulk, root, emptyDir(), "--bulk");
+    await index(byFile, root, emptyDir(), "--no-bulk");
     for (const db of [bulk, byFile]) {
       expect(query(db, "SELECT output_tokens, is_sidechain, stop_reason FROM turns WHERE message_id = 'msg_1'")).toEqual([{ output_tokens: 40, is_sidechain: 0, stop_reason: "tool_use" }]);
       expect(query(db, "SELECT tool_use_id, is_error, turn_id IS NOT NULL AS linked FROM invocations WHERE tool_use_id IN ('toolu_1', 'toolu_2') ORDER BY 1")).toEqual([
@@ -334,7 +340,7 @@ describe("flows from sse_lines", () => {
     const first = envelopes(["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse"], 0);
     writeFileSync(file, first.text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
-    const r = await index(db, fresh("none"), fresh("none"));
+    const r = await index(db, emptyDir(), emptyDir());
     expect(r.flows_rebuilt).toBe(3);
     const flows = query(db, "SELECT * FROM flows ORDER BY round");
     expect(flows.map((f) => [f.flow_id, f.model, f.stop_reason])).toEqual([
@@ -351,11 +357,11 @@ describe("flows from sse_lines", () => {
     expect(flows[1].message_id).toBe("msg_019Q1hrJbZG26Fb9BQhrkHEr");
 
     // a second run with nothing new builds nothing; new lines rebuild only their flows
-    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(0);
+    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(0);
     const more = envelopes(["anthropic/server_tool_use_response.sse"], 3);
     appendFileSync(file, more.text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
-    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(1);
+    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(1);
     expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(4);
     expect(one(db, "SELECT stop_reason FROM flows WHERE flow_id = 'fl_3'").stop_reason).toBe("end_turn");
   });
@@ -364,14 +370,14 @@ describe("flows from sse_lines", () => {
     const file = fresh("sse_lines.jsonl"), other = fresh("sse_lines.jsonl"), db = fresh("flows.db");
     writeFileSync(file, envelopes(["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse"], 0).text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
-    expect((await index(db, fresh("none"), fresh("none"))).flows_rebuilt).toBe(3);
+    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(3);
     // fewer rows than before, so the new row ids all lie below the old high-water mark
     writeFileSync(other, envelopes(["anthropic/server_tool_use_response.sse"], 7).text);
     expect((await sluice("ingest", other, "--db", db, "--from-scratch")).code).toBe(0);
-    await index(db, fresh("none"), fresh("none"));
+    await index(db, emptyDir(), emptyDir());
     const fromScratch = fresh("flows.db");
     expect((await sluice("ingest", other, "--db", fromScratch)).code).toBe(0);
-    await index(fromScratch, fresh("none"), fresh("none"));
+    await index(fromScratch, emptyDir(), emptyDir());
     expect(query(db, "SELECT * FROM flows ORDER BY flow_id")).toEqual(query(fromScratch, "SELECT * FROM flows ORDER BY flow_id"));
     expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(1);
   });
@@ -387,7 +393,7 @@ describe("index --follow", () => {
     const file = join(proj, "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl");
     writeFileSync(file, src.subarray(0, cut));
     const db = fresh("follow.db");
-    const p = Bun.spawn([...BIN, "index", "--follow", "--claude", root, "--codex", fresh("none"), "--db", db, "--poll-ms", "5000"], { stdout: "ignore", stderr: "pipe" });
+    const p = Bun.spawn([...BIN, "index", "--follow", "--claude", root, "--codex", emptyDir(), "--db", db, "--poll-ms", "5000"], { stdout: "ignore", stderr: "pipe" });
     try {
       const deadline = performance.now() + 15_000;
       const turns = () => {

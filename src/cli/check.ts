@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { EXIT_FAILURE } from "../runtime/errors";
+import { checkDeepIndexInvariants } from "../deep-index/invariants";
 import { checkCaptureInvariants } from "../ingest/invariants";
 import { checkDatabase } from "../ops/check";
 import { count } from "../runtime/format";
@@ -17,11 +18,15 @@ export default defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const r = checkDatabase(resolveDbPath(args.db), args.full, [checkCaptureInvariants]);
+    const r = checkDatabase(resolveDbPath(args.db), args.full, [checkCaptureInvariants, checkDeepIndexInvariants]);
     printResult(args.json, r, () =>
       r.ok
         ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${count(r.rows)} rows from ${r.sources} sources, ${(r.ms / 1000).toFixed(1)} s)`]
-        : [`${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.db}:`, ...r.problems.map((p) => `  - ${p}`), "restore a backup ('sluice backup' makes them), or move the database aside and ingest again"],
+        : [
+            `${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.db}:`, ...r.problems.map((p) => `  - ${p}`),
+            // only SQLite's own verdict is damage; sluice's invariants name their repair each
+            ...(r.problems.some((p) => p.startsWith("SQLite")) ? ["SQLite found damage: restore a backup ('sluice backup' makes them), or move the database aside and ingest again"] : []),
+          ],
     );
     if (!r.ok) process.exitCode = EXIT_FAILURE;
   },

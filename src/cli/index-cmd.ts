@@ -1,5 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { openDatabase } from "../db/open";
 import { useIndexSettings } from "../db/settings";
 import { agentRoots } from "../deep-index/discover";
@@ -35,6 +37,19 @@ async function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: 
   }
 }
 
+/**
+ * Refuses to index nothing without a word: a named root that does not exist is a typo, and with
+ * no root named, at least one of the default ones must exist.
+ */
+function requireRoots(given: { claude?: string[]; codex?: string[] }, roots: { claude: string[]; codex: string[] }) {
+  for (const agent of ["claude", "codex"] as const) {
+    for (const r of given[agent] ?? []) if (!existsSync(r)) throw new SluiceError(`--${agent} ${r}: no such directory or file`, EXIT_USAGE);
+  }
+  if (!given.claude && !given.codex && ![...roots.claude, ...roots.codex].some((r) => existsSync(r))) {
+    throw new SluiceError(`found no agent logs: neither ${roots.claude.join(", ")} nor ${roots.codex.join(", ")} exists; pass --claude DIR or --codex DIR`, EXIT_FAILURE);
+  }
+}
+
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
 const MiB = 1 << 20;
 
@@ -61,7 +76,10 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const roots = agentRoots({ claude: list(args.claude), codex: list(args.codex) });
+    const given = { claude: list(args.claude), codex: list(args.codex) };
+    const roots = agentRoots(given);
+    // a root named on the command line must be there (the follower waits for one that is not yet)
+    if (!args.follow) requireRoots(given, roots);
     const dbPath = resolveDbPath(args.db);
     if (args.follow) {
       const pollMs = intFlag("poll-ms", args["poll-ms"], 2000, 10);

@@ -1,21 +1,14 @@
 import { defineCommand } from "citty";
-import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { openDatabase } from "../db/open";
 import { loadPrices, PRICES_DATE } from "../report/prices";
 import { modelsReport, periodReport, sessionReport, type ReportOptions } from "../report/reports";
 import { count as n, usd } from "../runtime/format";
-import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { dateRange, dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson, table } from "./output";
+import { didYouMean } from "./strict";
 
 const KINDS = ["daily", "monthly", "session", "models"] as const;
-
-/** YYYY-MM-DD or YYYYMMDD (ccusage's form). */
-function dateFlag(name: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(v);
-  if (!m) throw new SluiceError(`--${name} ${v} is not a date; use YYYY-MM-DD`, EXIT_USAGE);
-  return `${m[1]}-${m[2]}-${m[3]}`;
-}
 
 function tzFlag(v: string | undefined): string {
   const tz = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -34,8 +27,8 @@ export default defineCommand({
   meta: { name: "report", description: "Token and cost reports from the deep index: daily, monthly, session or models (--json: ccusage's field names)" },
   args: {
     kind: { type: "positional", description: "daily | monthly | session | models", required: true, valueHint: "kind" },
-    since: { type: "string", description: "From this local date on (YYYY-MM-DD)", valueHint: "date" },
-    until: { type: "string", description: "Up to this local date (YYYY-MM-DD)", valueHint: "date" },
+    since: { type: "string", description: "From this local date on: YYYY-MM-DD, YYYYMMDD, today, yesterday, or 7d / 2w ago", valueHint: "date" },
+    until: { type: "string", description: "Up to this local date, in the same forms", valueHint: "date" },
     tz: { type: "string", description: "Time zone that days are counted in (default: this machine's)", valueHint: "Area/City" },
     prices: { type: "string", description: `A JSON price table to use instead of the built-in one (dated ${PRICES_DATE})`, valueHint: "file" },
     ...dbArg,
@@ -43,10 +36,14 @@ export default defineCommand({
   },
   run({ args }) {
     const kind = args.kind as (typeof KINDS)[number];
-    if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'; use one of ${KINDS.join(", ")}`, EXIT_USAGE);
-    const o: ReportOptions = { since: dateFlag("since", args.since), until: dateFlag("until", args.until), tz: tzFlag(args.tz), prices: loadPrices(args.prices) };
+    if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'${didYouMean(args.kind, [...KINDS]) || `; use one of ${KINDS.join(", ")}`}`, EXIT_USAGE);
+    const tz = tzFlag(args.tz);
+    const o: ReportOptions = { ...dateRange(args.since, args.until, tz), tz, prices: loadPrices(args.prices) };
     const db = openDatabase(resolveDbPath(args.db), { readonly: true, currentSchema: true });
     try {
+      if (!db.query("SELECT 1 FROM agent_files LIMIT 1").get()) {
+        throw new SluiceError(`${resolveDbPath(args.db)} has no deep index yet: run 'sluice index' (it reads ~/.claude and ~/.codex) to build one`, EXIT_FAILURE);
+      }
       const r: any = kind === "session" ? sessionReport(db, o) : kind === "models" ? modelsReport(db, o) : periodReport(db, kind, o);
       if (args.json) {
         printJson(r);

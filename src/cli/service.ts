@@ -22,16 +22,28 @@ function platformOf(arg: string | undefined): Platform {
 function specFrom(args: Record<string, any>, forWriting: boolean, job: Job = "ingest") {
   return serviceSpec({
     job,
-    platform: platformOf(args.platform), command: selfCommand(), input: args.input ?? "", db: resolveDbPath(args.db),
+    platform: platformOf(args.platform), command: selfCommand(), input: inputOf(args) ?? "", db: resolveDbPath(args.db),
     system: args.system, runAs: args["run-as"] ?? null, forWriting,
   });
 }
 
+/** The capture file, named as \`ingest\` names it (a word), or with --input as before. */
+const inputOf = (args: Record<string, any>): string | undefined => args.file ?? args.input;
+
+/** The services to install: the capture tail for a file, the index follower with --index, or both. */
+function jobsOf(args: Record<string, any>): Job[] {
+  const jobs: Job[] = inputOf(args) === undefined ? [] : ["ingest"];
+  if (args.index) jobs.push("index");
+  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index for the deep-index follower alone", EXIT_USAGE);
+  return jobs;
+}
+
 const install = defineCommand({
-  meta: { name: "install", description: "Install and start 'sluice ingest INPUT --follow' as a service of this user (systemd user unit, or LaunchAgent)" },
+  meta: { name: "install", description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)" },
   args: {
-    input: { type: "string", description: "The sse_lines.jsonl file the service follows", required: true, valueHint: "file" },
-    index: { type: "boolean", description: "Also install 'sluice index --follow', which keeps the deep index current (a second unit)", default: false },
+    file: { type: "positional", description: "The sse_lines.jsonl file the capture service follows", required: false, valueHint: "file" },
+    input: { type: "string", description: "The same file, as a flag (the form before 0.2)", valueHint: "file" },
+    index: { type: "boolean", description: "Install 'sluice index --follow', which keeps the deep index current (alone, or as a second unit beside the capture)", default: false },
     print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
     enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
     ...placementArgs,
@@ -39,7 +51,7 @@ const install = defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const specs = (args.index ? (["ingest", "index"] as const) : (["ingest"] as const)).map((job) => specFrom(args, !args.print, job));
+    const specs = jobsOf(args).map((job) => specFrom(args, !args.print, job));
     if (args.print) {
       process.stdout.write(specs.map(unitText).join("\n"));
       return;
@@ -53,7 +65,9 @@ const install = defineCommand({
     const spec = specs[0]!;
     printResult(args.json, { unit: units[0]!.path, units: units.map((u) => u.path), enabled: args.enable, input: spec.input, db: spec.db }, () => [
       ...units.map((u) => `wrote ${u.path}`),
-      args.enable ? `service started: it follows ${spec.input} into ${spec.db}; see 'sluice status' and 'sluice service status'` : `not started (--no-enable); load with: ${units.map((u) => u.load).join(" && ")}`,
+      args.enable
+        ? `${specs.length === 1 ? "service" : "services"} started: ${specs.map((s) => (s.job === "ingest" ? `the capture follows ${s.input}` : "the index follower keeps the deep index current")).join("; ")}, into ${spec.db}; see 'sluice status' and 'sluice service status'`
+        : `not started (--no-enable); load with: ${units.map((u) => u.load).join(" && ")}`,
     ]);
   },
 });

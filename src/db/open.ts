@@ -1,8 +1,8 @@
 // Opens sluice's database: creates it with mode 0600, refuses anything that is not sluice's
 // without writing a byte to it, and brings the schema up to date through the migrations.
 
-import { Database } from "bun:sqlite";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, chmodSync } from "node:fs";
+import { constants, Database } from "bun:sqlite";
+import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
@@ -42,9 +42,9 @@ function openOnce(path: string, opts: OpenOptions): Database {
   const fresh = prepareFile(path, opts);
   let db: Database;
   try {
-    db = new Database(path, opts.readonly ? { readonly: true } : { readwrite: true, create: false });
+    db = connect(path, opts);
   } catch (err) {
-    throw new SluiceError(`cannot open database ${path}: ${(err as Error).message}; check the path and its permissions`);
+    throw cannotOpen(path, err);
   }
   try {
     // First: the ownership check's read may have to wait, e.g. while a reader recovers the WAL
@@ -57,10 +57,65 @@ function openOnce(path: string, opts: OpenOptions): Database {
   } catch (err) {
     db.close();
     if (err instanceof SluiceError) throw err;
-    const code = String((err as { code?: unknown })?.code ?? "");
-    if (code.startsWith("SQLITE_BUSY")) throw describeSqliteError(err)!; // locked is not damaged
-    throw damaged(path, err);
+    throw cannotOpen(path, err);
   }
+}
+
+/**
+ * A connection. A reader whose user cannot write the database's directory cannot make the shared
+ * memory file a WAL database needs: it reads the file as immutable (no locks, no -shm), which
+ * is what a file nobody here can write is. A WAL with content beside it would then be skipped, so
+ * that case is refused instead.
+ */
+function connect(path: string, opts: OpenOptions): Database {
+  if (!opts.readonly) return new Database(path, { readwrite: true, create: false });
+  if (writable(dirname(path)) || existsSync(`${path}-shm`)) return new Database(path, { readonly: true });
+  if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
+    throw new SluiceError(
+      `cannot read database ${path}: its write-ahead log (${path}-wal) holds recent writes, and this user cannot write its directory to read them; make the directory writable, or have its owner run 'sluice check' once`,
+      EXIT_FAILURE,
+    );
+  }
+  return new Database(`file:${encodeURI(path)}?immutable=1`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+}
+
+/** What keeps this user from writing the database: the file system, the file, or its directory. */
+function accessProblem(path: string): string | null {
+  for (const [target, what] of [[path, "the file"], [dirname(path), "its directory (SQLite keeps its journal and WAL there)"]] as const) {
+    try {
+      accessSync(target, fsConstants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EROFS") return "the file system it is on is mounted read-only";
+      if (code === "EACCES" || code === "EPERM") return `permission denied: this user cannot write ${what}`;
+    }
+  }
+  return null;
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why an open failed, truly: a lock, a permission, a full disk or an I/O error is said as such;
+ * only SQLite's own verdict of corruption calls the file damaged.
+ */
+function cannotOpen(path: string, err: unknown): SluiceError {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return damaged(path, err);
+  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM") {
+    const why = accessProblem(path);
+    if (why) return new SluiceError(`cannot write database ${path}: ${why}; this command writes to it (a reader such as 'sluice report' does not need to)`, EXIT_FAILURE);
+  }
+  const known = describeSqliteError(err);
+  if (known) return new SluiceError(`database ${path}: ${known.message}`, known.exitCode);
+  return new SluiceError(`cannot open database ${path}: ${(err as Error)?.message ?? String(err)}; check the path and its permissions`, EXIT_FAILURE);
 }
 
 function damaged(path: string, err: unknown): SluiceError {
@@ -86,7 +141,9 @@ function prepareFile(path: string, opts: OpenOptions): boolean {
   const st = statSync(path);
   if (!st.isFile()) throw new SluiceError(`${path} is not a regular file; pass --db with a database file path`);
   if (st.size === 0) {
-    if (!opts.readonly) chmodSync(path, 0o600);
+    // an empty file is a new database only to a command that makes one (ingest, index)
+    if (!opts.create) throw new SluiceError(`database ${path} is an empty file: nothing was ingested or indexed into it; run 'sluice ingest FILE --db ${path}' or 'sluice index --db ${path}' first`, EXIT_FAILURE);
+    chmodSync(path, 0o600);
     return true;
   }
   const head = Buffer.alloc(16);

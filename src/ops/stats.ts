@@ -69,8 +69,9 @@ function readLastCheck(db: Database): Stats["last_check"] {
 function judge(s: Stats) {
   const unhealthy: string[] = [], degraded: string[] = [];
   const i = s.ingester;
-  if (!i) degraded.push("no ingester has run on this database");
-  else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeat_at})`);
+  if (!i) {
+    if (s.sources.length) degraded.push("no ingester has run on this database"); // a deep index alone needs none
+  } else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeat_at})`);
   else if (!i.running) {
     if (i.host !== hostname()) degraded.push(`the ingester runs on another host (${i.host}); its health cannot be judged from here`);
     else if (!processAlive(i.pid)) unhealthy.push(`the ingester is gone: PID ${i.pid} (${i.mode}) died without stopping; restart it (the service manager should)`);

@@ -34,3 +34,8 @@ export function duration(secs: number): string {
 export function usd(x: number): string {
   return `$${x.toFixed(2)}`;
 }
+
+/** "1 file", "2 files": a count with its noun, singular or plural. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${count(n)} ${n === 1 ? noun : nouns}`;
+}
