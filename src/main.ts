@@ -4,15 +4,26 @@
 // citty defines the commands and renders --help; the dispatch below is our own so that exit codes
 // follow sluice's errors (2 for bad input, 1 for failures) and a bare "-" can name stdin.
 
-import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { helpMeta, renderHelp } from "./cli/help";
 import { checkWords, didYouMean } from "./cli/strict";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./runtime/errors";
 import { drainStdout } from "./runtime/exec-self";
 import { log } from "./runtime/log";
+import { saveErrorDetails } from "./runtime/paths";
 import { VERSION } from "./runtime/version";
 
 const main = defineCommand({
-  meta: { name: "sluice", version: VERSION, description: "Turn the JSONL logs of AI coding agents into one SQLite database, exactly once." },
+  meta: helpMeta({
+    name: "sluice",
+    version: VERSION,
+    description: "Turn the JSONL logs of AI coding agents into one SQLite database, exactly once.",
+    examples: [
+      "sluice index && sluice report daily                  # Claude Code and Codex usage by day, from ~/.claude and ~/.codex",
+      "sluice ingest ~/capture/sse_lines.jsonl --follow      # a proxy's raw API streams, kept current",
+      "sluice <command> --help                              # what a command does, its flags and examples",
+    ],
+  }),
   subCommands: {
     ingest: () => import("./cli/ingest").then((m) => m.default),
     status: () => import("./cli/status").then((m) => m.default),
@@ -28,9 +39,9 @@ const main = defineCommand({
 
 type Loader = () => Promise<CommandDef<any>> | CommandDef<any>;
 
-/** The command a user's leading words name (a subcommand's subcommand too), its parent, and the words after. */
+/** The command a user's leading words name (a subcommand's subcommand too), and the words after. */
 async function resolveCommand(argv: string[]) {
-  let cmd: CommandDef<any> = main, parent: CommandDef<any> | undefined;
+  let cmd: CommandDef<any> = main;
   const names: string[] = [];
   let i = 0;
   for (; i < argv.length && !argv[i]!.startsWith("-"); i++) {
@@ -43,10 +54,9 @@ async function resolveCommand(argv: string[]) {
       throw new SluiceError(`unknown command '${argv[i]}' for ${where}${hint}`, EXIT_USAGE);
     }
     names.push(argv[i]!);
-    parent = cmd;
     cmd = await (typeof sub === "function" ? sub() : sub);
   }
-  return { cmd, parent, names, rest: argv.slice(i) };
+  return { cmd, names, rest: argv.slice(i) };
 }
 
 async function dispatch(argv: string[]) {
@@ -54,9 +64,9 @@ async function dispatch(argv: string[]) {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const { cmd, parent, names, rest } = await resolveCommand(argv);
+  const { cmd, names, rest } = await resolveCommand(argv);
   if (argv.length === 0 || rest.includes("--help") || rest.includes("-h") || (cmd.subCommands && !cmd.run)) {
-    await showUsage(cmd, parent);
+    process.stdout.write(await renderHelp(cmd, names));
     return;
   }
   checkWords(names.join(" "), ((await cmd.args) ?? {}) as ArgsDef, rest);
@@ -64,8 +74,22 @@ async function dispatch(argv: string[]) {
   await runCommand(main, { rawArgs: argv.map((a) => (a === "-" ? "/dev/stdin" : a)) });
 }
 
+/**
+ * Flags every command takes, read here and taken out of the words: --no-color (as NO_COLOR) and
+ * --debug (the whole trace of an unexpected error, as SLUICE_DEBUG=1).
+ */
+function globalFlags(argv: string[]): string[] {
+  const words: string[] = [];
+  for (const w of argv) {
+    if (w === "--no-color") process.env.SLUICE_NO_COLOR = "1";
+    else if (w === "--debug") process.env.SLUICE_DEBUG = "1";
+    else words.push(w);
+  }
+  return words;
+}
+
 try {
-  await dispatch(process.argv.slice(2));
+  await dispatch(globalFlags(process.argv.slice(2)));
   // Nothing is left to do: do not wait for idle handles (a stdin pump, a directory watch).
   await drainStdout();
   // a command that finished with a verdict (check, stats) sets process.exitCode
@@ -86,6 +110,8 @@ try {
     log.error(`${(err as Error).message}; see 'sluice ${process.argv[2] ?? ""} --help'`);
     process.exit(EXIT_USAGE);
   }
-  log.error(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+  const details = saveErrorDetails(err);
+  const message = String((err as Error)?.message ?? err).split("\n")[0];
+  log.error(`unexpected error: ${message}${details ? ` (details in ${details}; --debug prints them)` : " (--debug prints the details)"}; please report it`);
   process.exit(EXIT_FAILURE);
 }

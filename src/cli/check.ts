@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { helpMeta } from "./help";
 import { EXIT_FAILURE } from "../runtime/errors";
 import { checkDeepIndexInvariants } from "../deep-index/invariants";
 import { checkCaptureInvariants } from "../ingest/invariants";
@@ -8,10 +9,11 @@ import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
 
 export default defineCommand({
-  meta: {
+  meta: helpMeta({
     name: "check",
     description: "Check the database: SQLite's quick_check (--full: integrity_check) and sluice's invariants. Exit 0 when healthy, 1 when not",
-  },
+    examples: ["sluice check", "sluice check --full                          # every index too; slower"],
+  }),
   args: {
     full: { type: "boolean", description: "Run integrity_check instead of quick_check (reads every index too; slower)", default: false },
     ...dbArg,

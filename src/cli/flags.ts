@@ -7,15 +7,16 @@ export const dbArg = {
     type: "string",
     description: "Database file (default: $SLUICE_DB, else $XDG_DATA_HOME/sluice/sluice.db; ~/Library/Application Support/sluice/sluice.db on macOS)",
     valueHint: "path",
+    group: "database",
   },
 } as const;
 
 export const jsonArg = {
-  json: { type: "boolean", description: "Print the result as one JSON object on stdout", default: false },
+  json: { type: "boolean", description: "Print the result as one JSON object on stdout", default: false, group: "output" },
 } as const;
 
 export const progressArg = {
-  progress: { type: "boolean", description: "Show a progress line (default: when stderr is a terminal)", default: undefined },
+  progress: { type: "boolean", description: "Show a progress line (default: when stderr is a terminal)", default: undefined, group: "output" },
 } as const;
 
 export function wantProgress(arg: boolean | undefined): boolean {

@@ -13,6 +13,7 @@ import type { IndexOnceResult } from "../deep-index/index-once";
 import { count, megabytes, seconds } from "../runtime/format";
 import { log } from "../runtime/log";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
+import { helpMeta } from "./help";
 import { printResult } from "./output";
 
 /**
@@ -54,24 +55,29 @@ const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).f
 const MiB = 1 << 20;
 
 export default defineCommand({
-  meta: {
+  meta: helpMeta({
     name: "index",
     description: "Index Claude Code transcripts and Codex rollouts (sessions, turns, invocations, models) and sse_lines (flows), incrementally",
-  },
+    examples: [
+      "sluice index                                  # ~/.claude and ~/.codex, then 'sluice report daily'",
+      "sluice index --follow                         # and keep it current as the agents write",
+      "sluice index --claude ~/work/.claude,~/.claude --codex ~/.codex",
+    ],
+  }),
   args: {
-    claude: { type: "string", description: "Claude Code config or projects directories, comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.claude)", valueHint: "dirs" },
-    codex: { type: "string", description: "Codex home or sessions directories, comma-separated (default: $CODEX_HOME, else ~/.codex)", valueHint: "dirs" },
-    follow: { type: "boolean", description: "After indexing, keep the index current as the agents write (the live follower)", default: false },
-    "poll-ms": { type: "string", description: "Follow: how often to look for roots that appeared and for new capture lines, in ms (default 2000)", valueHint: "ms" },
-    "rescan-ms": { type: "string", description: "Follow: how often to stat every file, whatever the watches said, in ms (default 300000)", valueHint: "ms" },
-    "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB" },
-    "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB" },
-    jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n" },
+    claude: { type: "string", description: "Claude Code config or projects directories, comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.claude)", valueHint: "dirs", group: "input" },
+    codex: { type: "string", description: "Codex home or sessions directories, comma-separated (default: $CODEX_HOME, else ~/.codex)", valueHint: "dirs", group: "input" },
+    follow: { type: "boolean", description: "After indexing, keep the index current as the agents write (the live follower)", default: false, group: "live" },
+    "poll-ms": { type: "string", description: "Follow: how often to look for roots that appeared and for new capture lines, in ms (default 2000)", valueHint: "ms", group: "live" },
+    "rescan-ms": { type: "string", description: "Follow: how often to stat every file, whatever the watches said, in ms (default 300000)", valueHint: "ms", group: "live" },
+    "max-rss": { type: "string", description: "Follow: memory budget in MiB; over it for 30 s, the follower restarts itself (default 64)", valueHint: "MiB", group: "live" },
+    "live-cache-mb": { type: "string", description: "Follow: SQLite cache, in MiB (default 2)", valueHint: "MiB", group: "live" },
+    jobs: { type: "string", description: "Parse in this many worker threads while one writes (default: cores, at most 3, used when there is more than 64 MB to read; 0: none)", valueHint: "n", group: "advanced" },
     bulk: {
       type: "boolean",
       description: "Load without the secondary indexes and build them at the end (default: on a first index with more than 64 MB to read; --no-bulk: never)",
     },
-    handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false },
+    handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false, group: "internal" },
     ...dbArg,
     ...jsonArg,
   },

@@ -7,38 +7,44 @@ import { SluiceError } from "../runtime/errors";
 import { count as n } from "../runtime/format";
 import { log } from "../runtime/log";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
+import { helpMeta } from "./help";
 import { printJson } from "./output";
 
 const MiB = 1 << 20;
 
 export default defineCommand({
-  meta: {
+  meta: helpMeta({
     name: "ingest",
     description: "Ingest an sse_lines.jsonl capture into the database, exactly once. Run again to go on from where it stopped.",
-  },
+    examples: [
+      "sluice ingest ~/capture/sse_lines.jsonl                 # backfill, then exit",
+      "sluice ingest ~/capture/sse_lines.jsonl --follow        # backfill, then follow new lines (rotation too)",
+      "some-proxy | sluice ingest - --follow                   # stdin: it has no identity, so a re-run appends again",
+    ],
+  }),
   args: {
     input: { type: "positional", description: "The sse_lines.jsonl file, or - for stdin", required: true, valueHint: "file|-" },
     ...dbArg,
     ...jsonArg,
-    "from-scratch": { type: "boolean", description: "Empty the sse tables and forget every source first (destructive)", default: false },
-    "start-offset": { type: "string", description: "Start at this byte instead of the committed offset; must be a line start, never before the committed offset", valueHint: "byte" },
-    "max-line": { type: "string", description: "Lines longer than this many bytes go to rejects (default 67108864, 64 MiB)", valueHint: "bytes" },
-    "cache-mb": { type: "string", description: "SQLite page cache for the backfill, in MiB (default 1024)", valueHint: "MiB" },
-    "batch-rows": { type: "string", description: "Commit after this many rows (default 50000)", valueHint: "n" },
-    "batch-ms": { type: "string", description: "Commit at least this often, in milliseconds (default 1000)", valueHint: "ms" },
-    jobs: { type: "string", description: "Threads for the backfill of a large file (default: CPU cores, at most 4)", valueHint: "n" },
-    "page-size": { type: "string", description: "Page size of a new database, in bytes (default 8192)", valueHint: "bytes" },
-    progress: { type: "boolean", description: "Show a progress line (default: when stderr is a terminal)", default: undefined },
-    follow: { type: "boolean", description: "After the backfill, keep following the input for new lines (the live tail)", default: false },
-    "live-cache-mb": { type: "string", description: "SQLite cache of the live tail, in MiB (default 2)", valueHint: "MiB" },
-    "live-batch-rows": { type: "string", description: "Live: commit after this many rows (default 5000)", valueHint: "n" },
-    "live-batch-ms": { type: "string", description: "Live: commit at least this often, in milliseconds (default 50)", valueHint: "ms" },
-    "max-rss": { type: "string", description: "Live: memory budget in MiB; over it for 30 s, the tail restarts itself at the committed offset (default 64)", valueHint: "MiB" },
-    "poll-ms": { type: "string", description: "Live: how often to look at the file when no change was signalled, in ms (default 1000)", valueHint: "ms" },
-    "rotate-wait-ms": { type: "string", description: "Live: how long a rotated or deleted file is still read for late writes, in ms (default 5000)", valueHint: "ms" },
-    "idle-ms": { type: "string", description: "Live, stdin: switch to live settings after this long without input, in ms (default 3000)", valueHint: "ms" },
-    handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live tail, never backfill", default: false },
-    "input-fd": { type: "string", description: "Internal: set by the hand-over exec; the input file the backfill read, inherited open", valueHint: "fd" },
+    "from-scratch": { type: "boolean", description: "Empty the sse tables and forget every source first (destructive)", default: false, group: "advanced" },
+    "start-offset": { type: "string", description: "Start at this byte instead of the committed offset; must be a line start, never before the committed offset", valueHint: "byte", group: "input" },
+    "max-line": { type: "string", description: "Lines longer than this many bytes go to rejects (default 67108864, 64 MiB)", valueHint: "bytes", group: "input" },
+    "cache-mb": { type: "string", description: "SQLite page cache for the backfill, in MiB (default 1024)", valueHint: "MiB", group: "advanced" },
+    "batch-rows": { type: "string", description: "Commit after this many rows (default 50000)", valueHint: "n", group: "advanced" },
+    "batch-ms": { type: "string", description: "Commit at least this often, in milliseconds (default 1000)", valueHint: "ms", group: "advanced" },
+    jobs: { type: "string", description: "Threads for the backfill of a large file (default: CPU cores, at most 4)", valueHint: "n", group: "advanced" },
+    "page-size": { type: "string", description: "Page size of a new database, in bytes (default 8192)", valueHint: "bytes", group: "advanced" },
+    progress: { type: "boolean", description: "Show a progress line (default: when stderr is a terminal)", default: undefined, group: "output" },
+    follow: { type: "boolean", description: "After the backfill, keep following the input for new lines (the live tail)", default: false, group: "live" },
+    "live-cache-mb": { type: "string", description: "SQLite cache of the live tail, in MiB (default 2)", valueHint: "MiB", group: "live" },
+    "live-batch-rows": { type: "string", description: "Live: commit after this many rows (default 5000)", valueHint: "n", group: "live" },
+    "live-batch-ms": { type: "string", description: "Live: commit at least this often, in milliseconds (default 50)", valueHint: "ms", group: "live" },
+    "max-rss": { type: "string", description: "Live: memory budget in MiB; over it for 30 s, the tail restarts itself at the committed offset (default 64)", valueHint: "MiB", group: "live" },
+    "poll-ms": { type: "string", description: "Live: how often to look at the file when no change was signalled, in ms (default 1000)", valueHint: "ms", group: "live" },
+    "rotate-wait-ms": { type: "string", description: "Live: how long a rotated or deleted file is still read for late writes, in ms (default 5000)", valueHint: "ms", group: "live" },
+    "idle-ms": { type: "string", description: "Live, stdin: switch to live settings after this long without input, in ms (default 3000)", valueHint: "ms", group: "live" },
+    handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live tail, never backfill", default: false, group: "internal" },
+    "input-fd": { type: "string", description: "Internal: set by the hand-over exec; the input file the backfill read, inherited open", valueHint: "fd", group: "internal" },
   },
   async run({ args }) {
     const backfill: IngestOptions = {

@@ -12,9 +12,15 @@ export function printResult(json: boolean, value: unknown, text: () => string[])
   else process.stdout.write(text().join("\n") + "\n");
 }
 
-/** A plain-text table: the first column left-aligned, the others right-aligned, a rule under the head. */
-export function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
-  return [line(head), w.map((x) => "-".repeat(x)).join("  "), ...rows.map(line)].join("\n");
+/**
+ * How text output may look: the columns it has (the terminal's, or COLUMNS; Infinity into a file
+ * or a pipe) and whether it may use colour: never with --no-color or NO_COLOR, always with
+ * FORCE_COLOR, else on a terminal.
+ */
+export function textOutput(): { width: number; color: boolean } {
+  const columns = Number(process.env.COLUMNS);
+  const width = columns > 0 ? columns : process.stdout.isTTY ? process.stdout.columns || 80 : Infinity;
+  const env = process.env;
+  const color = env.SLUICE_NO_COLOR || env.NO_COLOR ? false : env.FORCE_COLOR && env.FORCE_COLOR !== "0" ? true : Boolean(process.stdout.isTTY);
+  return { width, color };
 }

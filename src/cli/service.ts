@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { helpMeta } from "./help";
 import { existsSync } from "node:fs";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { selfCommand } from "../runtime/exec-self";
@@ -39,7 +40,11 @@ function jobsOf(args: Record<string, any>): Job[] {
 }
 
 const install = defineCommand({
-  meta: { name: "install", description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)" },
+  meta: helpMeta({
+    name: "install",
+    description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)",
+    examples: ["sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index", "sluice service install --index        # the deep-index follower alone"],
+  }),
   args: {
     file: { type: "positional", description: "The sse_lines.jsonl file the capture service follows", required: false, valueHint: "file" },
     input: { type: "string", description: "The same file, as a flag (the form before 0.2)", valueHint: "file" },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { helpMeta } from "./help";
 import { readStats, type Health } from "../ops/stats";
 import { count as n, mib as mb } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
@@ -8,10 +9,11 @@ import { printResult } from "./output";
 const EXIT_BY_HEALTH: Record<Health, number> = { ok: 0, degraded: 1, unhealthy: 2 };
 
 export default defineCommand({
-  meta: {
+  meta: helpMeta({
     name: "stats",
     description: "Sizes, rows, ingest state and a health verdict (exit 0 ok, 1 degraded, 2 unhealthy): a health check for monitors",
-  },
+    examples: ["sluice stats", "sluice stats --json | jq .health          # for a monitor: exit 0 ok, 1 degraded, 2 unhealthy"],
+  }),
   args: { ...dbArg, ...jsonArg },
   run({ args }) {
     const s = readStats(resolveDbPath(args.db));

@@ -1,11 +1,16 @@
 import { defineCommand } from "citty";
+import { helpMeta } from "./help";
 import { readStatus } from "../ops/status";
 import { count as n, mib } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson } from "./output";
 
 export default defineCommand({
-  meta: { name: "status", description: "What the ingester is doing: mode, source, committed offset, lag, rows, PID and RSS. Works while it runs." },
+  meta: helpMeta({
+    name: "status",
+    description: "What the ingester is doing: mode, source, committed offset, lag, rows, PID and RSS. Works while it runs.",
+    examples: ["sluice status", "watch -n1 sluice status"],
+  }),
   args: { ...dbArg, ...jsonArg },
   run({ args }) {
     const s = readStatus(resolveDbPath(args.db));

@@ -1,14 +1,16 @@
 import { defineCommand } from "citty";
+import { helpMeta } from "./help";
 import { vacuumDatabase } from "../ops/vacuum";
 import { mib as mb } from "../runtime/format";
 import { dbArg, jsonArg, progressArg, resolveDbPath, wantProgress } from "./flags";
 import { printResult } from "./output";
 
 export default defineCommand({
-  meta: {
+  meta: helpMeta({
     name: "vacuum",
     description: "Give free pages back to the file system: incremental_vacuum, safe beside a running ingester; --full rebuilds the file",
-  },
+    examples: ["sluice vacuum                                # beside a running ingester", "sluice vacuum --full                         # stop the ingester first"],
+  }),
   args: {
     full: {
       type: "boolean",

@@ -30,9 +30,10 @@ export function duration(secs: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-/** Dollars with two decimals. */
+/** Dollars with two decimals and separators: "$1,234.56"; a cost above zero but under a cent is "<$0.01". */
 export function usd(x: number): string {
-  return `$${x.toFixed(2)}`;
+  if (x > 0 && x < 0.005) return "<$0.01";
+  return `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
 /** "1 file", "2 files": a count with its noun, singular or plural. */
