@@ -4,6 +4,7 @@
 
 import type { ArgDef, CommandDef, CommandMeta } from "citty";
 import { textOutput } from "./output";
+import { wrapWords } from "./table";
 
 export type FlagGroup = "input" | "database" | "output" | "live" | "advanced" | "internal";
 
@@ -62,22 +63,9 @@ function table(rows: string[][]): string[] {
   const room = Math.max(30, width - left);
   const out: string[] = [];
   for (const [words, text] of rows) {
-    const lines = wrap(text!, room);
+    const lines = wrapWords(text!, room);
     out.push(words!.length + 2 > left ? words! : words!.padEnd(left) + (lines.shift() ?? ""));
     for (const l of lines) out.push(" ".repeat(left) + l);
   }
   return out;
-}
-
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines;
 }

@@ -26,6 +26,9 @@ function tzFlag(v: string | undefined): string {
 /** A row's token counts and cost, as the table shows them. */
 const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
 
+/** A model as a table shows it, as ccusage does: claude-sonnet-4-5-20250929 is sonnet-4-5 (--json keeps the id). */
+const shortModel = (m: string) => m.replace(/^claude-/, "").replace(/-\d{8}$/, "");
+
 const FIRST: Record<Kind, [key: string, field: string, head: string]> = {
   daily: ["daily", "date", "Date"], monthly: ["monthly", "month", "Month"], session: ["sessions", "sessionId", "Session"], models: ["models", "modelName", "Model"],
 };
@@ -33,7 +36,7 @@ const FIRST: Record<Kind, [key: string, field: string, head: string]> = {
 /** The report as a table that fits the terminal: the cache columns and the total go first when it is narrow. */
 function reportTable(kind: Kind, r: any): string {
   const [key, field, head] = FIRST[kind];
-  const second = (x: any) => (kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).join("\n"));
+  const second = (x: any) => (kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).map(shortModel).join("\n"));
   const rows: string[][] = (r[key] as any[]).map((x) => [String(x[field]), second(x), ...sums(x)]);
   if (r.undated) rows.push(["undated", second(r.undated), ...sums(r.undated)]);
   rows.push(["Total", "", ...sums(r.totals)]);

@@ -48,7 +48,10 @@ export function renderTable(columns: Column[], rows: string[][], o: TableOptions
     }
   });
   const hidden = columns.filter((_, i) => !shown.includes(i)).map((c) => c.head.toLowerCase());
-  if (hidden.length) out.push(style(`(${hidden.join(", ")} left out to fit ${o.width} columns; widen the terminal, or use --json)`, ["dim"]));
+  if (hidden.length) {
+    const note = `(${hidden.join(", ")} left out to fit ${o.width} columns; widen the terminal, or use --json)`;
+    for (const line of wrapWords(note, o.width)) out.push(style(line, ["dim"]));
+  }
   return out.join("\n");
 }
 
@@ -62,12 +65,31 @@ function fitColumns(columns: Column[], natural: number[], limit: number): number
   return shown;
 }
 
-/** Still too wide: the widest left-aligned column gives up width (never a number column). */
+/** Still too wide: the left-aligned (text) columns give up width, the widest first; numbers never do. */
 function shrinkText(columns: Column[], shown: number[], widths: number[], limit: number) {
-  const over = shown.reduce((s, i) => s + widths[i]!, 0) + GAP.length * (shown.length - 1) - limit;
-  if (over <= 0) return;
-  const text = shown.filter((i) => columns[i]!.align === "left").sort((a, b) => widths[b]! - widths[a]!)[0];
-  if (text !== undefined) widths[text] = Math.max(width(columns[text]!.head), 8, widths[text]! - over);
+  const text = shown.filter((i) => columns[i]!.align === "left");
+  const least = (i: number) => Math.max(width(columns[i]!.head), 8);
+  let over = shown.reduce((s, i) => s + widths[i]!, 0) + GAP.length * (shown.length - 1) - limit;
+  while (over > 0) {
+    const widest = text.filter((i) => widths[i]! > least(i)).sort((a, b) => widths[b]! - widths[a]!)[0];
+    if (widest === undefined) return; // as narrow as it can be: the terminal wraps it
+    widths[widest]!--;
+    over--;
+  }
+}
+
+/** Words in lines of at most `w` columns. */
+export function wrapWords(text: string, w: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && width(line) + 1 + width(word) > w) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** The text cut to `w` columns, with an ellipsis when cut. */

@@ -146,7 +146,7 @@ function prepareFile(path: string, opts: OpenOptions): boolean {
     chmodSync(path, 0o600);
     return true;
   }
-  const head = Buffer.alloc(16);
+  const head = Buffer.alloc(100);
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -154,13 +154,17 @@ function prepareFile(path: string, opts: OpenOptions): boolean {
     throw new SluiceError(`cannot read database ${path}: ${(err as Error).message}; check its permissions`);
   }
   try {
-    readSync(fd, head, 0, 16, 0);
+    readSync(fd, head, 0, 100, 0);
   } finally {
     closeSync(fd);
   }
-  if (head.toString("latin1") !== SQLITE_HEADER) {
+  if (head.toString("latin1", 0, 16) !== SQLITE_HEADER) {
     throw new SluiceError(`${path} is not a SQLite database; pass --db with another path (sluice will not overwrite it)`);
   }
+  // Refused from the header alone, before SQLite opens the file and makes its -wal and -shm beside it.
+  const version = head.readUInt32BE(60), appId = head.readUInt32BE(68);
+  if (appId === APPLICATION_ID && version > SCHEMA_VERSION) throw newerSchema(path, version);
+  if (appId !== APPLICATION_ID && appId !== 0) throw notOurs(path, appId);
   return false;
 }
 
@@ -174,14 +178,21 @@ function checkHeader(db: Database, path: string, fresh: boolean) {
   const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
   const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (appId === APPLICATION_ID) {
-    if (version > SCHEMA_VERSION) {
-      throw new SluiceError(`database ${path} has schema version ${version}, made by a newer sluice (this one knows up to ${SCHEMA_VERSION}); upgrade sluice`);
-    }
+    if (version > SCHEMA_VERSION) throw newerSchema(path, version);
     return;
   }
   const objects = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
   if (fresh || (appId === 0 && version === 0 && objects === 0)) return;
-  throw new SluiceError(`database ${path} is not a sluice database (application_id ${appId}, ${objects} schema objects); pass --db with another path (sluice will not modify it)`);
+  throw notOurs(path, appId, objects);
+}
+
+function newerSchema(path: string, version: number): SluiceError {
+  return new SluiceError(`database ${path} has schema version ${version}, made by a newer sluice (this one knows up to ${SCHEMA_VERSION}); upgrade sluice`);
+}
+
+function notOurs(path: string, appId: number, objects?: number): SluiceError {
+  const what = objects === undefined ? `application_id ${appId}` : `application_id ${appId}, ${objects} schema objects`;
+  return new SluiceError(`database ${path} is not a sluice database (${what}); pass --db with another path (sluice will not modify it)`);
 }
 
 function requireCurrentSchema(db: Database, path: string) {
