@@ -92,7 +92,7 @@ describe("files by identity", () => {
     appendFileSync(join(root, "after", "sess", "subagents", "agent-x.jsonl"), call("sub-2", 500, "2026-01-10T10:01:00.000Z"));
     const r = await index(db, root);
     expect(r.added).toBe(0);
-    expect(r.appended).toBe(2);
+    expect([r.appended, r.skipped]).toEqual([1, 1]); // the renamed file with nothing new is unchanged
     expect(query(db, "SELECT id, session_key FROM sessions ORDER BY id")).toEqual(sessions);
     expect(totals(db)).toEqual({ turns: 4, input: 3000 });
     expect(one(db, "SELECT count(*) AS n FROM agent_files WHERE path LIKE '%/after/%'").n).toBe(2);
@@ -236,6 +236,9 @@ describe("index --follow reads what the watch names", () => {
     try {
       await until(100, 15_000);
       await Bun.sleep(500); // the hand-over
+      // 'sluice status' shows the follower, between its passes too
+      const status = JSON.parse((await sluice("status", "--db", db, "--json")).stdout);
+      expect(status.writers.map((w: any) => [w.role, w.pid])).toEqual([["index --follow", p.pid]]);
       appendFileSync(join(proj, "s.jsonl"), call("f-1", 100, "2026-01-10T10:01:00.000Z"));
       await until(200, 3000);
       const day = join(codex, "2026", "01", "10");

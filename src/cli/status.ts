@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { hostname } from "node:os";
 import { helpMeta } from "./help";
 import { readStatus } from "../ops/status";
 import { count as n, mib } from "../runtime/format";
@@ -23,7 +24,8 @@ export default defineCommand({
     const i = s.ingester;
     if (i && i.running) {
       out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${mb(i.rss_bytes)}${i.max_rss_bytes ? ` of ${mb(i.max_rss_bytes)} budget` : ""}, ${i.lines_per_s == null ? "" : `${n(Math.round(i.lines_per_s))} lines/s, `}heartbeat ${i.heartbeat_at}`);
-    } else out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeat_at})` : ""}`);
+    } else if (i || !s.writers.length) out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeat_at})` : ""}`);
+    for (const w of s.writers) out.push(`${w.role === "index --follow" ? "follower " : "writer   "}  '${w.role}', PID ${w.pid}${w.host === hostname() ? "" : ` on ${w.host}`}, since ${w.since}${w.writing ? ", writing now" : ""}`);
     out.push(`rows       ${n(s.rows)} (${n(s.rejects)} rejects)`);
     for (const src of s.sources) {
       out.push(`source ${src.id}   ${src.path} (${src.kind}${src.ino != null ? `, inode ${src.dev}:${src.ino}, fingerprint ${src.fingerprint}` : ""})`);

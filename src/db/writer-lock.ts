@@ -103,9 +103,10 @@ export function releaseIngester(db: Database) {
 /** What a claim covers. */
 export type WriterScope = "deep-index" | "all";
 
-interface WriterRow {
+export interface WriterRow {
   id: number;
-  scope: WriterScope | "replaced";
+  /** 'running' only says a long-lived writer is up (the index follower between its passes); it blocks nothing. */
+  scope: WriterScope | "replaced" | "running";
   role: string;
   pid: number;
   host: string;
@@ -136,7 +137,7 @@ export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope,
     if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
     const rows = db.query("SELECT * FROM writers").all() as WriterRow[];
     for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
-    const blocking = rows.find((r) => live(r) && r.pid !== process.pid && (scope === "all" || r.scope === "all" || r.scope === scope));
+    const blocking = rows.find((r) => live(r) && r.pid !== process.pid && r.scope !== "running" && (scope === "all" || r.scope === "all" || r.scope === scope));
     if (blocking) return { holder: `'sluice ${blocking.role}' (PID ${blocking.pid}, since ${blocking.started_at})` };
     const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostname(), new Date().toISOString()) as { id: number };
     return { id: row.id };
@@ -166,6 +167,18 @@ export async function claimWriter(
 
 export function releaseWriter(db: Database, id: number) {
   db.run("DELETE FROM writers WHERE id = ? AND pid = ?", [id, process.pid]);
+}
+
+/** Says, for 'sluice status', that a long-lived writer runs; released with releaseWriter. Blocks nothing. */
+export function registerRunning(db: Database, role: string): number {
+  const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostname(), new Date().toISOString()) as { id: number };
+  return row.id;
+}
+
+/** The writers whose process is alive (on this host) or on another host: their claims and 'running' marks. */
+export function liveWriters(db: Database): WriterRow[] {
+  if (!tableExists(db, "writers")) return [];
+  return (db.query("SELECT * FROM writers WHERE scope <> 'replaced' ORDER BY id").all() as WriterRow[]).filter((r) => r.host !== hostname() || live(r));
 }
 
 /** Marks this file as replaced (vacuum --full, just before the rename): its readers and writers open the path again. */

@@ -9,7 +9,7 @@ import type { ConsolaInstance } from "consola";
 import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/checkpoints";
 import { openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
-import { fileAt, replacedUnder } from "../db/writer-lock";
+import { fileAt, registerRunning, releaseWriter, replacedUnder } from "../db/writer-lock";
 import { Waker } from "../input/waker";
 import { execSelf, liveEnv } from "../runtime/exec-self";
 import { count, seconds } from "../runtime/format";
@@ -88,6 +88,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
   });
   const budget = new FollowerBudget(o.maxRssBytes, log);
   let pagesReleased = false, lastRescan = -Infinity;
+  const running = registerRunning(db, "index --follow");
   try {
     while (!stopping) {
       roots.watchNewRoots();
@@ -114,7 +115,15 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
   } finally {
     removeSignals();
     roots.close();
+    releaseRunning(db, running);
   }
+}
+
+/** The mark goes with the process; on a file already replaced, there is nothing to take back. */
+function releaseRunning(db: Database, id: number) {
+  try {
+    releaseWriter(db, id);
+  } catch {}
 }
 
 /** Set in the environment of a follower that restarted itself over its memory budget. */

@@ -181,7 +181,9 @@ class IndexRun {
       if (row.path !== f.path) this.writer.moveFile(target, f.path);
       from = row.indexed_offset;
       state = row.state;
-      this.sum.appended++;
+      // touched (a new mtime) or renamed, with nothing new to read: unchanged, as a person counts it
+      if (st.size > from) this.sum.appended++;
+      else this.sum.skipped++;
     } else if (atPath) {
       target = { fileId: atPath.id, sessionId: atPath.session_id, subagent: f.subagent };
       this.writer.restartFile(target);

@@ -4,7 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { openDatabase } from "../db/open";
-import { ingesterRunning, type IngesterRow } from "../db/writer-lock";
+import { ingesterRunning, liveWriters, type IngesterRow } from "../db/writer-lock";
 
 export interface SourceStatus {
   id: number;
@@ -27,6 +27,8 @@ export interface Status {
   schema_version: number;
   mode: string;
   ingester: (IngesterRow & { running: boolean }) | null;
+  /** The deep index's writers: the index follower, an index run or a vacuum --full in progress. */
+  writers: Array<{ role: string; pid: number; host: string; since: string; writing: boolean }>;
   rows: number;
   rejects: number;
   sources: SourceStatus[];
@@ -81,8 +83,9 @@ export function statusOf(db: Database, dbPath: string): Status {
         lines: s.lines, rejects: s.rejects, last_commit_at: s.last_commit_at,
       };
     });
+  const writers = liveWriters(db).map((w) => ({ role: w.role, pid: w.pid, host: w.host, since: w.started_at, writing: w.scope !== "running" }));
   return {
     db: dbPath, schema_version: version, mode: running ? ing!.mode : "stopped",
-    ingester: ing ? { ...ing, running } : null, rows: totals.rows, rejects: totals.rejects, sources, retired_sources: all.length - sources.length,
+    ingester: ing ? { ...ing, running } : null, writers, rows: totals.rows, rejects: totals.rejects, sources, retired_sources: all.length - sources.length,
   };
 }
