@@ -3,7 +3,7 @@
 // back the same command resumes with every line exactly once.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate, generateFile } from "../bench/generate";
 import { checkExactlyOnce, one, RUNNERS, run, tempDir } from "./helpers";
@@ -53,4 +53,34 @@ test.skipIf(!canMount)("disk full: a clear stop, an intact database, then exactl
   expect(again.code).toBe(0);
   checkExactlyOnce(db, readFileSync(input));
   expect((await run(RUNNERS[1]!.cmd, ["check", "--db", db])).code).toBe(0);
+}, 120_000);
+
+test.skipIf(!canMount)("a backup or vacuum --full that meets a full disk fails in one line and leaves no scratch file", async () => {
+  const input = join(tmp.dir, "capture-2.jsonl"), db = join(tmp.dir, "big.db");
+  generateFile(input, { lines: 20_000, seed: 43 });
+  expect((await run(RUNNERS[1]!.cmd, ["ingest", input, "--db", db])).code).toBe(0);
+  sh(`rm -rf ${mnt}/*`); // the test before leaves its database there
+  const target = join(mnt, "backups");
+  mkdirSync(target);
+  expect(sh(`mount -o remount,size=2m ${mnt}`).exitCode).toBe(0);
+  for (let i = 0; i < 2; i++) {
+    const r = await run(RUNNERS[1]!.cmd, ["backup", join(target, "b.db"), "--db", db]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(readdirSync(target)).toEqual([]);
+  }
+  // vacuum --full of a database on the small disk: its copy does not fit beside it
+  expect(sh(`mount -o remount,size=64m ${mnt}`).exitCode).toBe(0);
+  const onMnt = join(mnt, "v.db");
+  expect((await run(RUNNERS[1]!.cmd, ["ingest", input, "--db", onMnt])).code).toBe(0);
+  // what SQLite keeps beside a database (a journal, a WAL) aside, nothing new
+  const files = () => readdirSync(mnt).filter((f) => !/-(journal|wal|shm)$/.test(f)).sort();
+  const before = files();
+  const used = Number(sh(`du -k ${onMnt}`).stdout.toString().split("\t")[0]);
+  expect(sh(`mount -o remount,size=${used + 512}k ${mnt}`).exitCode).toBe(0);
+  const v = await run(RUNNERS[1]!.cmd, ["vacuum", "--full", "--db", onMnt]);
+  expect(v.code).toBe(1);
+  expect(v.stderr).not.toContain("    at ");
+  expect(files()).toEqual(before);
+  expect((await run(RUNNERS[1]!.cmd, ["check", "--db", onMnt])).code).toBe(0);
 }, 120_000);
