@@ -19,7 +19,7 @@ import { removeStaleParts } from "./parts";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings } from "../db/settings";
 import { createSource, nextIdBase, resolveFileSource, type SourceRow } from "./sources";
 import { SseWriter } from "./sse-writer";
-import { identify } from "../input/file-identity";
+import { identify, tailFingerprintOf } from "../input/file-identity";
 import { LineReader } from "../input/line-reader";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { ingestChunksInParallel } from "./parallel";
@@ -202,6 +202,7 @@ function startingPoint(db: Database, input: Input, o: IngestOptions, log: Consol
   const ident = identify(input.fd);
   const r = resolveFileSource(db, input.path, input.fd, ident);
   if (r.change === "truncated" || r.change === "replaced") log.warn(`${input.path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
+  else if (r.change === "rotated") log.info(`${input.path}: ${r.detail}; reading the new file from byte 0 as source ${r.source.id}`);
   else if (r.change === "moved") log.info(`${input.path}: ${r.detail}; resuming at byte ${r.source.committed_offset}`);
   let start = r.source.committed_offset;
   if (o.startOffset !== null) start = checkStartOffset(input.fd, o.startOffset, ident.size, start, log);
@@ -231,6 +232,8 @@ function loadInOrder(run: Run, main: SseWriter, merged: Merged): number {
   const { input, o, start, extractor } = run;
   const onOversized = (l: { offset: number; length: number; head: Buffer }) => main.reject(l.offset, l.length, "longer than --max-line", l.head);
   const reader = new LineReader(input.fd, merged.end, { maxLine: o.maxLine, stream: input.kind === "stdin" }, onOversized);
+  // The bytes before the start are not in memory: the first commit reads them if it comes within 4 KiB.
+  if (input.kind === "file") main.tailFrom((offset) => reader.tailFingerprint(offset) ?? tailFingerprintOf(input.fd, offset));
   ingestLines(reader, extractor, main, (off) => run.progress.update(off - start, main.rows + main.rejects + merged.rows + merged.rejects, "backfill "));
   reader.finishOversized();
   ingestFinalLine(reader, extractor, main, input.kind === "stdin");

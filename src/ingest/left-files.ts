@@ -6,13 +6,13 @@
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { fstatSync, openSync, statSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, extname } from "node:path";
 import type { EnvelopeExtractor } from "../extract/envelope";
 import { closeQuietly } from "../input/file-follower";
-import { filesByInode, inodeKey, sameContent } from "../input/file-identity";
+import { inodeKey, sameContent } from "../input/file-identity";
 import { RewriteGuard } from "../input/rewrite-guard";
 import { ingestFinalLine } from "./line-loop";
-import { leftSourcesFor, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "./sources";
+import { findLeftFile, leftSourcesFor, retireSource, sourceForRewrittenLeftFile, type SourceRow } from "./sources";
 import { openTailAt, readTail, type Tail, type TailSettings } from "./tail";
 
 /** A file is quiet when it has not grown for this long; only then is a drained file closed. */
@@ -50,18 +50,20 @@ export class LeftFiles {
 
   /**
    * A file rotated away while no sluice ran (killed, restarting, or inside the hand-over exec)
-   * still holds the lines past its committed offset. If it is still in the directory (the same
-   * device and inode, the same first bytes), it is drained like any rotated file before the path
-   * is followed: log shippers that only know the path lose those lines. So is a file that had left
-   * the path before the stop and was still being drained: its source is retired already, but a
-   * kill inside --rotate-wait-ms left part of it unread (the model-based follow test found this).
-   * `followed` is the file the tail goes on with, which is never drained beside it. Returns the
-   * active source it retired, which the next file at the path follows, or null.
+   * still holds the lines past its committed offset. If it is still in the directory, under any
+   * name (or in the directory of the file a re-pointed symlink led to), with the same device and
+   * inode and the same first bytes and bytes before the committed offset, it is drained like any
+   * rotated file before the path is followed: log shippers that only know the path lose those
+   * lines. So is a file that had left the path before the stop and was still being drained: its
+   * source is retired already, but a kill inside --rotate-wait-ms left part of it unread (the
+   * model-based follow test found this). `followed` is the file the tail goes on with, which is
+   * never drained beside it. Returns the active source it retired, which the next file at the
+   * path follows, or null.
    */
   recoverAtStart(followed: { dev: number; ino: number } | null): { id: number; kind: string } | null {
     const sources = leftSourcesFor(this.db, this.path);
     if (!sources.length) return null;
-    const inDir = filesByInode(dirname(this.path)); // empty when there is no directory (yet)
+    const listings = new Map<string, Map<string, string>>(); // each directory read once
     let atPath: string | null = null;
     try {
       atPath = inodeKey(statSync(this.path));
@@ -69,36 +71,52 @@ export class LeftFiles {
     let follows: { id: number; kind: string } | null = null;
     for (const prev of sources) {
       const key = inodeKey(prev);
-      const candidate = inDir.get(key);
-      if (!candidate || !this.rotatedName(candidate) || key === atPath || (followed && key === inodeKey(followed))) continue;
+      if (key === atPath || (followed && key === inodeKey(followed))) continue;
       if (prev.state === "active" && followed) continue; // the inherited descriptor is that file
+      const candidate = findLeftFile(this.path, prev, listings);
+      if (!candidate || !(provesIdentity(prev) || this.rotatedName(candidate, prev))) continue;
       if (this.recover(prev, candidate)) follows = prev.state === "active" ? { id: prev.id, kind: "rotated" } : follows;
     }
     return follows;
   }
 
   /**
-   * Only a file named as rotation names it (the path's name and more: .1, -20261201, .gz): an inode
-   * is reused once its file is deleted, and a source followed while empty has a fingerprint of no
-   * bytes, which any file matches. The model-based test saw the tail's own stderr file take the
-   * inode of a deleted capture file, and be read as one.
+   * A source whose bytes prove nothing (followed while empty, nothing committed) matches any file
+   * with its inode, and an inode is reused once its file is deleted: the model-based test saw the
+   * tail's own stderr file take the inode of a deleted capture file, and be read as one. Such a
+   * file is taken only when named as rotation names it: the capture's name (or its file's, through
+   * a symlink) without its extension, and more (.1, -20261201.jsonl, .gz).
    */
-  private rotatedName(candidate: string): boolean {
-    return basename(candidate).startsWith(basename(this.path));
+  private rotatedName(candidate: string, prev: SourceRow): boolean {
+    const name = basename(candidate);
+    return [this.path, prev.real_path].some((p) => p !== null && name.startsWith(stem(basename(p))));
   }
 
-  /** Drains `candidate` as `prev` when it holds unread lines of that source; false if it does not. */
+  /**
+   * Drains `candidate` as `prev` when it holds unread lines of that source; false if it does not.
+   * Its first bytes must be the recorded ones. If the bytes before the committed offset are not,
+   * it was rewritten while sluice was down: a new source, read from byte 0 (or, with no first
+   * bytes recorded, nothing says it is that file at all).
+   */
   private recover(prev: SourceRow, candidate: string): boolean {
     const fd = openSync(candidate, "r");
     const size = fstatSync(fd).size;
     const unread = prev.state === "active" ? size >= prev.committed_offset : size > prev.committed_offset;
-    if (!unread || !sameContent(fd, prev)) {
+    const guard = new RewriteGuard(fd);
+    const sameEnd = prev.tail_fingerprint === null || prev.committed_offset === 0 || guard.anchor(prev.committed_offset) === prev.tail_fingerprint;
+    if (!unread || !sameContent(fd, prev) || (!sameEnd && prev.fingerprint_len === 0)) {
       closeQuietly(fd);
       return false;
     }
     if (prev.state === "active") retireSource(this.db, prev.id, "rotated", `found as ${candidate} at start; read on from byte ${prev.committed_offset}`);
-    this.add(openTailAt(this.db, this.settings, fd, prev, prev.committed_offset), "rotated", performance.now());
-    this.log.info(`${this.path}: ${candidate} (source ${prev.id}) left the path while sluice was not running; reading it on from byte ${prev.committed_offset}`);
+    if (sameEnd) {
+      this.add(openTailAt(this.db, this.settings, fd, prev, prev.committed_offset, guard), "rotated", performance.now());
+      this.log.info(`${this.path}: ${candidate} (source ${prev.id}) left the path while sluice was not running; reading it on from byte ${prev.committed_offset}`);
+    } else {
+      const source = sourceForRewrittenLeftFile(this.db, prev, guard.identity(), prev.committed_offset);
+      this.add(openTailAt(this.db, this.settings, fd, source, 0, guard), "rotated", performance.now());
+      this.log.warn(`${this.path}: ${candidate} (source ${prev.id}) left the path and was rewritten while sluice was not running; reading it from byte 0 as source ${source.id}`);
+    }
     return true;
   }
 
@@ -152,4 +170,15 @@ export class LeftFiles {
   closeAll() {
     for (const d of this.draining) closeQuietly(d.fd);
   }
+}
+
+/** True when what was recorded of a source's bytes can tell its file from another. */
+function provesIdentity(s: SourceRow): boolean {
+  return s.fingerprint_len > 0 || (s.committed_offset > 0 && s.tail_fingerprint !== null);
+}
+
+/** A file name without its extension: "sse_lines" for sse_lines.jsonl. */
+function stem(name: string): string {
+  const ext = extname(name);
+  return ext ? name.slice(0, -ext.length) : name;
 }

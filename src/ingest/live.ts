@@ -183,12 +183,13 @@ class LiveTail {
       return true;
     }
     if (change === "truncated") {
-      this.log.warn(`${this.path} was truncated or rewritten below byte ${tail.reader.nextLineOffset}; reading it again from byte 0`);
+      const why = tail.guard.rewritten ? tail.guard.why : `seen shorter than byte ${tail.reader.nextLineOffset} while followed`;
+      this.log.warn(`${this.path} was truncated or rewritten below byte ${tail.reader.nextLineOffset} (${why}); reading it again from byte 0`);
       tail.writer.close(tail.reader.nextLineOffset);
       // The same open file, as a new source from byte 0 (resolveFileSource records the change).
       // Not reopened by path: by now the path may name another file, or none, and the lines
       // written after the truncation are only reachable through this descriptor.
-      this.tail = this.openTail(tail.fd, true);
+      this.tail = this.openTail(tail.fd, why);
       return true;
     }
     if (this.reopen) {
@@ -202,12 +203,18 @@ class LiveTail {
     return false;
   }
 
-  /** Opens whatever is at the path now, as its source (new, or resumed at its committed offset). */
-  private openTail(fd: number, truncated = false): Tail {
+  /**
+   * Opens whatever is at the path now, as its source (new, or resumed at its committed offset).
+   * `rewritten` says why the file open at `fd` is known to be rewritten, or is null. The bytes
+   * before the committed offset are judged from the guard's own read of them, which its reads
+   * then check again.
+   */
+  private openTail(fd: number, rewritten: string | null = null): Tail {
     const guard = new RewriteGuard(fd);
     const ident = guard.identity();
-    const r = resolveFileSource(this.db, this.path, fd, ident, truncated);
+    const r = resolveFileSource(this.db, this.path, fd, ident, rewritten, (end) => guard.anchor(end));
     if (r.change === "truncated" || r.change === "replaced") this.log.warn(`${this.path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
+    if (r.change === "rotated") this.log.info(`${this.path}: ${r.detail}; reading the new file from byte 0 as source ${r.source.id}`);
     let start = r.source.committed_offset;
     if (this.firstOpen && this.o.startOffset !== null) {
       // The hand-over's offset belongs to the file the backfill read. If that file was truncated

@@ -5,6 +5,7 @@
 // prefix of the file.
 
 import type { Database } from "bun:sqlite";
+import { tailFingerprintOf } from "../input/file-identity";
 import { workerPath } from "../runtime/paths";
 import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
 import { mergePart, partPath, partTableDdl, removePart } from "./parts";
@@ -85,7 +86,7 @@ export async function ingestChunksInParallel(p: ParallelInput): Promise<Parallel
       const chunk = p.chunks[k]!;
       if (r.type === "error") throw new SluiceError(`ingesting bytes ${chunk.start}..${chunk.end} in a worker thread failed: ${r.message}; run again to resume from byte ${chunk.start}`, EXIT_FAILURE);
       results.delete(k);
-      const m = mergePart(p.db, partPath(p.dbPath, k), p.sourceId, chunk.end);
+      const m = mergePart(p.db, partPath(p.dbPath, k), p.sourceId, chunk.end, r.tail ?? tailFingerprintOf(p.fd, chunk.end));
       removePart(partPath(p.dbPath, k));
       merged++;
       totals.rows += m.rows;

@@ -27,7 +27,8 @@ export interface ChunkJob {
 }
 
 export type ChunkResult =
-  | { type: "done"; index: number; rows: number; rejects: number; slowPath: number }
+  /** `tail`: the tail fingerprint of the chunk's end, from the bytes just read (null if not in memory). */
+  | { type: "done"; index: number; rows: number; rejects: number; slowPath: number; tail: string | null }
   | { type: "error"; index: number; message: string };
 
 declare const self: Worker;
@@ -47,7 +48,8 @@ self.onmessage = (event: MessageEvent<ChunkJob>) => {
       const reader = new LineReader(fd, job.start, { maxLine: job.maxLine, endOffset: job.end }, (o) => writer.reject(o.offset, o.length, "longer than --max-line", o.head));
       ingestLines(reader, extractor, writer);
       writer.close(job.end);
-      postMessage({ type: "done", index: job.index, rows: writer.rows, rejects: writer.rejects, slowPath: extractor.slowPathLines - slowBefore } satisfies ChunkResult);
+      const tail = reader.tailFingerprint(job.end);
+      postMessage({ type: "done", index: job.index, rows: writer.rows, rejects: writer.rejects, slowPath: extractor.slowPathLines - slowBefore, tail } satisfies ChunkResult);
     } finally {
       db.close();
     }

@@ -50,11 +50,11 @@ export function createPartDatabase(path: string, ddl: string[], pageSize: number
 }
 
 /**
- * Moves a part's rows into the main database and sets the source's committed offset to `endOffset`,
- * all in one transaction. `INSERT INTO t SELECT * FROM part.t` between identical tables is SQLite's
+ * Moves a part's rows into the main database and sets the source's committed offset to `endOffset`
+ * (and its tail fingerprint to `tail`), all in one transaction. `INSERT INTO t SELECT * FROM part.t` between identical tables is SQLite's
  * transfer optimization: records are copied without being decoded.
  */
-export function mergePart(main: Database, path: string, sourceId: number, endOffset: number): { rows: number; rejects: number } {
+export function mergePart(main: Database, path: string, sourceId: number, endOffset: number, tail: string): { rows: number; rejects: number } {
   main.run("ATTACH DATABASE ? AS part", [path]);
   // Read the part through mmap: one page fault per 4 KiB instead of one pread syscall per page.
   main.run(`PRAGMA part.mmap_size = ${PART_MMAP_BYTES}`);
@@ -66,7 +66,7 @@ export function mergePart(main: Database, path: string, sourceId: number, endOff
       const rejects = main.run(
         "INSERT INTO main.rejects (file_id, byte_offset, length, reason, head) SELECT file_id, byte_offset, length, reason, head FROM part.rejects ORDER BY id",
       ).changes;
-      main.run(ADVANCE_SOURCE_SQL, [endOffset, rows, rejects, new Date().toISOString(), sourceId]);
+      main.run(ADVANCE_SOURCE_SQL, [endOffset, rows, rejects, new Date().toISOString(), sourceId, tail]);
       return { rows, rejects };
     }).immediate();
   } finally {

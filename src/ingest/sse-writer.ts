@@ -42,6 +42,8 @@ export class SseWriter {
   private readonly insertDecoded: Statement;
   private readonly updateSource: Statement | null;
   private readonly sourceId: number;
+  /** The tail fingerprint of an offset about to be committed (tailFrom); none for stdin. */
+  private tailAt: ((offset: number) => string) | null = null;
 
   /**
    * Row ids are idBase + byte offset: unique and in file order, and known before any row is
@@ -118,6 +120,14 @@ export class SseWriter {
     return Math.max(0, this.policy.ms - (performance.now() - this.batchStarted));
   }
 
+  /**
+   * Where the tail fingerprint of each committed offset comes from (the line reader's bytes): it
+   * is stored with the offset, once per commit, never per line.
+   */
+  tailFrom(tailAt: (offset: number) => string) {
+    this.tailAt = tailAt;
+  }
+
   /** Switches the batch policy (the stdin backfill turning into the live tail). */
   setPolicy(policy: BatchPolicy) {
     this.policy = policy;
@@ -144,7 +154,7 @@ export class SseWriter {
   }
 
   private flush(nextOffset: number) {
-    this.updateSource?.run(nextOffset, this.pendingRows, this.pendingRejects, new Date().toISOString(), this.sourceId);
+    this.updateSource?.run(nextOffset, this.pendingRows, this.pendingRejects, new Date().toISOString(), this.sourceId, this.tailAt?.(nextOffset) ?? null);
     this.db.run("COMMIT");
     this.rows += this.pendingRows;
     this.rejects += this.pendingRejects;

@@ -4,6 +4,7 @@
 
 import type { Database } from "bun:sqlite";
 import type { EnvelopeExtractor } from "../extract/envelope";
+import { tailFingerprintOf } from "../input/file-identity";
 import { LineReader } from "../input/line-reader";
 import { RewriteGuard } from "../input/rewrite-guard";
 import { ingestLines } from "./line-loop";
@@ -28,10 +29,16 @@ export interface TailSettings {
   batchMs: number;
 }
 
-/** A tail over `fd` as `source`, reading from `start`. */
+/**
+ * A tail over `fd` as `source`, reading from `start`. The guard's bytes before `start` (the ones
+ * the start was judged by) seed the reader's, so every tail fingerprint it commits comes from
+ * bytes the guard checked; only after an oversized line is one read from the file.
+ */
 export function openTailAt(db: Database, s: TailSettings, fd: number, source: SourceRow, start: number, guard = new RewriteGuard(fd)): Tail {
   const writer = new SseWriter(db, source.id, null, start, { rows: s.batchRows, ms: s.batchMs }, { sourceId: source.id });
-  const reader = new LineReader(fd, start, { maxLine: s.maxLine, bufferBytes: LIVE_BUFFER_BYTES, read: guard.read }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
+  const behind = guard.bytesBefore(start);
+  const reader = new LineReader(fd, start, { maxLine: s.maxLine, bufferBytes: LIVE_BUFFER_BYTES, read: guard.read, behind }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
+  writer.tailFrom((offset) => reader.tailFingerprint(offset) ?? tailFingerprintOf(fd, offset));
   return { fd, source, reader, writer, guard };
 }
 

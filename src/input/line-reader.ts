@@ -3,6 +3,7 @@
 // (docs/design.md, "Why not Bun.file streaming"), because nothing is allocated per chunk.
 
 import { readSync } from "node:fs";
+import { TAIL_FINGERPRINT_BYTES } from "./file-identity";
 
 export interface LineReaderOptions {
   /** Initial buffer size; it grows (up to maxLine) only for a line longer than the buffer. */
@@ -18,6 +19,8 @@ export interface LineReaderOptions {
    * rewrite); 0 means "nothing now". `position` is the file offset of the read.
    */
   read?: (buf: Buffer, offset: number, length: number, position: number) => number;
+  /** The bytes just before the start offset, when the caller has them (the rewrite guard's). */
+  behind?: Uint8Array;
 }
 
 /** A line longer than maxLine: where it starts, how long it is, and its first bytes. */
@@ -41,6 +44,13 @@ export class LineReader {
   private eof = false;
   private skipping: OversizedLine | null = null;
   private readonly endOffset: number;
+  // The last bytes of the lines dropped from the buffer: behind[0, behindLen) are the file's bytes
+  // just before behindEnd. The tail fingerprint of a committed offset is hashed from them and the
+  // buffer, never read from the file again, which may have been rewritten since.
+  private readonly behind = Buffer.allocUnsafe(TAIL_FINGERPRINT_BYTES);
+  private behindLen = 0;
+  private behindEnd: number;
+  private readonly scratch = Buffer.allocUnsafe(TAIL_FINGERPRINT_BYTES);
 
   constructor(
     private readonly fd: number,
@@ -52,6 +62,12 @@ export class LineReader {
     this.base = startOffset;
     this.readPos = startOffset;
     this.endOffset = opts.endOffset ?? Infinity;
+    this.behindEnd = startOffset;
+    if (opts.behind) {
+      const b = opts.behind.subarray(Math.max(0, opts.behind.length - this.behind.length));
+      this.behind.set(b);
+      this.behindLen = b.length;
+    }
   }
 
   /** File offset just past the last complete line handed out: the next line's start. */
@@ -120,9 +136,29 @@ export class LineReader {
     return this.buf.subarray(this.end, this.filled);
   }
 
+  /**
+   * Hash of the bytes just before `offset` (the last TAIL_FINGERPRINT_BYTES of them), as
+   * tailFingerprintOf would give it, from the bytes this reader handed out: `offset` is the next
+   * line's start, or any line start in the buffer. Null when they are not all in memory any more
+   * (after an oversized line, or at a start without `behind`): the caller reads them then.
+   */
+  tailFingerprint(offset: number): string | null {
+    const want = Math.min(offset, TAIL_FINGERPRINT_BYTES);
+    const inBuf = offset - this.base;
+    if (inBuf > this.filled) return null;
+    if (inBuf >= want) return hashHex(this.buf.subarray(inBuf - want, inBuf));
+    if (inBuf <= 0) return offset === this.behindEnd && this.behindLen >= want ? hashHex(this.behind.subarray(this.behindLen - want, this.behindLen)) : null;
+    const fromBehind = want - inBuf;
+    if (this.behindEnd !== this.base || this.behindLen < fromBehind) return null;
+    this.behind.copy(this.scratch, 0, this.behindLen - fromBehind, this.behindLen);
+    this.buf.copy(this.scratch, fromBehind, 0, inBuf);
+    return hashHex(this.scratch.subarray(0, want));
+  }
+
   /** Marks the pending bytes as consumed (a final line without '\n' that was ingested). */
   consumePending() {
     this.compact();
+    this.keepBehind(this.buf, this.filled);
     this.base += this.filled;
     this.filled = 0;
   }
@@ -145,11 +181,32 @@ export class LineReader {
   // Drops the lines already handed out and moves the unfinished tail to the front.
   private compact() {
     if (this.end === 0) return;
+    this.keepBehind(this.buf, this.end);
     const tail = this.filled - this.end;
     if (tail > 0) this.buf.copy(this.buf, 0, this.end, this.filled);
     this.base += this.end;
     this.filled = tail;
     this.start = this.end = 0;
+  }
+
+  /**
+   * Keeps the last bytes of `bytes[0, len)`, which are the file's bytes just before base + len, as
+   * the bytes behind. One copy of at most 4 KiB per buffer refill, not per line. Bytes skipped in
+   * an oversized line are never kept, so what was kept before them no longer adjoins the buffer.
+   */
+  private keepBehind(bytes: Uint8Array, len: number) {
+    const cap = this.behind.length;
+    if (this.behindEnd !== this.base) this.behindLen = 0;
+    if (len >= cap) {
+      this.behind.set(bytes.subarray(len - cap, len));
+      this.behindLen = cap;
+    } else {
+      const keep = Math.min(this.behindLen, cap - len);
+      this.behind.copy(this.behind, 0, this.behindLen - keep, this.behindLen);
+      this.behind.set(bytes.subarray(0, len), keep);
+      this.behindLen = keep + len;
+    }
+    this.behindEnd = this.base + len;
   }
 
   private makeRoom() {
@@ -185,4 +242,9 @@ export class LineReader {
     this.filled -= after;
     return true;
   }
+}
+
+/** The hash tailFingerprintOf (input/file-identity.ts) gives the same bytes. */
+function hashHex(bytes: Uint8Array): string {
+  return Bun.hash.xxHash64(bytes).toString(16);
 }
