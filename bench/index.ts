@@ -61,7 +61,7 @@ try {
       const full = await timed([bin, "index", ...roots, "--db", db, "--json"]);
       const r = JSON.parse(full.out);
       m.full.push(full.ms);
-      m.write.push(r.write_ms);
+      m.write.push(r.writeMs ?? r.write_ms);
       m.lines_per_s.push(r.lines / (full.ms / 1000));
       m.mb_per_s.push(r.bytes / 1e6 / (full.ms / 1000));
       m.peak_rss_mb.push(full.peakRssMb);
@@ -73,7 +73,7 @@ try {
       for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
       console.log(
         `run ${i + 1}, ${bin}: full ${(full.ms / 1000).toFixed(2)} s (${r.lines.toLocaleString("en-US")} lines, ${r.turns.toLocaleString("en-US")} turns, ` +
-          `writes ${r.write_ms} ms, ${full.cpuS.toFixed(2)} s CPU, peak RSS ${full.peakRssMb.toFixed(0)} MB)`,
+          `writes ${r.writeMs ?? r.write_ms} ms, ${full.cpuS.toFixed(2)} s CPU, peak RSS ${full.peakRssMb.toFixed(0)} MB)`,
       );
     }
     if (values.ccusage) ccusageRuns.push((await timed([values.ccusage, "daily", "--json", "--offline"], { CLAUDE_CONFIG_DIR: join(dir, "claude"), CODEX_HOME: join(dir, "codex"), HOME: dir })).ms);

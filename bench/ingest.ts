@@ -98,7 +98,7 @@ async function runSluice(bin: string): Promise<Measured> {
   const extra = values.args!.split(" ").filter(Boolean);
   const r = await timed([bin, "ingest", file, "--db", db, "--json", ...extra], false);
   const j = JSON.parse(r.stdout);
-  const m = { wallSecs: r.wallSecs, loadSecs: j.load_seconds, indexSecs: j.index_seconds, lines: j.lines, peakRssMb: j.peak_rss_mb, dbMb: dbSizeMb(db) };
+  const m = { wallSecs: r.wallSecs, loadSecs: j.loadSeconds ?? j.load_seconds, indexSecs: j.indexSeconds ?? j.index_seconds, lines: j.lines, peakRssMb: j.peakRssMb ?? j.peak_rss_mb, dbMb: dbSizeMb(db) };
   for (const s of ["", "-journal", "-wal", "-shm"]) rmSync(db + s, { force: true });
   return m;
 }

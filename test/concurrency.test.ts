@@ -1,13 +1,18 @@
 // Writers side by side (issue: exactly once everywhere). Two `sluice index` runs started together
 // must leave the index a single run leaves, never a line counted twice nor a constraint error; and
 // `vacuum --full` beside an index run or the index follower must never lose or double a row, nor
-// leave a database a reader cannot open. Driven against the compiled binary, on real files.
+// leave a database a reader cannot open. Driven against the compiled binary, on real files. Where
+// a race is too narrow to meet by chance, this process takes one side's steps itself at a chosen
+// moment (ScriptedRebuild: the rebuild's lock, copy and rename; a claim and a batch held open).
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { closeSync, copyFileSync, cpSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { generateFile } from "../bench/generate";
-import { one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { useIndexSettings, useLiveSettings } from "../src/db/settings";
+import { one, query, RUNNERS, run, SHARED, start, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-concurrency-");
 afterAll(() => tmp.cleanup());
@@ -124,6 +129,79 @@ describe("vacuum --full beside the deep index's writers", () => {
     console.log(`vacuum beside index: ${[...outcomes].join("; ")}`);
   }, 600_000);
 
+  test("on a small database, an index run or a follower started at every moment of it: rows kept, the follower lives on", async () => {
+    const full = halfTree();
+    full.grow();
+    const reference = fresh("ref.db");
+    expect((await run(BIN, indexArgs(reference, full))).code).toBe(0);
+    const want = contents(reference);
+    const same = (db: string) => JSON.stringify(contents(db)) === JSON.stringify(want);
+    const outcomes = new Map<string, number>();
+    const trials = Math.max(24, TRIALS / 2);
+    for (let i = 0; i < trials; i++) {
+      const half = halfTree();
+      const db = fresh("small.db");
+      expect((await run(BIN, indexArgs(db, half))).code).toBe(0);
+      half.grow();
+      const vacuum = run(BIN, ["vacuum", "--full", "--db", db]);
+      await Bun.sleep((i * 37) % 150);
+      let outcome: string;
+      if (i % 2 === 0) {
+        const x = await run(BIN, indexArgs(db, half));
+        // an index run that says it indexed did so into the file at the path; else it says why in one line
+        if (x.code === 0) expect({ trial: i, same: same(db) }).toEqual({ trial: i, same: true });
+        else expect(x.stderr.trim()).toMatch(/^[^\n]*(vacuum|run the same command again)[^\n]*$/);
+        outcome = `index ${x.code}`;
+      } else {
+        const follower = start(BIN, ["index", "--follow", "--claude", half.claude, "--codex", half.codex, "--db", db, "--poll-ms", "100"]);
+        const running = () => one(db, "SELECT count(*) AS n FROM writers WHERE scope = 'running'").n > 0;
+        try {
+          await waitFor(() => (same(db) && running()) || follower.proc.exitCode !== null);
+          expect({ trial: i, exited: follower.proc.exitCode, stderr: follower.proc.exitCode === null ? "" : follower.stderr() }).toEqual({ trial: i, exited: null, stderr: "" });
+        } finally {
+          follower.proc.kill("SIGTERM");
+          expect({ trial: i, code: await follower.exited, stderr: follower.stderr() }).toMatchObject({ trial: i, code: 0 });
+        }
+        outcome = "follower";
+      }
+      const v = await vacuum;
+      if (v.code !== 0) expect(v.stderr.trim()).toMatch(/^[^\n]*(being written by|another connection (has|began using)|in use by)[^\n]*$/);
+      const key = `vacuum ${v.code}, ${outcome}`;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      expect(integrity(db)).toBe("ok");
+      expect((await run(BIN, indexArgs(db, half))).code).toBe(0);
+      expect(contents(db)).toEqual(want);
+    }
+    console.log(`vacuum on a small database: ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join("; ")}`);
+  }, 600_000);
+
+  test("a connection that puts the file back in WAL mode after it left it, then closes: no WAL goes with the replaced file", async () => {
+    const tree = halfTree();
+    tree.grow();
+    const base = fresh("rewal-base.db");
+    expect((await run(BIN, indexArgs(base, tree))).code).toBe(0);
+    const want = contents(base);
+    let hits = 0;
+    for (let i = 0; i < 12 && hits < 3; i++) {
+      const db = fresh("rewal.db");
+      copyFileSync(base, db);
+      const vacuum = start(BIN, ["vacuum", "--full", "--db", db]);
+      // A third party (a sqlite3 shell, a reader) puts the file back in WAL mode between vacuum's
+      // leaving WAL and its rebuild's lock, holds it a moment, and closes. The rebuild then found
+      // the file in WAL mode: its writes went to a WAL that stayed beside the path after the
+      // rename, and the new file took it for its own.
+      if (await backToWal(db, vacuum.exited)) hits++;
+      const code = await vacuum.exited;
+      const said = vacuum.stderr().trim();
+      if (code !== 0) expect(said).toMatch(/^[^\n]*another connection (has|began using)[^\n]*$/);
+      expect(integrity(db)).toBe("ok");
+      expect(query(db, "SELECT scope FROM writers WHERE scope IN ('replaced', 'all')")).toEqual([]);
+      expect(contents(db)).toEqual(want);
+      expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+    }
+    expect(hits).toBeGreaterThan(0);
+  }, 120_000);
+
   test("beside index --follow: refused while it runs, and the follower keeps the index exact", async () => {
     const tree = halfTree();
     const db = fresh("follow.db");
@@ -152,6 +230,217 @@ describe("vacuum --full beside the deep index's writers", () => {
     expect(integrity(db)).toBe("ok");
   }, 120_000);
 });
+
+/**
+ * The steps of vacuum --full's rebuild, taken by this process so that a sluice process can be put at
+ * a chosen moment of them. At the start: the claim, and WAL mode left. `hold`: the old file held
+ * exclusively, as the rebuild holds it from before its copy. `replace`: the copy (VACUUM INTO, in WAL
+ * mode), the old file marked replaced, the rename; then the new file written through its WAL (every
+ * page rewritten, the claim released) by a connection that stays open, as another writer of the new
+ * file would; then the old file let go. `finish`: that connection closes.
+ */
+class ScriptedRebuild {
+  private old: Database | null = null;
+  private next: Database | null = null;
+
+  constructor(private readonly db: string) {
+    const c = new Database(db);
+    c.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('all', 'vacuum --full', ?, ?, ?)", [process.pid, hostname(), new Date().toISOString()]);
+    c.query("PRAGMA journal_mode = DELETE").get();
+    c.close();
+  }
+
+  hold() {
+    this.old = new Database(this.db);
+    this.old.run("PRAGMA locking_mode = EXCLUSIVE");
+    this.old.run("BEGIN EXCLUSIVE");
+    this.old.run("COMMIT");
+  }
+
+  /** With `newWal: false`, the new file's writer closes before the old file is let go: no WAL is left beside the path. */
+  replace(newWal = true) {
+    const tmp = `${this.db}.tmp-scripted`;
+    this.old!.run("VACUUM INTO ?", [tmp]);
+    const copy = new Database(tmp);
+    copy.query("PRAGMA journal_mode = WAL").get();
+    copy.close();
+    this.old!.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('replaced', 'vacuum --full', ?, ?, ?)", [process.pid, hostname(), new Date().toISOString()]);
+    renameSync(tmp, this.db);
+    this.next = new Database(this.db);
+    this.next.run("PRAGMA wal_autocheckpoint = 0");
+    this.next.run("VACUUM");
+    this.next.run("DELETE FROM writers WHERE scope = 'all'");
+    if (!newWal) this.finish();
+    this.old!.close();
+  }
+
+  finish() {
+    this.next?.close();
+    this.next = null;
+  }
+}
+
+describe("a writer that opened the database just before vacuum --full replaced it", () => {
+  // Such a writer used to take the old file's lock once the rebuild let it go, and SQLite then found
+  // the new file's WAL by name and used it as the old file's: the writer's rows went into the new
+  // file's WAL through the old file, and a checkpoint of that connection (at exit, or the follower's
+  // last one) copied the WAL into the old file and emptied it. The index run had exited 0.
+  test("an index run waiting for the claim: its rows are in the new file", async () => {
+    const tree = halfTree();
+    const db = fresh("waiting-index.db");
+    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+    tree.grow();
+    const reference = fresh("ref.db");
+    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const rebuild = new ScriptedRebuild(db);
+    const index = start(BIN, indexArgs(db, tree));
+    await waitFor(() => /waiting for/.test(index.stderr()));
+    rebuild.hold();
+    await Bun.sleep(200);
+    rebuild.replace();
+    expect({ code: await index.exited, stderr: index.stderr() }).toMatchObject({ code: 0 });
+    rebuild.finish();
+    expect(integrity(db)).toBe("ok");
+    expect(contents(db)).toEqual(contents(reference));
+  }, 60_000);
+
+  test("index --follow waiting for the claim to index everything first: it indexes the new file, and follows it", async () => {
+    const tree = halfTree();
+    const db = fresh("waiting-follower.db");
+    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+    tree.grow();
+    const reference = fresh("ref.db");
+    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const want = contents(reference);
+    const rebuild = new ScriptedRebuild(db);
+    const follower = start(BIN, ["index", "--follow", "--claude", tree.claude, "--codex", tree.codex, "--db", db, "--poll-ms", "100"]);
+    await waitFor(() => /waiting for/.test(follower.stderr()));
+    rebuild.hold();
+    await Bun.sleep(200);
+    rebuild.replace(false);
+    try {
+      // It used to stop here: "was replaced by 'sluice vacuum --full' while this command had it open".
+      // Now it indexes the new file, then hands over to the live image, which registers itself.
+      const running = () => one(db, "SELECT count(*) AS n FROM writers WHERE scope = 'running'").n > 0;
+      await waitFor(() => (JSON.stringify(contents(db)) === JSON.stringify(want) && running()) || follower.proc.exitCode !== null);
+      expect(follower.proc.exitCode).toBeNull();
+    } finally {
+      follower.proc.kill("SIGTERM");
+      expect({ code: await follower.exited, stderr: follower.stderr() }).toMatchObject({ code: 0 });
+      rebuild.finish();
+    }
+    expect(integrity(db)).toBe("ok");
+    expect(contents(db)).toEqual(want);
+  }, 60_000);
+
+  test("index --follow's live image, opening it while the rebuild holds it: its rows are in the new file", async () => {
+    const tree = halfTree();
+    const db = fresh("starting-follower.db");
+    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+    tree.grow();
+    const reference = fresh("ref.db");
+    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const want = contents(reference);
+    const rebuild = new ScriptedRebuild(db);
+    rebuild.hold();
+    // the image a follower hands over to, as it starts: its open waits for the rebuild's lock
+    const follower = start(BIN, ["index", "--follow", "--handover", "--claude", tree.claude, "--codex", tree.codex, "--db", db, "--poll-ms", "100"]);
+    await Bun.sleep(500);
+    rebuild.replace();
+    try {
+      await waitFor(() => JSON.stringify(contents(db)) === JSON.stringify(want));
+    } finally {
+      follower.proc.kill("SIGTERM");
+      expect({ code: await follower.exited, stderr: follower.stderr() }).toMatchObject({ code: 0 });
+      rebuild.finish();
+    }
+    expect(integrity(db)).toBe("ok");
+    expect(contents(db)).toEqual(want);
+  }, 60_000);
+});
+
+describe("a writer waiting for the deep index's claim", () => {
+  test("the switch to WAL of a database left in rollback-journal mode waits for another writer's lock of the moment", async () => {
+    // A run killed before its switch to WAL leaves a new database in rollback-journal mode, and the
+    // next run switches it. SQLite gives that switch up at once, without its busy timeout, if
+    // another connection holds the write lock at that instant (the other of two runs started
+    // together, trying for the claim): the run said "the database stayed locked ... for 5 s".
+    const db = fresh("switch.db");
+    const c = new Database(db);
+    c.run("CREATE TABLE t (x)");
+    c.close();
+    const script = `const d = new (require("bun:sqlite").Database)(${JSON.stringify(db)}); d.run("BEGIN IMMEDIATE"); console.log("held"); Bun.sleepSync(400); d.run("COMMIT"); d.close();`;
+    for (const use of [useIndexSettings, (d: Database) => useLiveSettings(d, 2)]) {
+      const holder = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe" });
+      const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("held");
+      const conn = new Database(db);
+      try {
+        use(conn);
+        expect((conn.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+        conn.query("PRAGMA journal_mode = DELETE").get();
+      } finally {
+        conn.close();
+        await holder.exited;
+      }
+    }
+  }, 30_000);
+
+  test("outwaits a holder whose batch keeps the write lock longer than the busy timeout (5 s)", async () => {
+    const tree = halfTree();
+    const db = fresh("wait.db");
+    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+    tree.grow();
+    const reference = fresh("ref.db");
+    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    // This process plays a slow index run: it holds the claim, and one batch's write transaction
+    // for 6 s. The waiting run used to ask for the write lock to look at the claim, and gave up
+    // after 5 s: "the database stayed locked by another connection for 5 s".
+    const holder = new Database(db);
+    holder.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('deep-index', 'index', ?, ?, ?)", [process.pid, hostname(), new Date().toISOString()]);
+    holder.run("BEGIN IMMEDIATE");
+    const waiter = start(BIN, indexArgs(db, tree));
+    await Bun.sleep(6500);
+    holder.run("COMMIT");
+    holder.run("DELETE FROM writers WHERE pid = ?", [process.pid]);
+    holder.close();
+    const code = await waiter.exited;
+    expect({ code, stderr: waiter.stderr().replace(/^\S*\s*waiting for .*\n/m, "") }).toEqual({ code: 0, stderr: "" });
+    expect(contents(db)).toEqual(contents(reference));
+  }, 60_000);
+});
+
+/**
+ * Waits until `db`'s header says rollback-journal mode (vacuum --full left WAL), then switches it
+ * back to WAL from a connection of this process, holds that a moment, and closes it. True when the
+ * switch came before the rebuild took its lock (else the switch waited for the rebuild, or failed).
+ */
+async function backToWal(db: string, done: Promise<number>): Promise<boolean> {
+  let finished = false;
+  done.then(() => (finished = true));
+  const head = Buffer.alloc(20);
+  for (;;) {
+    if (finished) return false;
+    const fd = openSync(db, "r");
+    readSync(fd, head, 0, 20, 0);
+    closeSync(fd);
+    if (head[18] === 1) break;
+    await Bun.sleep(1);
+  }
+  const c = new Database(db);
+  try {
+    c.run("PRAGMA busy_timeout = 0");
+    const mode = (c.query("PRAGMA journal_mode = WAL").get() as { journal_mode: string }).journal_mode;
+    if (mode !== "wal") return false;
+    c.query("SELECT count(*) FROM turns").get();
+    await Bun.sleep(300);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
+}
 
 async function waitFor(ok: () => boolean, ms = 30_000) {
   const deadline = performance.now() + ms;

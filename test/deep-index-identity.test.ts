@@ -4,7 +4,7 @@
 // timestamp, however hostile, breaks a report or loses a token.
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, cpSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { APPLICATION_ID, MIGRATIONS } from "../src/db/schema";
@@ -112,6 +112,73 @@ describe("files by identity", () => {
     const r = await index(db, root);
     expect(r.reindexed).toBe(1);
     expect(query(db, "SELECT message_id FROM turns ORDER BY message_id").map((t) => t.message_id)).toEqual(["m-head", "m-new-1", "m-new-2", "m-new-3"]);
+  });
+
+  /** The index of `root` equals a fresh index of the files there now: the same turns, no old content kept beside the new. */
+  async function expectFresh(db: string, root: string) {
+    const again = fresh("fresh.db");
+    await index(again, root);
+    const ids = (d: string) => query(d, "SELECT message_id, input_tokens FROM turns ORDER BY message_id");
+    expect(ids(db)).toEqual(ids(again));
+    expect(totals(db)).toEqual(totals(again));
+  }
+
+  test("a rewrite past the first 4 KiB and a rename before the next run: the file's row is read again, not a second row added", async () => {
+    const root = fresh("projects");
+    const dir = join(root, "p");
+    mkdirSync(dir, { recursive: true });
+    const head = call("head", 1, "2026-01-10T09:00:00.000Z") + JSON.stringify({ type: "user", pad: "x".repeat(5000) }) + "\n";
+    writeFileSync(join(dir, "s.jsonl"), head + call("old-1", 100, "2026-01-10T10:00:00.000Z"));
+    const db = fresh("rewrite-rename.db");
+    await index(db, root);
+    writeFileSync(join(dir, "s.jsonl"), head + call("new-1", 300, "2026-01-10T10:00:00.000Z") + call("new-2", 300, "2026-01-10T10:00:00.000Z"));
+    renameSync(dir, join(root, "q")); // its project directory renamed
+    const r = await index(db, root);
+    await expectFresh(db, root);
+    expect([r.reindexed, r.added]).toEqual([1, 0]);
+    expect(query(db, "SELECT path FROM agent_files").map((f) => f.path)).toEqual([join(root, "q", "s.jsonl")]);
+  });
+
+  test("a file replaced by a new inode, with a symlink to it made before the next run, is read again at its own path", async () => {
+    const root = fresh("projects");
+    const dir = join(root, "p");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "s.jsonl");
+    writeFileSync(file, call("old-1", 100, "2026-01-10T10:00:00.000Z"));
+    const db = fresh("replace-link.db");
+    await index(db, root);
+    // through a temporary file renamed over it, then a symlink whose name sorts before it
+    writeFileSync(join(dir, "s.jsonl.tmp"), call("new-1", 300, "2026-01-10T10:00:00.000Z"));
+    renameSync(join(dir, "s.jsonl.tmp"), file);
+    symlinkSync(file, join(dir, "a-link.jsonl"));
+    const r = await index(db, root);
+    await expectFresh(db, root);
+    expect([r.reindexed, r.added]).toEqual([1, 0]);
+    expect(query(db, "SELECT path FROM agent_files").map((f) => f.path)).toEqual([file]);
+  });
+
+  test("a file replaced through a rename whose old inode a new file gets: each is its own row, the old content gone", async () => {
+    const root = fresh("projects");
+    mkdirSync(join(root, "p"), { recursive: true });
+    mkdirSync(join(root, "q"), { recursive: true });
+    const file = join(root, "p", "s.jsonl");
+    writeFileSync(file, call("old-1", 100, "2026-01-10T10:00:00.000Z"));
+    const db = fresh("replace-reuse.db");
+    await index(db, root);
+    const old = statSync(file).ino;
+    writeFileSync(`${file}.tmp`, call("new-1", 300, "2026-01-10T10:00:00.000Z"));
+    renameSync(`${file}.tmp`, file);
+    // a new file in another project, on the freed inode (ext4 gives it at once; some file systems never do)
+    let reused = false;
+    for (let i = 0; i < 200 && !reused; i++) {
+      const p = join(root, "q", `${i}.txt`);
+      writeFileSync(p, call(`other-${i}`, 50, "2026-01-10T11:00:00.000Z"));
+      if ((reused = statSync(p).ino === old)) renameSync(p, join(root, "q", "t.jsonl"));
+    }
+    if (!reused) console.log("(the file system gave no freed inode again: the reuse itself is not tested here)");
+    await index(db, root);
+    await expectFresh(db, root);
+    expect(one(db, "SELECT count(*) AS n FROM agent_files WHERE path = ?", [file]).n).toBe(1);
   });
 });
 

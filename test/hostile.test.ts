@@ -42,9 +42,9 @@ test("BOM, CRLF, bad UTF-8, surrogates, NUL, huge numbers, duplicate keys, deep 
   const r = await run(RUNNERS[1]!.cmd, ["ingest", file, "--db", db, "--json"]);
   expect(r.code).toBe(0);
   const summary = JSON.parse(r.stdout);
-  expect(summary.committed_offset).toBe(at);
+  expect(summary.committedOffset).toBe(at);
   // bounded by --max-line (64 MiB), not by the line
-  expect(summary.peak_rss_mb).toBeLessThan(512);
+  expect(summary.peakRssMb).toBeLessThan(512);
 
   const rows = Object.fromEntries(query(db, "SELECT byte_offset, sid, round, meta_pid FROM sse_rows").map((x) => [x.byte_offset, x]));
   expect(rows[offsets.bom! + 3]).toMatchObject({ sid: "bom-line", round: 1 }); // the BOM is not part of the line

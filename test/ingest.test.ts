@@ -131,7 +131,7 @@ for (const runner of RUNNERS) {
       s = JSON.parse(r.stdout);
       expect(s.rows).toBe(0);
       expect(s.rejects).toBe(0);
-      expect(s.pending_bytes).toBe('{"sid":"partial'.length);
+      expect(s.pendingBytes).toBe('{"sid":"partial'.length);
       expect(r.stderr).toContain("unfinished line");
       appendFileSync(file, '"}\n');
       s = JSON.parse((await sluice(["ingest", file, "--db", db, "--json"])).stdout);
@@ -165,7 +165,7 @@ for (const runner of RUNNERS) {
       expect(r.stderr).toContain("not at a line start");
       r = await sluice(["ingest", small, "--db", db, "--start-offset", String(second), "--json"]);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).start_offset).toBe(second);
+      expect(JSON.parse(r.stdout).startOffset).toBe(second);
       expect(query(db, "SELECT min(byte_offset) AS m FROM sse_rows")[0].m).toBeGreaterThanOrEqual(second);
       r = await sluice(["ingest", small, "--db", db, "--start-offset", "0"]);
       expect(r.code).toBe(2);
@@ -176,7 +176,7 @@ for (const runner of RUNNERS) {
       const db = newDb();
       await sluice(["ingest", small, "--db", db]);
       const s = JSON.parse((await sluice(["ingest", small, "--db", db, "--json", "--from-scratch"])).stdout);
-      expect(s.start_offset).toBe(0);
+      expect(s.startOffset).toBe(0);
       checkExactlyOnce(db, readFileSync(small));
     });
 
@@ -189,7 +189,7 @@ for (const runner of RUNNERS) {
       let r = await sluice(["ingest", file, "--db", db, "--json"]);
       expect(r.code).toBe(0);
       expect(r.stderr).toContain("truncated");
-      expect(JSON.parse(r.stdout).source_id).toBe(2);
+      expect(JSON.parse(r.stdout).sourceId).toBe(2);
       // replaced: same path, other content (rename rotation of another file into place)
       const other = join(tmp.dir, `other-${runner.name.length}.jsonl`);
       generateFile(other, { lines: 300, seed: 4242 });
@@ -197,7 +197,7 @@ for (const runner of RUNNERS) {
       r = await sluice(["ingest", file, "--db", db, "--json"]);
       expect(r.stderr).toContain("replaced");
       const s = JSON.parse(r.stdout);
-      expect(s.source_id).toBe(3);
+      expect(s.sourceId).toBe(3);
       expect(s.rows).toBe(300);
       checkExactlyOnce(db, readFileSync(file), 3);
       const events = query(db, "SELECT source_id, kind FROM source_events ORDER BY id");
@@ -313,16 +313,16 @@ describe("indexes on a large read", () => {
     const first = newDb(), alone = newDb();
     let r = await sluice(["ingest", base, "--db", first, "--json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).indexes_built).toBe(7);
+    expect(JSON.parse(r.stdout).indexesBuilt).toBe(7);
     expect(statSync(first).size).toBeGreaterThan(2 * statSync(more).size);
     appendFileSync(base, readFileSync(more));
     r = await sluice(["ingest", base, "--db", first, "--json"]);
     expect(r.code).toBe(0);
     // rebuilding them would sort the whole table again for a read half its size
-    expect(JSON.parse(r.stdout)).toMatchObject({ indexes_built: 0, lines: 110_000 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ indexesBuilt: 0, lines: 110_000 });
     checkExactlyOnce(first, readFileSync(base));
     r = await sluice(["ingest", more, "--db", alone, "--json"]);
-    expect(JSON.parse(r.stdout).indexes_built).toBe(7);
+    expect(JSON.parse(r.stdout).indexesBuilt).toBe(7);
     checkExactlyOnce(alone, readFileSync(more));
   }, 120_000);
 });

@@ -267,9 +267,9 @@ describe("dist/sluice follow", () => {
       const status = JSON.parse(st.stdout);
       expect(status.mode).toBe("live");
       expect(status.ingester.pid).toBe(s.proc.pid);
-      expect(status.ingester.rss_bytes).toBeGreaterThan(1 << 20);
-      expect(status.sources[0].committed_offset).toBe(statSync(file).size);
-      expect(status.sources[0].behind_bytes).toBe(0);
+      expect(status.ingester.rssBytes).toBeGreaterThan(1 << 20);
+      expect(status.sources[0].committedOffset).toBe(statSync(file).size);
+      expect(status.sources[0].behindBytes).toBe(0);
       expect(status.rows).toBe(expectedLines(readFileSync(file)).filter((l) => l.fields).length);
       const text = await run(cmd, ["status", "--db", db]);
       expect(text.stdout).toContain(`PID ${s.proc.pid}`);

@@ -228,9 +228,9 @@ describe("stats", () => {
       expect([r.code, st.health]).toEqual([0, "ok"]);
       expect(st.tables.sse_rows).toBe(2500);
       expect(st.ingester.pid).toBe(s.proc.pid);
-      expect(st.ingester.rss_bytes).toBeGreaterThan(1 << 20);
-      expect(st.sources[0].lines_per_s_1m).toBeGreaterThan(0);
-      expect(st.last_check.ok).toBe(true);
+      expect(st.ingester.rssBytes).toBeGreaterThan(1 << 20);
+      expect(st.sources[0].linesPerSecondLastMinute).toBeGreaterThan(0);
+      expect(st.lastCheck.ok).toBe(true);
       const text = await sluice("stats", "--db", db);
       expect(text.stdout).toMatch(/^health +ok/);
     } finally {

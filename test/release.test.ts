@@ -33,6 +33,6 @@ test.skipIf(process.platform !== "linux" || process.arch !== "x64")("the linux-x
   generateFile(file, { lines: 2000, seed: 9, hostile: 0.1 });
   const r = await run([bin], ["ingest", file, "--db", db, "--json"], { env: { HOME: tmp.dir } });
   expect(r.code).toBe(0);
-  expect(JSON.parse(r.stdout).committed_offset).toBe(readFileSync(file).length);
+  expect(JSON.parse(r.stdout).committedOffset).toBe(readFileSync(file).length);
   checkExactlyOnce(db, readFileSync(file));
 }, 120_000);

@@ -4,7 +4,7 @@ import { EXIT_FAILURE } from "../runtime/errors";
 import { checkDeepIndexInvariants } from "../deep-index/invariants";
 import { checkCaptureInvariants } from "../ingest/invariants";
 import { checkDatabase } from "../ops/check";
-import { count } from "../runtime/format";
+import { count, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
 
@@ -23,7 +23,7 @@ export default defineCommand({
     const r = checkDatabase(resolveDbPath(args.db), args.full, [checkCaptureInvariants, checkDeepIndexInvariants]);
     printResult(args.json, r, () =>
       r.ok
-        ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${count(r.rows)} rows from ${r.sources} sources, ${(r.ms / 1000).toFixed(1)} s)`]
+        ? [`ok: ${r.kind}_check passed and sluice's invariants hold (${plural(r.rows, "row")} from ${plural(r.sources, "source")}, ${(r.ms / 1000).toFixed(1)} s)`]
         : [
             `${r.problems.length} problem${r.problems.length === 1 ? "" : "s"} in ${r.db}:`, ...r.problems.map((p) => `  - ${p}`),
             // only SQLite's own verdict is damage; sluice's invariants name their repair each

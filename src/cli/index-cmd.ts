@@ -2,12 +2,11 @@ import type { Database } from "bun:sqlite";
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
-import { openDatabase } from "../db/open";
+import { onCurrentFile } from "../db/open";
 import { useIndexSettings } from "../db/settings";
 import { agentRoots } from "../deep-index/discover";
 import { followIndex } from "../deep-index/follow";
 import { indexOnce } from "../deep-index/index-once";
-import { fileAt, replacedUnder } from "../db/writer-lock";
 import { defaultParseThreads, type IndexOptions } from "../deep-index/indexer";
 import type { IndexOnceResult } from "../deep-index/index-once";
 import { count, megabytes, seconds } from "../runtime/format";
@@ -17,25 +16,12 @@ import { helpMeta } from "./help";
 import { printResult } from "./output";
 
 /**
- * One index run; when \`vacuum --full\` replaced the file while this run waited for its claim, the
+ * One index run; when `vacuum --full` replaced the file while this run waited for its claim, the
  * run opens the path again (nothing was written to the old file) and goes on there.
  */
-async function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions): Promise<IndexOnceResult> {
-  for (let attempt = 1; ; attempt++) {
-    const before = fileAt(dbPath);
-    let db: Database | null = null;
-    try {
-      db = openDatabase(dbPath, { create: true });
-      const opened = db;
-      return (await indexOnce(opened, { dbPath, roots, role: "index", threads, log, prepare: () => useIndexSettings(opened) }))!;
-    } catch (err) {
-      // (a read of the old file as it was being replaced can fail as if it were damaged: it is not)
-      if (!replacedUnder(err, dbPath, before) || attempt === 3) throw err;
-      log.info(`${dbPath} was replaced by 'sluice vacuum --full' meanwhile; indexing the new file`);
-    } finally {
-      db?.close();
-    }
-  }
+function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions): Promise<IndexOnceResult> {
+  const work = async (db: Database) => (await indexOnce(db, { dbPath, roots, role: "index", threads, log, prepare: () => useIndexSettings(db) }))!;
+  return onCurrentFile(dbPath, { create: true }, work, log, "indexing the new file");
 }
 
 /**

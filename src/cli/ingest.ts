@@ -4,7 +4,7 @@ import { execSelf, keepAcrossExec, liveEnv } from "../runtime/exec-self";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
 import { SluiceError } from "../runtime/errors";
-import { count as n } from "../runtime/format";
+import { count as n, plural } from "../runtime/format";
 import { log } from "../runtime/log";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
@@ -96,11 +96,11 @@ export default defineCommand({
     // several times slower: the first live commits then come within the latency bound.
     for (let pass = 0; pass < CATCH_UP_PASSES && summary.seconds >= CATCH_UP_DONE_S; pass++) {
       summary = await runBackfill({ ...backfill, fromScratch: false, startOffset: null, progress: false }, log, input);
-      log.info(`caught up ${n(summary.lines)} lines appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
+      log.info(`caught up ${plural(summary.lines, "line")} appended meanwhile, in ${summary.seconds.toFixed(2)} s`);
     }
-    log.info(`backfill done; handing over to the live tail at byte ${summary.committed_offset} (same PID ${process.pid})`);
+    log.info(`backfill done; handing over to the live tail at byte ${summary.committedOffset} (same PID ${process.pid})`);
     // The live image runs without the JIT unless told otherwise: about 9 MB less RSS at live rates.
-    const liveWords = liveArgs(args, backfill.dbPath, summary.committed_offset);
+    const liveWords = liveArgs(args, backfill.dbPath, summary.committedOffset);
     const inherited = input.fd === null ? null : await keepAcrossExec(input.fd);
     if (inherited !== null) liveWords.push("--input-fd", String(inherited));
     await execSelf(liveWords, liveEnv());
@@ -133,8 +133,8 @@ function report(s: IngestSummary, json: boolean) {
     return;
   }
   log.success(
-    `${n(s.lines)} lines (${n(s.rows)} rows, ${n(s.rejects)} rejects) in ${s.seconds.toFixed(2)} s: ${n(s.lines_per_s)} lines/s, ${s.mb_per_s.toFixed(1)} MB/s, peak RSS ${s.peak_rss_mb.toFixed(0)} MB` +
-      (s.indexes_built ? `; ${s.indexes_built} indexes built in ${s.index_seconds.toFixed(2)} s` : "") +
-      `; committed through byte ${n(s.committed_offset)}`,
+    `${plural(s.lines, "line")} (${plural(s.rows, "row")}, ${plural(s.rejects, "reject")}) in ${s.seconds.toFixed(2)} s: ${n(s.linesPerSecond)} lines/s, ${s.mbPerSecond.toFixed(1)} MB/s, peak RSS ${s.peakRssMb.toFixed(0)} MB` +
+      (s.indexesBuilt ? `; ${plural(s.indexesBuilt, "index", "indexes")} built in ${s.indexSeconds.toFixed(2)} s` : "") +
+      `; committed through byte ${n(s.committedOffset)}`,
   );
 }

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { helpMeta } from "./help";
 import { readStats, type Health } from "../ops/stats";
-import { count as n, mib as mb } from "../runtime/format";
+import { count as n, mib as mb, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
 
@@ -21,21 +21,21 @@ export default defineCommand({
       const out = [
         `health     ${s.health}${s.reasons.length ? "" : " (nothing to report)"}`,
         ...s.reasons.map((r) => `           - ${r}`),
-        `database   ${s.db} (schema v${s.schema_version}): ${mb(s.files.db_bytes)}, WAL ${mb(s.files.wal_bytes)}, free pages ${mb(s.files.free_bytes)}`,
+        `database   ${s.db} (schema v${s.schemaVersion}): ${mb(s.files.dbBytes)}, WAL ${mb(s.files.walBytes)}, free pages ${mb(s.files.freeBytes)}`,
         `pages      ${n(s.pages.pageCount)} of ${n(s.pages.pageSize)} bytes, journal ${s.pages.journalMode}, auto_vacuum ${s.pages.autoVacuum}`,
         `tables     ${Object.entries(s.tables).map(([t, c]) => `${t} ${n(c)}`).join(", ")}`,
       ];
       const i = s.ingester;
       if (i?.running) {
-        out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${i.rss_bytes == null ? "?" : mb(i.rss_bytes)}${i.max_rss_bytes ? ` of ${mb(i.max_rss_bytes)}` : ""}, heartbeat ${i.heartbeat_age_s.toFixed(0)} s ago`);
-      } else out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeat_at})` : ""}`);
+        out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${i.rssBytes == null ? "?" : mb(i.rssBytes)}${i.maxRssBytes ? ` of ${mb(i.maxRssBytes)}` : ""}, heartbeat ${i.heartbeatAgeSeconds.toFixed(0)} s ago`);
+      } else out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeatAt})` : ""}`);
       for (const src of s.sources) {
         out.push(
-          `source ${src.id}   ${src.path}: committed ${n(src.committed_offset)} bytes${src.behind_bytes == null ? "" : `, ${n(src.behind_bytes)} behind`}, ` +
-            `${n(src.lines)} lines, ${n(src.rejects)} rejects${src.lines_per_s_1m == null ? "" : `, ${n(Math.round(src.lines_per_s_1m))} lines/s over the last minute`}, last commit ${src.last_commit_at ?? "never"}`,
+          `source ${src.id}   ${src.path}: committed ${n(src.committedOffset)} bytes${src.behindBytes == null ? "" : `, ${n(src.behindBytes)} behind`}, ` +
+            `${plural(src.lines, "line")}, ${plural(src.rejects, "reject")}${src.linesPerSecondLastMinute == null ? "" : `, ${n(Math.round(src.linesPerSecondLastMinute))} lines/s over the last minute`}, last commit ${src.lastCommitAt ?? "never"}`,
         );
       }
-      out.push(`last check ${s.last_check ? `${s.last_check.at} (${s.last_check.kind}): ${s.last_check.ok ? "ok" : `${s.last_check.problems.length} problems`}` : "never: run 'sluice check'"}`);
+      out.push(`last check ${s.lastCheck ? `${s.lastCheck.at} (${s.lastCheck.kind}): ${s.lastCheck.ok ? "ok" : `${plural(s.lastCheck.problems.length, "problem")}`}` : "never: run 'sluice check'"}`);
       return out;
     });
     process.exitCode = EXIT_BY_HEALTH[s.health];

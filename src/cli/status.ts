@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { hostname } from "node:os";
 import { helpMeta } from "./help";
 import { readStatus } from "../ops/status";
-import { count as n, mib } from "../runtime/format";
+import { count as n, mib, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson } from "./output";
 
@@ -20,18 +20,18 @@ export default defineCommand({
       return;
     }
     const mb = (x: number | null | undefined) => (x == null ? "?" : mib(x));
-    const out: string[] = [`database   ${s.db} (schema v${s.schema_version})`];
+    const out: string[] = [`database   ${s.db} (schema v${s.schemaVersion})`];
     const i = s.ingester;
     if (i && i.running) {
-      out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${mb(i.rss_bytes)}${i.max_rss_bytes ? ` of ${mb(i.max_rss_bytes)} budget` : ""}, ${i.lines_per_s == null ? "" : `${n(Math.round(i.lines_per_s))} lines/s, `}heartbeat ${i.heartbeat_at}`);
-    } else if (i || !s.writers.length) out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeat_at})` : ""}`);
+      out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${mb(i.rssBytes)}${i.maxRssBytes ? ` of ${mb(i.maxRssBytes)} budget` : ""}, ${i.linesPerSecond == null ? "" : `${n(Math.round(i.linesPerSecond))} lines/s, `}heartbeat ${i.heartbeatAt}`);
+    } else if (i || !s.writers.length) out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeatAt})` : ""}`);
     for (const w of s.writers) out.push(`${w.role === "index --follow" ? "follower " : "writer   "}  '${w.role}', PID ${w.pid}${w.host === hostname() ? "" : ` on ${w.host}`}, since ${w.since}${w.writing ? ", writing now" : ""}`);
-    out.push(`rows       ${n(s.rows)} (${n(s.rejects)} rejects)`);
+    out.push(`rows       ${n(s.rows)} (${plural(s.rejects, "reject")})`);
     for (const src of s.sources) {
       out.push(`source ${src.id}   ${src.path} (${src.kind}${src.ino != null ? `, inode ${src.dev}:${src.ino}, fingerprint ${src.fingerprint}` : ""})`);
-      out.push(`           committed ${n(src.committed_offset)} bytes${src.behind_bytes == null ? "" : `, ${n(src.behind_bytes)} behind`}, ${n(src.lines)} lines, last commit ${src.last_commit_at ?? "never"}`);
+      out.push(`           committed ${n(src.committedOffset)} bytes${src.behindBytes == null ? "" : `, ${n(src.behindBytes)} behind`}, ${plural(src.lines, "line")}, last commit ${src.lastCommitAt ?? "never"}`);
     }
-    if (s.retired_sources) out.push(`           and ${s.retired_sources} retired sources (rotated, truncated or replaced)`);
+    if (s.retiredSources) out.push(`           and ${s.retiredSources} retired sources (rotated, truncated or replaced)`);
     process.stdout.write(out.join("\n") + "\n");
   },
 });

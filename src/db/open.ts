@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
-import { isReplaced } from "./writer-lock";
+import { DatabaseReplaced, fileAt, fileReplaced, isReplaced, rememberFile, whenUnlocked } from "./writer-lock";
 
 export interface OpenOptions {
   /** Create the database when it does not exist (ingest does; status and check do not). */
@@ -29,30 +29,73 @@ const REPLACED_RETRIES = 5;
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   for (let attempt = 1; ; attempt++) {
-    const db = openOnce(path, opts);
+    const fresh = prepareFile(path, opts);
+    // The file about to be opened: a path that names another later was replaced under it.
+    const file = fileAt(path);
+    let db: Database;
+    try {
+      db = openOnce(path, opts, fresh, file);
+    } catch (err) {
+      // A file replaced while this open read it can fail in any way (SQLite may read the new
+      // file's WAL as the old one's: "malformed database schema"): that is no damage, the path
+      // names a whole database, and nothing was written to the old file (migrations look first).
+      if (attempt < REPLACED_RETRIES && file !== null && fileAt(path) !== file) {
+        Bun.sleepSync(20);
+        continue;
+      }
+      throw err;
+    }
     // The file was replaced (its rename came while this open waited for the lock): the path now
-    // names the new one. Nothing was written to the old file: the first read saw the mark.
-    if (!isReplaced(db) || attempt === REPLACED_RETRIES) return db;
+    // names the new one. Nothing was written to the old file.
+    if (!whenUnlocked(db, path, () => isReplaced(db)) || attempt === REPLACED_RETRIES) return db;
     db.close();
     Bun.sleepSync(20);
   }
 }
 
-function openOnce(path: string, opts: OpenOptions): Database {
-  const fresh = prepareFile(path, opts);
+/** How many times a command runs on the file that `vacuum --full` put in place of the one it had open. */
+const REPLACED_RUNS = 3;
+
+/**
+ * Runs `work` on a connection to the database at `path`, and again on a new connection when
+ * `vacuum --full` replaced the file meanwhile. `work` finds that out before it takes a lock on the
+ * old file once the rename is done, and so before it writes there (whenUnlocked, then its claim),
+ * so running it again on the new file neither loses nor doubles anything. `again` says what happens.
+ */
+export async function onCurrentFile<T>(path: string, opts: OpenOptions, work: (db: Database) => Promise<T>, log: { info(m: string): void }, again: string): Promise<T> {
+  for (let run = 1; ; run++) {
+    let db: Database | null = null;
+    try {
+      db = openDatabase(path, opts);
+      return await work(db);
+    } catch (err) {
+      // (a read of the old file as it was being replaced can fail as if it were damaged: it is not)
+      const replaced = err instanceof DatabaseReplaced || (db !== null && fileReplaced(db));
+      if (!replaced || run === REPLACED_RUNS) throw err;
+      log.info(`${path} was replaced by 'sluice vacuum --full' meanwhile; ${again}`);
+    } finally {
+      db?.close();
+    }
+  }
+}
+
+function openOnce(path: string, opts: OpenOptions, fresh: boolean, file: string | null): Database {
   let db: Database;
   try {
     db = connect(path, opts);
   } catch (err) {
     throw cannotOpen(path, err);
   }
+  rememberFile(db, path, file);
   try {
     // First: the ownership check's read may have to wait, e.g. while a reader recovers the WAL
     // that a killed writer left behind.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    checkOwnership(db, path, fresh);
+    // Each read and write of the open waits for its lock through whenUnlocked: never on a file
+    // that `vacuum --full` renamed another over while this open waited.
+    whenUnlocked(db, path, () => checkOwnership(db, path, fresh));
     if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
-    else if (opts.currentSchema) requireCurrentSchema(db, path);
+    else if (opts.currentSchema) whenUnlocked(db, path, () => requireCurrentSchema(db, path));
     return db;
   } catch (err) {
     db.close();
@@ -209,7 +252,7 @@ function requireCurrentSchema(db: Database, path: string) {
 const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 
 function migrate(db: Database, path: string, fresh: boolean, pageSize?: number) {
-  let version = userVersion(db);
+  let version = whenUnlocked(db, path, () => userVersion(db));
   if (version === SCHEMA_VERSION) return;
   if (version === 0) {
     // Settings that only take effect before the first table exists.
@@ -218,15 +261,18 @@ function migrate(db: Database, path: string, fresh: boolean, pageSize?: number) 
   }
   for (const m of MIGRATIONS) {
     if (m.version <= version) continue;
-    if (m.rewritesData && !fresh) backupBeforeMigration(db, path, version);
-    db.transaction(() => {
+    if (m.rewritesData && !fresh) whenUnlocked(db, path, () => backupBeforeMigration(db, path, version));
+    whenUnlocked(db, path, () => db.transaction(() => {
+      // Not into a file that `vacuum --full` replaced meanwhile (its rename would make this write
+      // land in the old file, or in the new file's WAL): the caller opens the path again.
+      if (fileReplaced(db)) throw new DatabaseReplaced(path);
       // Another process may have migrated meanwhile (two commands started together on a new
       // database): the version is read again under the write lock, and a step already taken is skipped.
       if (userVersion(db) >= m.version) return;
       m.up(db);
       db.run(`PRAGMA user_version = ${m.version}`);
       if (m.version === 1) db.run(`PRAGMA application_id = ${APPLICATION_ID}`);
-    }).immediate();
+    }).immediate());
     version = m.version;
   }
 }

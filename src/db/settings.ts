@@ -54,7 +54,7 @@ export const WAL_CHECKPOINT_PAGES = 4000;
  * WAL stays bounded.
  */
 export function useLiveSettings(db: Database, cacheMb: number) {
-  db.run("PRAGMA journal_mode = WAL");
+  enterWal(db);
   db.run("PRAGMA synchronous = NORMAL");
   setCacheMb(db, cacheMb);
   db.run("PRAGMA mmap_size = 0");
@@ -67,6 +67,40 @@ export function useLiveSettings(db: Database, cacheMb: number) {
 
 /** busy_timeout of every connection sluice opens: long enough that a reader never sees SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
+
+const isBusy = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
+
+/**
+ * Runs `work` (a transaction, or a statement) again while it fails with SQLITE_BUSY, up to the busy
+ * timeout, with SQLite's own busy handler off meanwhile; `before` runs before each attempt and may
+ * throw. For what SQLite does not wait for by itself (a switch to WAL gives up at once if another
+ * connection holds the write lock at that instant: seen as "stayed locked for 5 s" when two index
+ * runs met on a database left in rollback-journal mode by a killed one), and for waits that must
+ * look at something between two attempts (whenUnlocked in writer-lock.ts). Throws the last
+ * SQLITE_BUSY.
+ */
+export function untilUnlocked<T>(db: Database, work: () => T, before: () => void = () => {}): T {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  db.run("PRAGMA busy_timeout = 0");
+  try {
+    for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
+      before();
+      try {
+        return work();
+      } catch (err) {
+        if (!isBusy(err) || performance.now() >= deadline) throw err;
+      }
+      Bun.sleepSync(pause);
+    }
+  } finally {
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
+/** Puts the database in WAL mode, waiting (untilUnlocked) for another writer's lock of the moment to go. */
+export function enterWal(db: Database) {
+  untilUnlocked(db, () => db.run("PRAGMA journal_mode = WAL"));
+}
 
 /**
  * Folds the WAL back into the database and truncates it to zero bytes, without waiting: a TRUNCATE
@@ -93,7 +127,7 @@ export function checkpointTruncate(db: Database): boolean {
 export const INDEX_CACHE_MB = 64;
 
 export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
-  db.run("PRAGMA journal_mode = WAL");
+  enterWal(db);
   db.run("PRAGMA synchronous = NORMAL");
   setCacheMb(db, cacheMb);
 }
@@ -119,7 +153,7 @@ export function withRollbackJournal<T>(db: Database, write: () => T): T {
   } finally {
     db.run(`PRAGMA synchronous = ${synchronous}`);
     try {
-      db.run("PRAGMA journal_mode = WAL");
+      enterWal(db);
     } catch (err) {
       // A reader that came in meanwhile holds its lock. Nothing is lost, and the writers set WAL
       // again when they open the database.

@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { tableExists } from "./schema";
+import { untilUnlocked } from "./settings";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
 export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
@@ -51,7 +52,7 @@ export function ingesterRunning(row: IngesterRow | null): boolean {
  * holds it. A row left by a dead process is taken over. The same PID is us after an exec.
  */
 export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, input: string): void {
-  db.transaction(() => {
+  whenUnlocked(db, dbPath, () => db.transaction(() => {
     if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
     const row = readIngester(db);
     if (row && row.pid !== process.pid && ingesterRunning(row)) {
@@ -64,7 +65,7 @@ export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, 
          rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL`,
       [process.pid, hostname(), mode, input, now],
     );
-  }).immediate();
+  }).immediate());
 }
 
 export interface Heartbeat {
@@ -122,10 +123,76 @@ export class DatabaseReplaced extends SluiceError {
 
 const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.host === hostname() && processAlive(r.pid));
 
+// Which file a connection opened. `vacuum --full` renames its rebuilt copy over the database, and a
+// connection that opened the old file just before keeps it. SQLite itself refuses only some writes
+// to such a file (a rollback journal's, SQLITE_READONLY_DBMOVED), and worse, it finds the new
+// file's WAL by name: a connection on the old file that takes a lock while the new file has a WAL
+// uses that WAL as its own, reads the new file's pages as if they were the old one's, and its
+// writes and checkpoints go into that WAL or empty it into the old file (seen: "malformed database
+// schema", an index run's rows lost). So until a writer holds its claim (which no rebuild can
+// replace the file under), each lock it takes waits in whenUnlocked, which looks at the path
+// before every attempt, and each claim looks again inside its transaction.
+
+/** The path and the file ("dev:ino") each connection opened, as openDatabase found it. */
+const openedFiles = new WeakMap<Database, { path: string; file: string | null }>();
+
+/** Records which file `db` opened: `file` is fileAt(path), taken just before the connection was made. */
+export function rememberFile(db: Database, path: string, file: string | null) {
+  openedFiles.set(db, { path, file });
+}
+
+/** The file ("dev:ino") `db` opened, or null when unknown. */
+export function openedFile(db: Database): string | null {
+  return openedFiles.get(db)?.file ?? null;
+}
+
+/**
+ * True when the path no longer names the file `db` opened: `vacuum --full` put another there.
+ * Asked in a write transaction, or by a connection in WAL mode, the answer holds until it ends:
+ * the rename waits for an exclusive lock on the old file, which this connection's lock withholds.
+ * (A file taken for the one opened, because the path changed between the look and the open, only
+ * makes the caller open it again.)
+ */
+export function fileReplaced(db: Database): boolean {
+  const o = openedFiles.get(db);
+  return !!o && o.file !== null && fileAt(o.path) !== o.file;
+}
+
 /** True when `vacuum --full` has replaced the file this connection has open. */
 export function isReplaced(db: Database): boolean {
+  // The path first: on a replaced file even a read may see the new file's pages and fail.
+  if (fileReplaced(db)) return true;
   return tableExists(db, "writers") && !!db.query("SELECT 1 FROM writers WHERE scope = 'replaced'").get();
 }
+
+const isBusy = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
+
+/**
+ * Runs `work` (one transaction, or one statement) on a connection that may have opened a file
+ * which `vacuum --full` is replacing, waiting for SQLite's lock here rather than in SQLite's busy
+ * handler: the path is looked at before each attempt, so a lock that the rebuild held across its
+ * rename is never taken on the old file afterwards. Taken, it would let SQLite find the new file's
+ * WAL by name and use it as the old file's; and when Bun closes that connection at exit, SQLite
+ * checkpoints that WAL into the old file and empties it, so the new file loses its latest commits
+ * (seen: an index run that said it indexed, and the rebuild's release of its own claim, both gone).
+ * Waits up to the busy timeout, then throws the last SQLITE_BUSY; throws DatabaseReplaced when the
+ * path names another file.
+ */
+export function whenUnlocked<T>(db: Database, dbPath: string, work: () => T): T {
+  return untilUnlocked(db, work, () => {
+    if (fileReplaced(db)) throw new DatabaseReplaced(dbPath);
+  });
+}
+
+/** The live claim in the way of `scope`, if any. Throws DatabaseReplaced when the file is no longer the database at its path. */
+function blockingClaim(db: Database, dbPath: string, scope: WriterScope): { rows: WriterRow[]; blocking: WriterRow | undefined } {
+  if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
+  const rows = db.query("SELECT * FROM writers").all() as WriterRow[];
+  const blocking = rows.find((r) => live(r) && r.pid !== process.pid && r.scope !== "running" && (scope === "all" || r.scope === "all" || r.scope === scope));
+  return { rows, blocking };
+}
+
+const holderOf = (r: WriterRow) => ({ holder: `'sluice ${r.role}' (PID ${r.pid}, since ${r.started_at})` });
 
 /**
  * Claims `scope` for this process in one transaction, or names the live holder that stands in the
@@ -133,15 +200,18 @@ export function isReplaced(db: Database): boolean {
  * file is no longer the database at its path.
  */
 export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope, role: string): { id: number } | { holder: string } {
-  return db.transaction(() => {
-    if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
-    const rows = db.query("SELECT * FROM writers").all() as WriterRow[];
+  // A look first, in a read transaction: a writer that waits must not need the write lock to see
+  // that the claim is still held, since the holder keeps that lock for whole batches of its run,
+  // which can last longer than the busy timeout (the waiter gave up: "stayed locked for 5 s").
+  const seen = whenUnlocked(db, dbPath, () => db.transaction(() => blockingClaim(db, dbPath, scope).blocking)());
+  if (seen) return holderOf(seen);
+  return whenUnlocked(db, dbPath, () => db.transaction(() => {
+    const { rows, blocking } = blockingClaim(db, dbPath, scope);
+    if (blocking) return holderOf(blocking);
     for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
-    const blocking = rows.find((r) => live(r) && r.pid !== process.pid && r.scope !== "running" && (scope === "all" || r.scope === "all" || r.scope === scope));
-    if (blocking) return { holder: `'sluice ${blocking.role}' (PID ${blocking.pid}, since ${blocking.started_at})` };
     const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostname(), new Date().toISOString()) as { id: number };
     return { id: row.id };
-  }).immediate();
+  }).immediate());
 }
 
 /** How often a writer waiting for a claim looks again. */
@@ -150,13 +220,21 @@ const CLAIM_POLL_MS = 50;
 /**
  * Claims `scope`, waiting while another writer holds it (telling once whom it waits for), and
  * returns the claim's id for releaseWriter. `stopped` ends the wait early (a stop signal): null.
+ * A look that met the lock held past the busy timeout (a long batch in rollback-journal mode, the
+ * rebuild's copy) is one more turn of the wait, not an error.
  */
 export async function claimWriter(
   db: Database, dbPath: string, scope: WriterScope, role: string, log: { info(m: string): void }, stopped: () => boolean = () => false,
 ): Promise<number | null> {
   let told = false;
   for (;;) {
-    const r = tryClaimWriter(db, dbPath, scope, role);
+    let r: { id: number } | { holder: string };
+    try {
+      r = tryClaimWriter(db, dbPath, scope, role);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      r = { holder: "another connection that holds the database's lock" };
+    }
     if ("id" in r) return r.id;
     if (!told) log.info(`waiting for ${r.holder} to finish writing ${dbPath}`);
     told = true;
@@ -169,10 +247,17 @@ export function releaseWriter(db: Database, id: number) {
   db.run("DELETE FROM writers WHERE id = ? AND pid = ?", [id, process.pid]);
 }
 
-/** Says, for 'sluice status', that a long-lived writer runs; released with releaseWriter. Blocks nothing. */
-export function registerRunning(db: Database, role: string): number {
-  const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostname(), new Date().toISOString()) as { id: number };
-  return row.id;
+/**
+ * Says, for 'sluice status', that a long-lived writer runs; released with releaseWriter. Blocks
+ * nothing. Written under the deep index's claim as the follower starts; it looks at the path again
+ * all the same (DatabaseReplaced).
+ */
+export function registerRunning(db: Database, dbPath: string, role: string): number {
+  return db.transaction(() => {
+    if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
+    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostname(), new Date().toISOString()) as { id: number };
+    return row.id;
+  }).immediate();
 }
 
 /** The writers whose process is alive (on this host) or on another host: their claims and 'running' marks. */

@@ -1,6 +1,6 @@
 // Where the agents keep their logs, and which session each file is.
 
-import { existsSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, type Dirent, type Stats } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 
@@ -41,46 +41,65 @@ export interface ListedStat {
   mtimeMs: number;
 }
 
+/** A file the walk found: its path, the root it was found from, and what its stat said. */
+type Found = [path: string, root: string, st: ListedStat];
+
 /**
  * Walks the roots for .jsonl files. Symlinked directories and files are followed, and each file and
  * directory is taken once, by device and inode: the same file through two roots, a symlink, a root
  * given twice or a root inside another counts once, and a symlink loop ends the walk there. Roots
  * are walked outermost first, so a file is named from the widest root that reaches it.
+ *
+ * A symlink is followed only once every path without one has been walked: a file reached both
+ * ways is named by its own path, the one its row knows. Named by a link that sorts first, a file
+ * replaced through a rename (a new inode) would match no row, and its old content would stay
+ * counted beside the new.
  */
 class Walk {
+  readonly found: Found[] = [];
   private readonly seenDirs = new Set<string>();
   private readonly seenFiles = new Set<string>();
+  /** Symlinks met on the way, each with its root, followed by `followLinks`. */
+  private readonly links: Array<[path: string, root: string]> = [];
 
-  *files(dir: string): Generator<[string, ListedStat]> {
+  /** Walks `start` (a root, or a path under it that a watch named); a symlink below a root waits. */
+  walk(start: string, root: string) {
+    if (start !== root && isLink(start)) this.links.push([start, root]);
+    else this.visit(start, root);
+  }
+
+  /** Follows the symlinks met so far, and those met behind them. */
+  followLinks() {
+    for (let i = 0; i < this.links.length; i++) this.visit(...this.links[i]!);
+    this.links.length = 0;
+  }
+
+  private visit(path: string, root: string) {
     let st;
     try {
-      st = statSync(dir); // follows a symlink
+      st = statSync(path); // follows a symlink
     } catch {
-      return; // a root that does not exist (no Codex installed) is simply empty
+      return; // gone since the listing, a dangling symlink, or a root that does not exist (no Codex installed)
     }
     if (st.isFile()) {
-      if (dir.endsWith(".jsonl") && this.first(this.seenFiles, st)) yield [dir, listed(st)]; // a single file named on the command line
+      if (path.endsWith(".jsonl") && this.first(this.seenFiles, st)) this.found.push([path, root, listed(st)]);
       return;
     }
     if (!st.isDirectory() || !this.first(this.seenDirs, st)) return;
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(dir);
+      entries = readdirSync(path, { withFileTypes: true });
     } catch {
       return;
     }
     // in name order, not the file system's: which copy of a call wins a tie, and the ids, follow it
-    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const name of names) {
-      const p = join(dir, name);
-      let e;
-      try {
-        e = statSync(p);
-      } catch {
-        continue; // gone since the listing, or a dangling symlink
-      }
-      if (e.isDirectory()) yield* this.files(p);
-      else if (e.isFile() && name.endsWith(".jsonl") && this.first(this.seenFiles, e)) yield [p, listed(e)];
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = join(path, e.name);
+      // the entry's type comes with the listing; a file system that gives none is asked (lstat)
+      const link = e.isSymbolicLink() || (!e.isFile() && !e.isDirectory() && isLink(p));
+      if (link) this.links.push([p, root]);
+      else if (!e.isFile() || e.name.endsWith(".jsonl")) this.visit(p, root);
     }
   }
 
@@ -90,6 +109,14 @@ class Walk {
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -108,10 +135,16 @@ export function discover(roots: { claude: string[]; codex: string[] }, only?: st
   const out: AgentFile[] = [];
   const walk = new Walk();
   for (const agent of ["claude", "codex"] as const) {
-    for (const root of rootOrder(roots[agent])) {
-      const starts = only ? only.filter((p) => p === root || p.startsWith(root + sep)) : [root];
-      for (const start of starts) for (const [path, st] of walk.files(start)) out.push({ ...agentFile(agent, path, root), listed: st });
+    const order = rootOrder(roots[agent]);
+    for (const start of only ?? order) {
+      // named from the outermost root that holds it: a root inside another is a path under it (a
+      // symlink there waits like any other)
+      const root = order.find((r) => start === r || start.startsWith(r + sep));
+      if (root !== undefined) walk.walk(start, root);
     }
+    walk.followLinks();
+    for (const [path, root, st] of walk.found) out.push({ ...agentFile(agent, path, root), listed: st });
+    walk.found.length = 0;
   }
   return out;
 }

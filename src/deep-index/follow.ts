@@ -7,9 +7,9 @@
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/checkpoints";
-import { openDatabase } from "../db/open";
+import { onCurrentFile, openDatabase } from "../db/open";
 import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/settings";
-import { fileAt, registerRunning, releaseWriter, replacedUnder } from "../db/writer-lock";
+import { claimWriter, DatabaseReplaced, fileReplaced, registerRunning, releaseWriter } from "../db/writer-lock";
 import { Waker } from "../input/waker";
 import { execSelf, liveEnv } from "../runtime/exec-self";
 import { count, seconds } from "../runtime/format";
@@ -43,34 +43,59 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     await firstIndex(o, log);
     await execSelf(o.liveArgs, liveEnv());
   }
-  const before = fileAt(o.dbPath);
-  const db = openDatabase(o.dbPath, { create: true });
+  const stop = new LiveStop();
+  let db: Database;
+  try {
+    db = openDatabase(o.dbPath, { create: true });
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
   let reexec = false;
   try {
-    useLiveSettings(db, o.liveCacheMb);
-    checkpointInBackground(db, o.dbPath, log);
-    reexec = await followChanges(db, o, log);
+    const running = await startLive(db, o, log, stop);
+    if (running !== null) reexec = await followChanges(db, o, log, running, stop);
   } catch (err) {
-    if (!replacedUnder(err, o.dbPath, before)) throw err;
+    if (!(err instanceof DatabaseReplaced || fileReplaced(db))) throw err;
     log.info(`${o.dbPath} was replaced by 'sluice vacuum --full'; restarting the follower on the new file`);
     reexec = true;
   } finally {
+    stop.dispose();
     stopBackgroundCheckpoints(db, log);
-    if (!reexec || fileAt(o.dbPath) === before) checkpointTruncate(db); // not on a file that was replaced
+    // Never on a replaced file: its connection may have taken the new file's WAL for its own, and
+    // a checkpoint would copy that WAL into the old file and empty it.
+    if (!fileReplaced(db)) checkpointTruncate(db);
     db.close();
   }
   if (reexec) await execSelf(o.liveArgs, process.env);
 }
 
-/** The first run, with the JIT and parse threads: everything there is to index. */
-async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
-  const db = openDatabase(o.dbPath, { create: true });
+/**
+ * The live image's first writes, under the deep index's claim: WAL mode, the 'running' mark, the
+ * checkpoint thread's connection. The claim is taken only on the file at the path (it throws
+ * DatabaseReplaced otherwise), and keeps `vacuum --full` from replacing that file until WAL mode
+ * is on; from then on, the open connection in WAL mode keeps it from doing so. Switched to WAL
+ * without it, a connection that opened the file just before the rebuild's lock would write its
+ * header page into the new file's WAL once the rename was done (seen: "malformed database schema").
+ */
+async function startLive(db: Database, o: FollowOptions, log: ConsolaInstance, stop: LiveStop): Promise<number | null> {
+  const claim = await claimWriter(db, o.dbPath, "deep-index", "index --follow", log, () => stop.stopping);
+  if (claim === null) return null;
   try {
-    const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, prepare: () => useIndexSettings(db) });
-    if (r) log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+    useLiveSettings(db, o.liveCacheMb);
+    const running = registerRunning(db, o.dbPath, "index --follow");
+    checkpointInBackground(db, o.dbPath, log);
+    return running;
   } finally {
-    db.close();
+    releaseWriter(db, claim);
   }
+}
+
+/** The first run, with the JIT and parse threads: everything there is to index (again on the new file, if `vacuum --full` replaced it meanwhile). */
+async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
+  const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, prepare: () => useIndexSettings(db) });
+  const r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
+  if (r) log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
 }
 
 /**
@@ -78,19 +103,14 @@ async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
  * over every file at a rescan. Returns true when the process must start again (the memory budget,
  * or the database file replaced by `vacuum --full`).
  */
-async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstance): Promise<boolean> {
-  const waker = new Waker();
+async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstance, running: number, stop: LiveStop): Promise<boolean> {
+  const { waker } = stop;
+  const stopping = () => stop.stopping;
   const roots = new WatchedRoots([...o.roots.claude, ...o.roots.codex], () => waker.wake(), log);
-  let stopping = false;
-  const removeSignals = onStopSignals(() => {
-    stopping = true;
-    waker.wake();
-  });
   const budget = new FollowerBudget(o.maxRssBytes, log);
   let pagesReleased = false, lastRescan = -Infinity;
-  const running = registerRunning(db, "index --follow");
   try {
-    while (!stopping) {
+    while (!stopping()) {
       roots.watchNewRoots();
       const changes = roots.take();
       const rescan = changes.rescan || performance.now() - lastRescan >= o.rescanMs;
@@ -99,7 +119,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
       if (rescan || files.length || flowsPending(db)) {
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan };
-        const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: () => stopping });
+        const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
         if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
       }
       if (!pagesReleased) {
@@ -107,15 +127,31 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
         releaseStartupPagesLogged(o.dbPath, log);
       }
       await waker.wait(o.pollMs);
-      if (stopping) break;
+      if (stopping()) break;
       await Bun.sleep(SETTLE_MS);
       if (budget.restartNeeded()) return true;
     }
     return false;
   } finally {
-    removeSignals();
     roots.close();
     releaseRunning(db, running);
+  }
+}
+
+/**
+ * SIGTERM and SIGINT for the live image, caught from before it opens the database: a stop that
+ * comes while it starts (waiting for the claim, registering) is as clean as one while it follows.
+ */
+class LiveStop {
+  stopping = false;
+  readonly waker = new Waker();
+  private readonly removeSignals = onStopSignals(() => {
+    this.stopping = true;
+    this.waker.wake();
+  });
+
+  dispose() {
+    this.removeSignals();
   }
 }
 

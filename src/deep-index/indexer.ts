@@ -161,12 +161,13 @@ class IndexRun {
   }
 
   /**
-   * Decides where a changed file's rows go and from where it is read. The file the row recorded,
-   * with the same first bytes and the same bytes before the indexed offset, is read on from there
-   * (under a new path if it was renamed); the file at a recorded path with other content is read
-   * again from byte 0; a file whose inode only matched a row of another path is a new file.
+   * Decides where a changed file's rows go and from where it is read. The file the row recorded
+   * (its inode, with the same first bytes) is read on from the indexed offset when the bytes before
+   * it are unchanged, under a new path if it was renamed; rewritten, it is read again from byte 0
+   * in its own row, renamed or not. A file at a recorded path with other content is read again in
+   * that path's row; a file whose inode only matched a row of other first bytes is a new file.
    */
-  private plan({ f, byInode: row, atPath }: FileMatch): Planned | null {
+  private plan({ f, byInode, atPath }: FileMatch): Planned | null {
     let fd: number;
     try {
       fd = openSync(f.path, "r");
@@ -174,9 +175,9 @@ class IndexRun {
       return null; // deleted between the listing and now: its sessions stay, as an archive
     }
     const st = fstatSync(fd);
+    const row = byInode !== null && sameInode(byInode, st) && sameContent(fd, byInode) ? byInode : null;
     let target: FileTarget, from = 0, state: string | null = null;
-    const same = row !== null && sameInode(row, st) && st.size >= row.indexed_offset && sameContent(fd, row) && sameTail(fd, row.indexed_offset, row.tail_fingerprint);
-    if (row && same) {
+    if (row && st.size >= row.indexed_offset && sameTail(fd, row.indexed_offset, row.tail_fingerprint)) {
       target = { fileId: row.id, sessionId: row.session_id, subagent: f.subagent };
       if (row.path !== f.path) this.writer.moveFile(target, f.path);
       from = row.indexed_offset;
@@ -184,8 +185,12 @@ class IndexRun {
       // touched (a new mtime) or renamed, with nothing new to read: unchanged, as a person counts it
       if (st.size > from) this.sum.appended++;
       else this.sum.skipped++;
-    } else if (atPath) {
-      target = { fileId: atPath.id, sessionId: atPath.session_id, subagent: f.subagent };
+    } else if (row || atPath) {
+      // rewritten since it was read. Renamed too, it is still the inode's row that goes: a new row
+      // would leave the old content counted beside the new.
+      const known = row ?? atPath!;
+      target = { fileId: known.id, sessionId: known.session_id, subagent: f.subagent };
+      if (known.path !== f.path) this.writer.moveFile(target, f.path);
       this.writer.restartFile(target);
       this.sum.reindexed++;
     } else {

@@ -4,14 +4,15 @@
 // last seen, so a new file at an old path, or a file rewritten through a rename, is matched by path
 // only when no file moved away from it.
 
-import { inodeKey } from "../input/file-identity";
+import { closeSync, openSync } from "node:fs";
+import { inodeKey, sameContent } from "../input/file-identity";
 import type { AgentFile } from "./discover";
 import type { KnownFile } from "./index-writer";
 
 /** A listed file and the rows it may be: the one of its inode, and the one of its path. */
 export interface FileMatch {
   f: AgentFile;
-  /** The row of the same device and inode (its content is checked when the file is opened). */
+  /** The row of the same device and inode (found under another path, only if the first bytes match; the rest is checked when the file is opened). */
   byInode: KnownFile | null;
   /** The row last seen at this path, unless another listed file is that row's inode. */
   atPath: KnownFile | null;
@@ -48,10 +49,33 @@ export class KnownFiles {
     return out;
   }
 
-  /** The row of the file's inode: the one of its path if there are several (an inode reused), else the latest. */
+  /**
+   * The row of the file's inode: the one of its path, else the latest one whose first bytes the
+   * file still starts with (it moved here). A row of other first bytes is a deleted file whose
+   * inode the file system gave to this one: taken, it would claim the row its own path holds, and a
+   * file replaced at that path would get a second row, the old content counted beside the new.
+   */
   private inodeRow(f: AgentFile): KnownFile | null {
     const rows = this.byInode.get(inodeKey(f.listed));
     if (!rows) return null;
-    return rows.find((r) => r.path === f.path) ?? rows[rows.length - 1]!;
+    const here = rows.find((r) => r.path === f.path);
+    if (here) return here;
+    for (let i = rows.length - 1; i >= 0; i--) if (startsAsRead(f.path, rows[i]!)) return rows[i]!;
+    return null;
+  }
+}
+
+/** True when the file at `path` starts with the bytes `row` read: read only for a file found under another path. */
+function startsAsRead(path: string, row: KnownFile): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return false; // gone since the listing: the plan skips it
+  }
+  try {
+    return sameContent(fd, row);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -5,28 +5,34 @@
 // while this thread merges them in file order (ingest/parallel.ts); a small file, stdin, and the
 // bytes after the last chunk go through one thread straight into the database. Either way the
 // committed offset only ever covers a prefix of the file, so a crash at any point resumes cleanly.
+// A stop signal (SIGINT, SIGTERM) ends it at the next read chunk, merge or index build with what was
+// read committed and one line that says where (runBackfill); the wrong input is said in one line too.
 
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { resolve } from "node:path";
-import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { EnvelopeExtractor } from "../extract/envelope";
 import { claimIngester, releaseIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
-import { createIndexes, dropAllowlistedIndexes, dropForeignIndexes, missingIndexes, SSE_INDEXES } from "./sse-indexes";
+import { createIndex, dropAllowlistedIndexes, dropForeignIndexes, missingIndexes, SSE_INDEXES } from "./sse-indexes";
 import { removeStaleParts } from "./parts";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings } from "../db/settings";
-import { createSource, nextIdBase, resolveFileSource, type SourceRow } from "./sources";
+import { createSource, nextIdBase, recordSourceEvent, resolveFileSource, stdinAgainWarning, type SourceRow } from "./sources";
 import { SseWriter } from "./sse-writer";
 import { identify, tailFingerprintOf } from "../input/file-identity";
 import { LineReader } from "../input/line-reader";
+import { StdinAhead } from "./stdin-backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { ingestChunksInParallel } from "./parallel";
 import { checkStartOffset } from "./start-offset";
 import { planChunks } from "./plan";
 import { peakRssBytes } from "../runtime/proc";
 import { ProgressLine } from "../runtime/progress-line";
+import { count, plural } from "../runtime/format";
+import { exitBySignal, StopRequest, yieldToSignals } from "../runtime/signals";
+import { InputSample, sampleFile, wrongInputLine } from "./input-kind";
 
 export interface IngestOptions {
   input: string;
@@ -46,25 +52,25 @@ export interface IngestOptions {
 export interface IngestSummary {
   input: string;
   db: string;
-  source_id: number;
-  start_offset: number;
-  committed_offset: number;
+  sourceId: number;
+  startOffset: number;
+  committedOffset: number;
   /** Non-blank lines read: rows plus rejects. */
   lines: number;
   rows: number;
   rejects: number;
   bytes: number;
   /** Bytes after the last newline left for a later run (a line still being written). */
-  pending_bytes: number;
+  pendingBytes: number;
   seconds: number;
-  load_seconds: number;
-  index_seconds: number;
-  indexes_built: number;
-  lines_per_s: number;
-  mb_per_s: number;
-  peak_rss_mb: number;
+  loadSeconds: number;
+  indexSeconds: number;
+  indexesBuilt: number;
+  linesPerSecond: number;
+  mbPerSecond: number;
+  peakRssMb: number;
   jobs: number;
-  slow_path_lines: number;
+  slowPathLines: number;
 }
 
 /** Bytes per chunk of a parallel backfill: small enough that a part is merged while still in the page cache. */
@@ -123,39 +129,56 @@ function startOver(db: Database) {
  * open and its descriptor stored there, and a descriptor already there is read instead of the
  * path: the hand-over's catch-up passes and its live image go on with the same file even if it
  * is deleted or rotated meanwhile.
+ *
+ * SIGINT or SIGTERM stops it at the next chunk, merge or index (interruptRun): what was read is
+ * committed, the parts are deleted, the interruption is recorded, and the process ends by the
+ * signal after one line that says where it stopped.
  */
 export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?: { fd: number | null }): Promise<IngestSummary> {
   const started = performance.now();
-  const input: Input = keep?.fd != null ? { fd: keep.fd, kind: "file", path: resolve(o.input) } : openInput(o.input);
-  const db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
-  let writer: SseWriter | null = null;
+  // Before the database is opened: a signal during a migration waits for it to commit.
+  const stop = new StopRequest();
+  let input: Input | null = null, db: Database | null = null, run: Run | null = null;
+  let done: { summary: IngestSummary; wrong: WrongInput | null } | null = null, interrupted: string | null = null;
   try {
-    prepareDatabase(db, input, o, log);
-    const { source, start, size } = startingPoint(db, input, o, log);
-    if (input.kind === "stdin" || (size - start >= BULK_BYTES && size - start >= databaseBytes(db) / 2)) dropAllowlistedIndexes(db);
-    const appendOnly = missingIndexes(db).length === SSE_INDEXES.length;
-    if (appendOnly) setCacheMb(db, Math.min(o.cacheMb, BULK_CACHE_MB));
-    const run: Run = {
-      db, o, input, start, size, log, started, idBase: nextIdBase(db, start), extractor: new EnvelopeExtractor(),
-      progress: new ProgressLine(o.progress, Math.max(0, size - start)),
+    input = keep?.fd != null ? { fd: keep.fd, kind: "file", path: resolve(o.input) } : openInput(o.input);
+    db = openDatabase(o.dbPath, { create: true, pageSize: o.pageSize });
+    run = startRun(db, input, o, log, started, stop);
+    const r = run;
+    // A second signal: the parts go at once too, without waiting for the workers to end.
+    stop.lastResort = () => {
+      interruptRun(r);
+      removeStaleParts(o.dbPath);
     };
-    writer = new SseWriter(db, source.id, run.idBase, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: source.id });
-    const merged = await loadInParallel(run, source.id);
-    const pending = loadInOrder(run, writer, merged);
+    const merged = await loadInParallel(r);
+    const pending = await loadInOrder(r, merged);
     const loadDone = performance.now();
-    const built = buildMissingIndexes(run);
-    releaseIngester(db);
-    return summary(run, source.id, writer, merged, pending, loadDone, built);
+    const built = await buildMissingIndexes(r);
+    if (stop.stopped) interrupted = interruptRun(r);
+    else {
+      releaseIngester(db);
+      const summary = summarize(r, merged, pending, loadDone, built);
+      done = { summary, wrong: wrongInput(r, summary, keep !== undefined) };
+    }
   } catch (err) {
-    writer?.abort();
+    run?.writer.abort();
     throw err;
   } finally {
-    db.close();
-    if (input.kind === "file") {
+    stop.dispose();
+    db?.close();
+    if (input?.kind === "file") {
       if (keep) keep.fd = input.fd;
       else closeSync(input.fd);
     }
   }
+  if (interrupted !== null) exitBySignal(stop.signal!, interrupted);
+  const { summary, wrong } = done!;
+  // the wrong input is said in one line, without the lesser news
+  if (wrong?.fail) throw new SluiceError(wrong.line, EXIT_FAILURE);
+  if (wrong) log.warn(wrong.line);
+  const pending = summary.pendingBytes;
+  if (pending > 0) log.warn(`the last ${pending} bytes of the input are an unfinished line (no newline yet); they will be ingested by a later run once complete`);
+  return summary;
 }
 
 /** What one backfill run reads and writes with, passed to its steps. */
@@ -163,14 +186,21 @@ interface Run {
   db: Database;
   o: IngestOptions;
   input: Input;
+  sourceId: number;
   /** Where reading starts, and the input's size then (0 for stdin). */
   start: number;
   size: number;
   idBase: number;
+  writer: SseWriter;
   extractor: EnvelopeExtractor;
+  /** The first lines read, to tell the wrong input (input-kind.ts). */
+  sample: InputSample;
   progress: ProgressLine;
   log: ConsolaInstance;
   started: number;
+  stop: StopRequest;
+  /** Set once the interruption is recorded: the line that says where it stopped. */
+  interruptLine?: string;
 }
 
 /** Rows merged from the parallel part's workers, and where that part ended. */
@@ -180,6 +210,24 @@ interface Merged {
   slowPath: number;
   jobs: number;
   end: number;
+}
+
+/** Takes the database, finds where to start, and sets up the run's writer. */
+function startRun(db: Database, input: Input, o: IngestOptions, log: ConsolaInstance, started: number, stop: StopRequest): Run {
+  prepareDatabase(db, input, o, log);
+  const { source, start, size } = startingPoint(db, input, o, log);
+  if (input.kind === "stdin" || (size - start >= BULK_BYTES && size - start >= databaseBytes(db) / 2)) dropAllowlistedIndexes(db);
+  const appendOnly = missingIndexes(db).length === SSE_INDEXES.length;
+  if (appendOnly) setCacheMb(db, Math.min(o.cacheMb, BULK_CACHE_MB));
+  const idBase = nextIdBase(db, start);
+  return {
+    db, o, input, sourceId: source.id, start, size, idBase, log, started, stop,
+    writer: new SseWriter(db, source.id, idBase, start, { rows: o.batchRows, ms: o.batchMs }, { sourceId: source.id }),
+    extractor: new EnvelopeExtractor(),
+    // stdin is sampled as it is read (loadInOrder)
+    sample: input.kind === "file" ? sampleFile(input.fd, start, size) : new InputSample(),
+    progress: new ProgressLine(o.progress, Math.max(0, size - start)),
+  };
 }
 
 /** Takes the database for the backfill, with its settings, and clears what an earlier run left. */
@@ -198,7 +246,11 @@ function prepareDatabase(db: Database, input: Input, o: IngestOptions, log: Cons
 
 /** The input's source (resumed, or new after a truncation or replacement) and the byte to start at. */
 function startingPoint(db: Database, input: Input, o: IngestOptions, log: ConsolaInstance): { source: SourceRow; start: number; size: number } {
-  if (input.kind === "stdin") return { source: createSource(db, "-", "stdin", null), start: 0, size: 0 };
+  if (input.kind === "stdin") {
+    const again = stdinAgainWarning(db);
+    if (again) log.warn(again);
+    return { source: createSource(db, "-", "stdin", null), start: 0, size: 0 };
+  }
   const ident = identify(input.fd);
   const r = resolveFileSource(db, input.path, input.fd, ident);
   if (r.change === "truncated" || r.change === "replaced") log.warn(`${input.path} was ${r.change} (${r.detail}); reading it from byte 0 as source ${r.source.id}`);
@@ -210,53 +262,145 @@ function startingPoint(db: Database, input: Input, o: IngestOptions, log: Consol
 }
 
 /** The parallel part: a large file cut into chunks that worker threads ingest, merged in file order. */
-async function loadInParallel(run: Run, sourceId: number): Promise<Merged> {
+async function loadInParallel(run: Run): Promise<Merged> {
   const { o, input, start, size } = run;
   // At least four chunks per thread, so a file just over the threshold still uses every thread.
   const chunkBytes = Math.max(4 << 20, Math.min(CHUNK_BYTES, Math.floor((size - start) / (o.jobs * 4))));
-  const chunks = input.kind === "file" && o.jobs > 1 ? planChunks(input.fd, start, size, chunkBytes) : [];
+  const chunks = input.kind === "file" && o.jobs > 1 && !run.stop.stopped ? planChunks(input.fd, start, size, chunkBytes) : [];
   if (!chunks.length) return { rows: 0, rejects: 0, slowPath: 0, jobs: 1, end: start };
   const t = await ingestChunksInParallel({
-    db: run.db, dbPath: o.dbPath, fd: input.fd, sourceId, idBase: run.idBase, chunks, jobs: o.jobs, maxLine: o.maxLine,
+    db: run.db, dbPath: o.dbPath, fd: input.fd, sourceId: run.sourceId, idBase: run.idBase, chunks, jobs: o.jobs, maxLine: o.maxLine, stop: run.stop,
     onProgress: (off, lines) => run.progress.update(off - start, lines, "backfill "),
   });
   run.log.debug(`parallel part done at ${((performance.now() - run.started) / 1000).toFixed(2)} s`);
-  return { rows: t.rows, rejects: t.rejects, slowPath: t.slowPath, jobs: Math.min(o.jobs, chunks.length), end: chunks[chunks.length - 1]!.end };
+  return { rows: t.rows, rejects: t.rejects, slowPath: t.slowPath, jobs: Math.min(o.jobs, chunks.length), end: t.end };
 }
+
+/** How long the stdin loop waits for more input before it looks at the stop request again. */
+const STDIN_WAIT_MS = 250;
 
 /**
- * The sequential part: all of a small file or stdin, and whatever follows the parallel ranges.
+ * The sequential part: all of a small file or stdin, and whatever follows the parallel ranges. It
+ * yields to the event loop after each read chunk (8 MiB), so a stop signal is seen within one;
+ * stdin is pumped asynchronously, since a blocking read would hold a signal until input came.
  * Returns the bytes of an unfinished last line left for a later run.
  */
-function loadInOrder(run: Run, main: SseWriter, merged: Merged): number {
-  const { input, o, start, extractor } = run;
+async function loadInOrder(run: Run, merged: Merged): Promise<number> {
+  const { input, o, start, extractor, writer: main } = run;
   const onOversized = (l: { offset: number; length: number; head: Buffer }) => main.reject(l.offset, l.length, "longer than --max-line", l.head);
-  const reader = new LineReader(input.fd, merged.end, { maxLine: o.maxLine, stream: input.kind === "stdin" }, onOversized);
+  const queue = input.kind === "stdin" ? new StdinAhead() : null;
+  const read = queue ? (b: Buffer, off: number, len: number) => queue.read(b, off, len) : undefined;
+  const reader = new LineReader(input.fd, merged.end, { maxLine: o.maxLine, stream: queue !== null, read }, onOversized);
   // The bytes before the start are not in memory: the first commit reads them if it comes within 4 KiB.
-  if (input.kind === "file") main.tailFrom((offset) => reader.tailFingerprint(offset) ?? tailFingerprintOf(input.fd, offset));
-  ingestLines(reader, extractor, main, (off) => run.progress.update(off - start, main.rows + main.rejects + merged.rows + merged.rejects, "backfill "));
+  if (!queue) main.tailFrom((offset) => reader.tailFingerprint(offset) ?? tailFingerprintOf(input.fd, offset));
+  const onChunk = (off: number) => {
+    if (queue && !run.sample.full) run.sample.feed(reader.buf, reader.start, reader.end);
+    run.progress.update(off - start, main.rows + main.rejects + merged.rows + merged.rejects, "backfill ");
+  };
+  while (!run.stop.stopped) {
+    if (ingestLines(reader, extractor, main, onChunk, 1)) {
+      await yieldToSignals();
+      continue;
+    }
+    if (!queue || queue.done) break;
+    // stdin is idle: what was read is committed while it waits, not held in an open batch
+    main.commitIfDue(reader.nextLineOffset);
+    reader.resume();
+    await Promise.race([queue.wait(STDIN_WAIT_MS), run.stop.whenStopped()]);
+  }
+  if (run.stop.stopped) {
+    // Everything read so far is whole lines: committed with the offset of the next one.
+    main.close(reader.nextLineOffset);
+    return 0;
+  }
   reader.finishOversized();
-  ingestFinalLine(reader, extractor, main, input.kind === "stdin");
+  if (queue && !run.sample.full) run.sample.feed(Buffer.concat([reader.pending(), Buffer.from("\n")]), 0, reader.pending().length + 1);
+  ingestFinalLine(reader, extractor, main, queue !== null);
   main.close(reader.nextLineOffset);
-  const pending = reader.pending().length;
-  if (pending > 0) run.log.warn(`the last ${pending} bytes of the input are an unfinished line (no newline yet); they will be ingested by a later run once complete`);
-  return pending;
+  return reader.pending().length;
 }
 
-/** Builds the allowlisted indexes the load dropped (or never had); returns how many. */
-function buildMissingIndexes(run: Run): number {
+/** Builds the allowlisted indexes the load dropped (or never had), one at a time; returns how many. */
+async function buildMissingIndexes(run: Run): Promise<number> {
   let built = 0;
-  const missing = missingIndexes(run.db);
+  const missing = run.stop.stopped ? [] : missingIndexes(run.db);
   if (missing.length) {
-    run.progress.message(`building ${missing.length} indexes`);
+    run.progress.message(`building ${plural(missing.length, "index", "indexes")}`);
     setCacheMb(run.db, Math.min(run.o.cacheMb, BULK_CACHE_MB));
-    built = createIndexes(run.db);
+    for (const name of missing) {
+      await yieldToSignals();
+      if (run.stop.stopped) break;
+      createIndex(run.db, name);
+      built++;
+    }
   }
   run.progress.done();
   return built;
 }
 
-function summary(run: Run, sourceId: number, main: SseWriter, merged: Merged, pending: number, loadDone: number, built: number): IngestSummary {
+/**
+ * After a stop signal: rolls back a batch still open (only a second signal finds one; the first
+ * commits what was read), records the interruption as a source event, which tells 'sluice check'
+ * that the missing indexes are an unfinished backfill's (ingest/invariants.ts), and releases the
+ * ingester row. Synchronous, so a second signal can run it too. Returns the line to print.
+ */
+function interruptRun(run: Run): string {
+  if (run.interruptLine !== undefined) return run.interruptLine;
+  run.progress.done();
+  run.writer.abort();
+  const { db, sourceId } = run;
+  const committed = (db.query("SELECT committed_offset AS c FROM sources WHERE id = ?").get(sourceId) as { c: number }).c;
+  const missing = missingIndexes(db).length;
+  const notBuilt = missing ? `, ${missing} of ${SSE_INDEXES.length} indexes not built yet` : "";
+  let where: string, next: string;
+  if (run.input.kind === "stdin") {
+    where = `committed through byte ${count(committed)} of stdin${notBuilt}`;
+    next = "stdin has no identity, so a re-run appends what it is given as a new source: capture the stream to a file to ingest it exactly once";
+  } else {
+    const total = Math.max(run.size, committed);
+    where = `committed through byte ${count(committed)} of ${count(total)} (${total ? ((100 * committed) / total).toFixed(1) : "100.0"}%)${notBuilt}`;
+    next = "run the same command to resume";
+  }
+  try {
+    db.transaction(() => {
+      recordSourceEvent(db, sourceId, "interrupted", `${run.stop.signal} during the backfill: ${where}`);
+      releaseIngester(db);
+    }).immediate();
+  } catch (err) {
+    // Nothing committed is at risk; the next run takes the ingester row over from this PID.
+    run.log.debug(`could not record the interruption: ${(err as Error).message}`);
+  }
+  run.interruptLine = `interrupted: ${where}; ${next}`;
+  return run.interruptLine;
+}
+
+/** The wrong input, said in one line; `fail` when not one envelope line came from it. */
+interface WrongInput {
+  line: string;
+  fail: boolean;
+}
+
+/**
+ * Whether the lines read look like another format (a transcript, a rollout, a raw SSE stream).
+ * Rows are still ingested (any JSON object is a row, its missing fields NULL), but an input with
+ * no envelope line at all ends in exit 1, unless it is followed (`follow`): its envelope lines
+ * may still come.
+ */
+function wrongInput(run: Run, s: IngestSummary, follow: boolean): WrongInput | null {
+  if (s.lines === 0 || !run.sample.verdict()) return null;
+  const nothing = s.rows === 0 || (run.sample.counts.envelope === 0 && !hasEnvelopeRows(run.db, run.sourceId, run.idBase + run.start));
+  const line = wrongInputLine(run.sample, run.input.kind === "stdin" ? "stdin" : run.input.path, nothing)!;
+  return { line, fail: nothing && !follow };
+}
+
+/** True when a row of this run (ids from `fromId`) has an envelope field. */
+function hasEnvelopeRows(db: Database, sourceId: number, fromId: number): boolean {
+  const fields = ["t", "source", "sid", "flow_id", "round", "event", "meta_pid", "meta_cwd", "meta_turn_id"].map((c) => `${c} IS NOT NULL`).join(" OR ");
+  return !!db.query(`SELECT 1 FROM sse_rows WHERE id >= ? AND file_id = ? AND (${fields}) LIMIT 1`).get(fromId, sourceId);
+}
+
+function summarize(run: Run, merged: Merged, pending: number, loadDone: number, built: number): IngestSummary {
+  const main = run.writer;
   const finished = performance.now();
   const rows = main.rows + merged.rows;
   const rejects = main.rejects + merged.rejects;
@@ -265,23 +409,23 @@ function summary(run: Run, sourceId: number, main: SseWriter, merged: Merged, pe
   return {
     input: run.input.path,
     db: run.o.dbPath,
-    source_id: sourceId,
-    start_offset: run.start,
-    committed_offset: main.committedOffset,
+    sourceId: run.sourceId,
+    startOffset: run.start,
+    committedOffset: main.committedOffset,
     lines: rows + rejects,
     rows,
     rejects,
     bytes,
-    pending_bytes: pending,
+    pendingBytes: pending,
     seconds: round3(secs),
-    load_seconds: round3((loadDone - run.started) / 1000),
-    index_seconds: round3((finished - loadDone) / 1000),
-    indexes_built: built,
-    lines_per_s: Math.round((rows + rejects) / Math.max(secs, 1e-6)),
-    mb_per_s: round3(bytes / 1e6 / Math.max(secs, 1e-6)),
-    peak_rss_mb: round3(peakRssBytes() / (1 << 20)),
+    loadSeconds: round3((loadDone - run.started) / 1000),
+    indexSeconds: round3((finished - loadDone) / 1000),
+    indexesBuilt: built,
+    linesPerSecond: Math.round((rows + rejects) / Math.max(secs, 1e-6)),
+    mbPerSecond: round3(bytes / 1e6 / Math.max(secs, 1e-6)),
+    peakRssMb: round3(peakRssBytes() / (1 << 20)),
     jobs: merged.jobs,
-    slow_path_lines: run.extractor.slowPathLines + merged.slowPath,
+    slowPathLines: run.extractor.slowPathLines + merged.slowPath,
   };
 }
 

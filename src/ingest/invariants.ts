@@ -1,6 +1,7 @@
 // The capture's invariants, for \`sluice check\`: every row belongs to a source, offsets rise within a
 // source and stay below its committed offset, counts agree, every row has its raw line, and the
-// allowlisted indexes exist (except during a backfill, which drops them on purpose).
+// allowlisted indexes exist (except during a backfill, which drops them on purpose, and after one
+// that was interrupted: the same command resumes it and builds them).
 
 import type { Database } from "bun:sqlite";
 import { ingesterRunning, readIngester } from "../db/writer-lock";
@@ -13,7 +14,7 @@ export function checkCaptureInvariants(db: Database, problems: string[]): { rows
   const ing = readIngester(db);
   const backfilling = ingesterRunning(ing) && ing!.mode === "backfill";
   // A backfill drops the indexes on purpose and builds them at its end.
-  if (!backfilling) for (const name of missingIndexes(db)) problems.push(`index ${name} is missing; the next 'sluice ingest' of any input rebuilds it`);
+  if (!backfilling && !lastBackfillInterrupted(db)) for (const name of missingIndexes(db)) problems.push(`index ${name} is missing; the next 'sluice ingest' of any input rebuilds it`);
 
   const src = db.query("SELECT id, path, committed_offset, lines, rejects FROM sources").all() as Array<{ id: number; path: string; committed_offset: number; lines: number; rejects: number }>;
   const byId = new Map(src.map((s) => [s.id, { ...s, rows: 0, lastOffset: -1, disorder: 0 }]));
@@ -45,4 +46,14 @@ export function checkCaptureInvariants(db: Database, problems: string[]): { rows
   const orphans = (db.query("SELECT count(*) AS n FROM sse_decoded d WHERE NOT EXISTS (SELECT 1 FROM sse_rows r WHERE r.id = d.id)").get() as { n: number }).n;
   if (orphans) problems.push(`${orphans} rows in sse_decoded without their sse_rows row`);
   return { rows, sources: src.length };
+}
+
+/**
+ * True when the last thing that happened to the capture's sources was a backfill stopped by a
+ * signal (backfill.ts records it): its indexes may not be built yet, which is no damage; running
+ * the same command resumes the backfill and builds them.
+ */
+function lastBackfillInterrupted(db: Database): boolean {
+  const last = db.query("SELECT kind FROM source_events ORDER BY id DESC LIMIT 1").get() as { kind: string } | null;
+  return last?.kind === "interrupted";
 }

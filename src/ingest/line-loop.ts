@@ -9,9 +9,14 @@ import type { LineReader } from "../input/line-reader";
 
 const LF = 10, CR = 13;
 
-/** Ingests every complete line the reader has; returns at EOF (or the reader's end offset). */
-export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter, onChunk?: (nextOffset: number) => void): void {
+/**
+ * Ingests every complete line the reader has, or the lines of `maxChunks` reads of it: returns
+ * false at EOF (or the reader's end offset), true when it stopped after `maxChunks` (a caller that
+ * yields to the event loop between chunks, so that a stop signal is seen).
+ */
+export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, writer: SseWriter, onChunk?: (nextOffset: number) => void, maxChunks = Infinity): boolean {
   const fields = extractor.fields;
+  let chunks = 0;
   while (reader.next()) {
     const buf = reader.buf;
     const base = reader.base;
@@ -32,7 +37,9 @@ export function ingestLines(reader: LineReader, extractor: EnvelopeExtractor, wr
       writer.lineDone(base + s);
     }
     onChunk?.(base + end);
+    if (++chunks >= maxChunks) return true;
   }
+  return false;
 }
 
 /**

@@ -10,13 +10,15 @@ import { createIndexes, dropAllowlistedIndexes } from "./sse-indexes";
 import { openDatabase } from "../db/open";
 import { checkpointInBackground } from "../db/checkpoints";
 import { BULK_CACHE_MB, setCacheMb, useBackfillSettings, useLiveSettings } from "../db/settings";
-import { createSource } from "./sources";
+import { createSource, stdinAgainWarning } from "./sources";
 import { SseWriter } from "./sse-writer";
 import { LineReader } from "../input/line-reader";
 import { ChunkQueue, pumpStdin } from "../input/stdin";
 import type { IngestOptions, IngestSummary } from "./backfill";
 import { ingestFinalLine, ingestLines } from "./line-loop";
 import { onStopSignals } from "../runtime/signals";
+import { followerFigures, statusLine } from "../runtime/status-line";
+import { count, size } from "../runtime/format";
 import { finishLive, type LiveOptions } from "./live";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { peakRssBytes, rssBytes } from "../runtime/proc";
@@ -41,6 +43,8 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     useBackfillSettings(db, o.backfill.cacheMb);
     dropAllowlistedIndexes(db);
     setCacheMb(db, Math.min(o.backfill.cacheMb, BULK_CACHE_MB));
+    const again = stdinAgainWarning(db);
+    if (again) log.warn(again);
     const source = createSource(db, "-", "stdin", null);
     const extractor = new EnvelopeExtractor();
     const writer = new SseWriter(db, source.id, null, 0, { rows: o.backfill.batchRows, ms: o.backfill.batchMs }, { sourceId: source.id });
@@ -72,7 +76,14 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
       }
       if (now - lastBeat >= 1000) {
         lastBeat = now;
-        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rssBytes(), maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null, lagBytes: null, lagGrowthBytes: null });
+        const rss = rssBytes();
+        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rss, maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null, lagBytes: null, lagGrowthBytes: null });
+        statusLine.update(() => {
+          const lines = writer.rows + writer.rejects;
+          const linesPerSecond = lines / Math.max((now - started) / 1000, 1e-3);
+          const behind = size(queue.received - reader.nextLineOffset);
+          return `stdin: ${followerFigures({ linesPerSecond, behind, lastCommitAt: writer.lastCommitAt, rssBytes: rss, done: `${count(lines)} lines since start` })}`;
+        }, (line) => log.info(line));
       }
       await queue.wait(live ? 1000 : Math.min(o.idleMs, 250));
     }
@@ -90,6 +101,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
     log.info(`stdin ${stopping ? "stopped by a signal" : "closed"}: committed through byte ${reader.nextLineOffset}`);
   } finally {
     removeSignals();
+    statusLine.clear();
     finishLive(db, log);
   }
   if (stopping) process.exit(0); // the stdin pump would otherwise keep the process alive
@@ -99,9 +111,9 @@ function summary(w: SseWriter, committed: number, sourceId: number, started: num
   const secs = (performance.now() - started) / 1000;
   const lines = w.rows + w.rejects;
   return {
-    input: "-", db: "", source_id: sourceId, start_offset: 0, committed_offset: committed, lines, rows: w.rows, rejects: w.rejects,
-    bytes: committed, pending_bytes: 0, seconds: secs, load_seconds: secs, index_seconds: 0, indexes_built: 0,
-    lines_per_s: Math.round(lines / Math.max(secs, 1e-6)), mb_per_s: committed / 1e6 / Math.max(secs, 1e-6),
-    peak_rss_mb: peakRssBytes() / (1 << 20), jobs: 1, slow_path_lines: 0,
+    input: "-", db: "", sourceId: sourceId, startOffset: 0, committedOffset: committed, lines, rows: w.rows, rejects: w.rejects,
+    bytes: committed, pendingBytes: 0, seconds: secs, loadSeconds: secs, indexSeconds: 0, indexesBuilt: 0,
+    linesPerSecond: Math.round(lines / Math.max(secs, 1e-6)), mbPerSecond: committed / 1e6 / Math.max(secs, 1e-6),
+    peakRssMb: peakRssBytes() / (1 << 20), jobs: 1, slowPathLines: 0,
   };
 }

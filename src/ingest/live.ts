@@ -7,7 +7,7 @@
 import type { Database } from "bun:sqlite";
 import type { ConsolaInstance } from "consola";
 import { fstatSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { checkpointInBackground, stopBackgroundCheckpoints } from "../db/checkpoints";
 import { openDatabase } from "../db/open";
 import { checkpointTruncate, useLiveSettings } from "../db/settings";
@@ -20,6 +20,8 @@ import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
 import { onStopSignals } from "../runtime/signals";
+import { followerFigures, statusLine } from "../runtime/status-line";
+import { count, size } from "../runtime/format";
 import { LeftFiles } from "./left-files";
 import { MinuteWindow } from "./minute-window";
 import { lengthenFingerprint, recordSourceEvent, resolveFileSource, retireSource } from "./sources";
@@ -87,6 +89,8 @@ class LiveTail {
   private linesRead = 0;
   private lastLineAt = performance.now();
   private walDirty = false;
+  /** The last commit of any file this tail followed, for the status line. */
+  private lastCommitAt: number | null = null;
   /** The source a rotated or vanished file had, until the next file at the path gets a source. */
   private pendingFollows: { id: number; kind: string } | null = null;
   /** Set when the memory budget asks for a restart: the offset the next image starts at. */
@@ -134,6 +138,7 @@ class LiveTail {
       this.follower.close();
       if (this.tail) closeQuietly(this.tail.fd);
       this.left.closeAll();
+      statusLine.clear();
       finishLive(this.db, this.log);
     }
     return this.reexecAt;
@@ -272,6 +277,17 @@ class LiveTail {
     releaseStartupPagesLogged(this.o.dbPath, this.log);
   }
 
+  /** The status line: on a terminal kept current, else logged once a minute. */
+  private showStatus(tail: Tail, linesPerSecond: number, lag: number, rss: number) {
+    this.lastCommitAt = tail.writer.lastCommitAt ?? this.lastCommitAt;
+    const text = () => {
+      this.lastCommitAt ??= committedAt(this.db, tail.source.id);
+      const done = `${count(this.linesRead)} lines since start`;
+      return `${basename(this.path)}: ${followerFigures({ linesPerSecond, behind: size(lag), lastCommitAt: this.lastCommitAt, rssBytes: rss, done })}`;
+    };
+    statusLine.update(text, (line) => this.log.info(line));
+  }
+
   /** The heartbeat, the quiet checkpoint and the memory budget; false when the budget says restart. */
   private housekeeping(tail: Tail, now: number): boolean {
     this.lastHousekeeping = now;
@@ -279,10 +295,12 @@ class LiveTail {
     const size = fstatSync(tail.fd).size;
     const lag = size - tail.reader.nextLineOffset;
     this.window.add(now, this.linesRead, lag);
+    const linesPerS = this.window.linesPerS();
     heartbeat(this.db, {
       mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: this.o.maxRssBytes, inputSize: size,
-      linesPerS: this.window.linesPerS(), lagBytes: lag, lagGrowthBytes: this.window.lagGrowth(),
+      linesPerS, lagBytes: lag, lagGrowthBytes: this.window.lagGrowth(),
     });
+    this.showStatus(tail, linesPerS ?? 0, lag, rss);
     if (this.walDirty && now - this.lastLineAt >= QUIET_CHECKPOINT_MS && !this.left.count) {
       tail.writer.commit(tail.reader.nextLineOffset);
       checkpointTruncate(this.db);
@@ -296,6 +314,12 @@ class LiveTail {
     this.reexecAt = offset;
     return false;
   }
+}
+
+/** When the source was last committed (by this process or an earlier one), in epoch ms. */
+function committedAt(db: Database, sourceId: number): number | null {
+  const r = db.query("SELECT last_commit_at AS at FROM sources WHERE id = ?").get(sourceId) as { at: string | null } | null;
+  return r?.at ? Date.parse(r.at) : null;
 }
 
 /** Checkpoints, marks the ingester stopped and closes: what every clean exit of a live tail does. */

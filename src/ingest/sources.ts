@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite";
 import { realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { count } from "../runtime/format";
 import { filesByInode, inodeKey, sameContent, sameInode, sameTail, type FileIdentity } from "../input/file-identity";
 
 export interface SourceRow {
@@ -52,6 +53,18 @@ export function leftSourcesFor(db: Database, path: string): SourceRow[] {
        ORDER BY id DESC`,
     )
     .all(path) as SourceRow[];
+}
+
+/**
+ * Said before a stdin source is made when the database already holds one: stdin has no identity
+ * (no device, inode or first bytes to recognise), so piping the same lines again stores them again.
+ * Null when this is the first stdin source.
+ */
+export function stdinAgainWarning(db: Database): string | null {
+  const r = db.query("SELECT count(*) AS n, sum(committed_offset) AS bytes FROM sources WHERE kind = 'stdin'").get() as { n: number; bytes: number | null };
+  if (r.n === 0) return null;
+  const earlier = r.n === 1 ? "a stdin source" : `${r.n} stdin sources`;
+  return `stdin has no identity: this database already holds ${earlier} (${count(r.bytes ?? 0)} bytes), and what is piped now is appended as a new source, lines ingested before included; to ingest a stream exactly once, capture it to a file and ingest the file`;
 }
 
 export function createSource(db: Database, path: string, kind: "file" | "stdin", ident: FileIdentity | null, realPath: string | null = null): SourceRow {

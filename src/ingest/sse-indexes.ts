@@ -32,14 +32,16 @@ export function dropAllowlistedIndexes(db: Database): void {
 
 /** Creates the allowlisted indexes that are missing; returns how many were built. */
 export function createIndexes(db: Database): number {
-  const have = new Set(existing(db));
-  let built = 0;
-  for (const { name, column } of SSE_INDEXES) {
-    if (have.has(name)) continue;
-    db.run(`CREATE INDEX ${name} ON sse_rows(${column})`);
-    built++;
-  }
-  return built;
+  const missing = missingIndexes(db);
+  for (const name of missing) createIndex(db, name);
+  return missing.length;
+}
+
+/** Creates one allowlisted index (a backfill builds them one at a time, to see a stop signal between them). */
+export function createIndex(db: Database, name: string): void {
+  const index = SSE_INDEXES.find((i) => i.name === name);
+  if (!index) throw new Error(`${name} is not an allowlisted index`);
+  db.run(`CREATE INDEX IF NOT EXISTS ${index.name} ON sse_rows(${index.column})`);
 }
 
 export function missingIndexes(db: Database): string[] {

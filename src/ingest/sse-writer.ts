@@ -36,6 +36,8 @@ export class SseWriter {
     return this.rows + this.rejects + this.pendingRows + this.pendingRejects;
   }
   private batchStarted = performance.now();
+  /** When the last commit happened (epoch ms), for a follower's status line; null before one. */
+  lastCommitAt: number | null = null;
   private readonly insertRow: Statement;
   private readonly insertRaw: Statement;
   private readonly insertReject: Statement;
@@ -107,6 +109,7 @@ export class SseWriter {
     if (nextOffset === this.committedOffset && this.pendingRows + this.pendingRejects === 0) return;
     if (!this.db.inTransaction) this.begin();
     this.flush(nextOffset);
+    this.lastCommitAt = Date.now();
   }
 
   /** Commits when the open batch is older than the policy allows: for input that trickles in. */

@@ -4,6 +4,8 @@
 // only grows by what is ingested meanwhile, because checkpoints cannot pass a reader, and is
 // truncated at the tail's next quiet period. A backfill writes through a rollback journal, which a
 // long reader would stall, so a backup waits for the hand-over instead (it says so and stops).
+// SIGINT or SIGTERM gives the copy up: the temporary file is removed, the target and the database
+// are untouched, one line says so, and the process ends by the signal.
 
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
@@ -13,7 +15,8 @@ import { ingesterRunning, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { BUSY_TIMEOUT_MS, checkpointTruncate } from "../db/settings";
 import { livePageBytes } from "./db-info";
-import { writeSnapshot } from "./snapshot";
+import { SnapshotInterrupted, writeSnapshot } from "./snapshot";
+import { exitBySignal, StopRequest } from "../runtime/signals";
 
 export interface BackupResult {
   db: string;
@@ -25,7 +28,16 @@ export interface BackupResult {
 }
 
 export async function backupDatabase(dbPath: string, target: string, o: { force: boolean; progress: boolean }): Promise<BackupResult> {
-  target = resolve(target);
+  // From the start: a signal before the copy begins gives it up before it begins.
+  const stop = new StopRequest();
+  try {
+    return await backup(dbPath, resolve(target), o, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function backup(dbPath: string, target: string, o: { force: boolean; progress: boolean }, stop: StopRequest): Promise<BackupResult> {
   if (target === resolve(dbPath)) throw new SluiceError(`the backup target ${target} is the database itself; name another file`, EXIT_USAGE);
   if (existsSync(target) && !o.force) throw new SluiceError(`${target} already exists; pass --force to replace it, or name another file`, EXIT_USAGE);
 
@@ -59,9 +71,12 @@ export async function backupDatabase(dbPath: string, target: string, o: { force:
 
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   try {
-    const r = await writeSnapshot(dbPath, target, { expectedBytes, progress: o.progress, label: "backup" });
+    const r = await writeSnapshot(dbPath, target, { expectedBytes, progress: o.progress, label: "backup", stop });
     return { db: dbPath, target, bytes: r.bytes, ms: Math.round(r.ms), checkpointed };
   } catch (err) {
+    if (err instanceof SnapshotInterrupted) {
+      exitBySignal(err.signal, `interrupted: the backup to ${target} was not written (its temporary file is removed${existsSync(target) ? "; the existing target is unchanged" : ""}); the database is untouched, run the same command to back it up`);
+    }
     throw wrapError(`backup of ${dbPath} to ${target} failed (the target was not touched); check free space in ${dirname(target)}`, err);
   }
 }

@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { BUSY_TIMEOUT_MS } from "../db/settings";
-import { markReplaced } from "../db/writer-lock";
+import { fileAt, markReplaced } from "../db/writer-lock";
 import { fsyncPath, removeScratch } from "../runtime/files";
 
 export interface SnapshotJob {
@@ -23,7 +23,21 @@ export interface SnapshotJob {
   replace: boolean;
   /** Give the copy auto_vacuum=INCREMENTAL (converts a database made without it); with `replace`. */
   incrementalAutoVacuum: boolean;
+  /**
+   * Set to 1 by the main thread on a stop signal: the worker gives up at its next step (before the
+   * copy, after it, after its check), removes the copy and lets go of the database. A step itself
+   * (the VACUUM INTO, the integrity_check) runs to its end: SQLite cannot be interrupted from JS.
+   */
+  cancel?: Int32Array;
+  /** With `replace`: the file ("dev:ino") whose claims the main thread holds, which must still be at the path. */
+  file?: string | null;
 }
+
+/** How long the replaced file stays locked after the rename (see whenUnlocked in db/writer-lock.ts). */
+const REPLACED_HOLD_MS = 100;
+
+/** The message of a snapshot given up at the main thread's request. */
+export const SNAPSHOT_CANCELLED = "cancelled by a stop signal";
 
 export type SnapshotReply = { ok: true } | { ok: false; message: string } | { phase: "check" };
 
@@ -39,30 +53,56 @@ self.onmessage = (event: MessageEvent<SnapshotJob>) => {
 };
 
 function snapshot(job: SnapshotJob) {
+  const cancelled = () => {
+    if (job.cancel && Atomics.load(job.cancel, 0) !== 0) throw new Error(SNAPSHOT_CANCELLED);
+  };
+  cancelled();
   const db = new Database(job.dbPath, job.replace ? { readwrite: true, create: false } : { readonly: true });
   try {
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (job.replace) {
-      // Exclusive locking mode keeps the lock a write takes until the connection closes.
-      db.run("PRAGMA locking_mode = EXCLUSIVE");
-      db.run("BEGIN EXCLUSIVE");
-      db.run("COMMIT");
+      holdForReplace(db, job);
       if (job.incrementalAutoVacuum) db.run("PRAGMA auto_vacuum = INCREMENTAL");
     }
+    cancelled();
     db.run("VACUUM INTO ?", [job.tmp]);
+    cancelled();
     self.postMessage({ phase: "check" } satisfies SnapshotReply);
     checkCopy(job.tmp);
     if (job.replace) walMode(job.tmp);
     fsyncPath(job.tmp);
+    // The last moment to give up: past it the copy is in place.
+    cancelled();
     if (job.replace) markReplaced(db);
     renameSync(job.tmp, job.target);
     fsyncPath(dirname(job.target));
+    // The old file stays held a moment after the rename: a writer that looked at the path just
+    // before it (whenUnlocked) is then refused the lock, looks again, and opens the new file.
+    if (job.replace) Bun.sleepSync(REPLACED_HOLD_MS);
   } catch (err) {
     removeScratch(job.tmp);
     throw err;
   } finally {
     db.close();
   }
+}
+
+/**
+ * Takes the database exclusively until the connection closes (exclusive locking mode keeps the
+ * lock a write takes), then checks, under that lock, that the path still names the file whose
+ * claims the main thread holds and that the file is in rollback-journal mode. A writer can put it
+ * back in WAL mode between the main thread's leaving WAL and this lock, and close: the file would
+ * then be renamed away with its WAL beside the path, and the new file would take that WAL for its
+ * own (seen: "malformed database schema"). It leaves WAL again here, as the only connection.
+ */
+function holdForReplace(db: Database, job: SnapshotJob) {
+  db.run("PRAGMA locking_mode = EXCLUSIVE");
+  db.run("BEGIN EXCLUSIVE");
+  db.run("COMMIT");
+  if (job.file && fileAt(job.dbPath) !== job.file) throw new Error(`${job.dbPath} is no longer the file whose claims this rebuild holds`);
+  const mode = () => (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+  if (mode() === "wal") db.run("PRAGMA journal_mode = DELETE");
+  if (mode() === "wal") throw new Error("database is locked: it stays in WAL mode");
 }
 
 /**

@@ -6,9 +6,9 @@
 
 import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
-import { ingesterRunning, processAlive, readIngester, type IngesterRow } from "../db/writer-lock";
+import { ingesterRunning, processAlive, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
-import { statusOf, type SourceStatus } from "./status";
+import { ingesterStatus, statusOf, type IngesterStatus, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
 import { mib as mb } from "../runtime/format";
 
@@ -16,15 +16,15 @@ export type Health = "ok" | "degraded" | "unhealthy";
 
 export interface Stats {
   db: string;
-  schema_version: number;
+  schemaVersion: number;
   health: Health;
   reasons: string[];
-  files: { db_bytes: number; wal_bytes: number; free_bytes: number };
+  files: { dbBytes: number; walBytes: number; freeBytes: number };
   pages: PageInfo;
   tables: Record<string, number>;
-  ingester: (IngesterRow & { running: boolean; heartbeat_age_s: number }) | null;
-  sources: Array<SourceStatus & { lines_per_s_1m: number | null }>;
-  last_check: { at: string; kind: string; ok: boolean; problems: string[] } | null;
+  ingester: (IngesterStatus & { heartbeatAgeSeconds: number }) | null;
+  sources: Array<SourceStatus & { linesPerSecondLastMinute: number | null }>;
+  lastCheck: { at: string; kind: string; ok: boolean; problems: string[] } | null;
 }
 
 /** Thresholds of the verdict; docs/design.md, "Health thresholds", lists them. */
@@ -48,43 +48,57 @@ export function readStats(dbPath: string): Stats {
     const ing = readIngester(db);
     const running = ingesterRunning(ing);
     const lastCheck = readLastCheck(db);
-    const files = { db_bytes: fileBytes(dbPath), wal_bytes: fileBytes(`${dbPath}-wal`), free_bytes: pages.freePages * pages.pageSize };
-    const ingester = ing ? { ...ing, running, heartbeat_age_s: Math.max(0, (Date.now() - Date.parse(ing.heartbeat_at)) / 1000) } : null;
-    const sources = status.sources.map((s) => ({ ...s, lines_per_s_1m: running && ing!.source_id === s.id ? ing!.lines_per_s : null }));
-    const s: Stats = { db: dbPath, schema_version: status.schema_version, health: "ok", reasons: [], files, pages, tables, ingester, sources, last_check: lastCheck };
-    judge(s);
+    const files = { dbBytes: fileBytes(dbPath), walBytes: fileBytes(`${dbPath}-wal`), freeBytes: pages.freePages * pages.pageSize };
+    const ingester = ing ? { ...ingesterStatus(ing, running), heartbeatAgeSeconds: Math.max(0, (Date.now() - Date.parse(ing.heartbeat_at)) / 1000) } : null;
+    const sources = status.sources.map((s) => ({ ...s, linesPerSecondLastMinute: running && ing!.source_id === s.id ? ing!.lines_per_s : null }));
+    const s: Stats = { db: dbPath, schemaVersion: status.schemaVersion, health: "ok", reasons: [], files, pages, tables, ingester, sources, lastCheck };
+    judge(s, lastInterruption(db));
     return s;
   } finally {
     db.close();
   }
 }
 
-function readLastCheck(db: Database): Stats["last_check"] {
+function readLastCheck(db: Database): Stats["lastCheck"] {
   if (!tableExists(db, "checks")) return null;
   const r = db.query("SELECT at, kind, ok, problems FROM checks ORDER BY id DESC LIMIT 1").get() as { at: string; kind: string; ok: number; problems: string } | null;
   return r ? { at: r.at, kind: r.kind, ok: r.ok === 1, problems: JSON.parse(r.problems) } : null;
 }
 
 /** Sets the verdict: unhealthy beats degraded beats ok; every reason is listed. */
-function judge(s: Stats) {
+function judge(s: Stats, interruption: string | null) {
   const unhealthy: string[] = [], degraded: string[] = [];
   const i = s.ingester;
   if (!i) {
     if (s.sources.length) degraded.push("no ingester has run on this database"); // a deep index alone needs none
-  } else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeat_at})`);
+  } else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeatAt})`);
   else if (!i.running) {
     if (i.host !== hostname()) degraded.push(`the ingester runs on another host (${i.host}); its health cannot be judged from here`);
     else if (!processAlive(i.pid)) unhealthy.push(`the ingester is gone: PID ${i.pid} (${i.mode}) died without stopping; restart it (the service manager should)`);
   } else {
-    if (i.heartbeat_age_s > HEALTH.heartbeatStaleS) unhealthy.push(`the ingester (PID ${i.pid}) has not beaten for ${Math.round(i.heartbeat_age_s)} s: it is stuck`);
-    if (i.max_rss_bytes && i.rss_bytes && i.rss_bytes > i.max_rss_bytes) degraded.push(`the ingester's RSS ${mb(i.rss_bytes)} is over its budget of ${mb(i.max_rss_bytes)}`);
-    if (i.lag_bytes != null && i.lag_growth_bytes != null && i.lag_bytes > HEALTH.lagBytes && i.lag_growth_bytes > 0) {
-      degraded.push(`the lag is growing: ${mb(i.lag_bytes)} behind, ${mb(i.lag_growth_bytes)} more than a minute ago`);
+    if (i.heartbeatAgeSeconds > HEALTH.heartbeatStaleS) unhealthy.push(`the ingester (PID ${i.pid}) has not beaten for ${Math.round(i.heartbeatAgeSeconds)} s: it is stuck`);
+    if (i.maxRssBytes && i.rssBytes && i.rssBytes > i.maxRssBytes) degraded.push(`the ingester's RSS ${mb(i.rssBytes)} is over its budget of ${mb(i.maxRssBytes)}`);
+    if (i.lagBytes != null && i.lagGrowthBytes != null && i.lagBytes > HEALTH.lagBytes && i.lagGrowthBytes > 0) {
+      degraded.push(`the lag is growing: ${mb(i.lagBytes)} behind, ${mb(i.lagGrowthBytes)} more than a minute ago`);
     }
   }
-  if (s.files.wal_bytes > HEALTH.walBytes) degraded.push(`the WAL is ${mb(s.files.wal_bytes)}, over ${mb(HEALTH.walBytes)}: a long-lived reader is holding back checkpoints`);
-  if (s.last_check && !s.last_check.ok) unhealthy.push(`the last check (${s.last_check.at}) found problems: ${s.last_check.problems.slice(0, 3).join("; ")}`);
+  if (interruption && !i?.running) degraded.push(interruption);
+  if (s.files.walBytes > HEALTH.walBytes) degraded.push(`the WAL is ${mb(s.files.walBytes)}, over ${mb(HEALTH.walBytes)}: a long-lived reader is holding back checkpoints`);
+  if (s.lastCheck && !s.lastCheck.ok) unhealthy.push(`the last check (${s.lastCheck.at}) found problems: ${s.lastCheck.problems.slice(0, 3).join("; ")}`);
   s.reasons = [...unhealthy, ...degraded];
   s.health = unhealthy.length ? "unhealthy" : degraded.length ? "degraded" : "ok";
 }
 
+
+/**
+ * The backfill left interrupted, when the newest event of an active source says so: the capture
+ * is whole up to its committed offset, but behind the file until someone runs the command again.
+ */
+function lastInterruption(db: Database): string | null {
+  if (!tableExists(db, "source_events")) return null;
+  const e = db
+    .query("SELECT e.source_id, e.at, e.kind, e.detail, s.path FROM source_events e JOIN sources s ON s.id = e.source_id WHERE s.state = 'active' ORDER BY e.id DESC LIMIT 1")
+    .get() as { source_id: number; at: string; kind: string; detail: string | null; path: string } | null;
+  if (!e || e.kind !== "interrupted") return null;
+  return `the last backfill of ${e.path} was interrupted at ${e.at} (${e.detail ?? "no detail"}); run 'sluice ingest' on it again to finish`;
+}

@@ -14,25 +14,43 @@ export interface SourceStatus {
   dev: number | null;
   ino: number | null;
   fingerprint: string | null;
-  committed_offset: number;
+  committedOffset: number;
   size: number | null;
-  behind_bytes: number | null;
+  behindBytes: number | null;
   lines: number;
   rejects: number;
-  last_commit_at: string | null;
+  lastCommitAt: string | null;
+}
+
+/** The capture's writer as status shows it: the ingester row, keyed as every JSON output is. */
+export interface IngesterStatus {
+  pid: number;
+  host: string;
+  mode: string;
+  input: string | null;
+  sourceId: number | null;
+  startedAt: string;
+  heartbeatAt: string;
+  rssBytes: number | null;
+  maxRssBytes: number | null;
+  inputSize: number | null;
+  linesPerSecond: number | null;
+  lagBytes: number | null;
+  lagGrowthBytes: number | null;
+  running: boolean;
 }
 
 export interface Status {
   db: string;
-  schema_version: number;
+  schemaVersion: number;
   mode: string;
-  ingester: (IngesterRow & { running: boolean }) | null;
+  ingester: IngesterStatus | null;
   /** The deep index's writers: the index follower, an index run or a vacuum --full in progress. */
   writers: Array<{ role: string; pid: number; host: string; since: string; writing: boolean }>;
   rows: number;
   rejects: number;
   sources: SourceStatus[];
-  retired_sources: number;
+  retiredSources: number;
 }
 
 export function readStatus(dbPath: string): Status {
@@ -79,13 +97,22 @@ export function statusOf(db: Database, dbPath: string): Status {
       }
       return {
         id: s.id, path: s.path, kind: s.kind, state: s.state, dev: s.dev, ino: s.ino, fingerprint: s.fingerprint,
-        committed_offset: s.committed_offset, size, behind_bytes: size === null ? null : Math.max(0, size - s.committed_offset),
-        lines: s.lines, rejects: s.rejects, last_commit_at: s.last_commit_at,
+        committedOffset: s.committed_offset, size, behindBytes: size === null ? null : Math.max(0, size - s.committed_offset),
+        lines: s.lines, rejects: s.rejects, lastCommitAt: s.last_commit_at,
       };
     });
   const writers = liveWriters(db).map((w) => ({ role: w.role, pid: w.pid, host: w.host, since: w.started_at, writing: w.scope !== "running" }));
   return {
-    db: dbPath, schema_version: version, mode: running ? ing!.mode : "stopped",
-    ingester: ing ? { ...ing, running } : null, writers, rows: totals.rows, rejects: totals.rejects, sources, retired_sources: all.length - sources.length,
+    db: dbPath, schemaVersion: version, mode: running ? ing!.mode : "stopped",
+    ingester: ing ? ingesterStatus(ing, running) : null, writers, rows: totals.rows, rejects: totals.rejects, sources, retiredSources: all.length - sources.length,
+  };
+}
+
+/** The ingester row (SQL's snake_case columns) as status shows it. */
+export function ingesterStatus(r: IngesterRow, running: boolean): IngesterStatus {
+  return {
+    pid: r.pid, host: r.host, mode: r.mode, input: r.input, sourceId: r.source_id, startedAt: r.started_at, heartbeatAt: r.heartbeat_at,
+    rssBytes: r.rss_bytes, maxRssBytes: r.max_rss_bytes, inputSize: r.input_size, linesPerSecond: r.lines_per_s, lagBytes: r.lag_bytes,
+    lagGrowthBytes: r.lag_growth_bytes, running,
   };
 }

@@ -5,17 +5,21 @@
 // keeps committing in between. `--full` rebuilds the whole file through a checked snapshot that is
 // renamed over the database (crash-safe, with progress, and needing free space for one copy rather
 // than SQLite's two); it also converts a database made without auto_vacuum, and only it does.
+// SIGINT or SIGTERM during the rebuild gives it up: the copy is removed, the database keeps its
+// content and journal mode and is released, one line says so, and the process ends by the signal.
 
 import type { Database } from "bun:sqlite";
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE, wrapError } from "../runtime/errors";
 import { megabytes } from "../runtime/format";
-import { claimIngester, ingesterRunning, readIngester, releaseIngester, releaseWriter, tryClaimWriter } from "../db/writer-lock";
+import { claimIngester, ingesterRunning, openedFile, readIngester, releaseIngester, releaseWriter, tryClaimWriter, whenUnlocked } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
-import { leaveWal } from "../db/settings";
+import { enterWal, leaveWal } from "../db/settings";
 import { fileBytes, livePageBytes, pageInfo, type PageInfo } from "./db-info";
-import { writeSnapshot } from "./snapshot";
+import { SnapshotInterrupted, writeSnapshot } from "./snapshot";
+import { removeScratch } from "../runtime/files";
+import { exitBySignal, StopRequest } from "../runtime/signals";
 
 export interface VacuumResult {
   db: string;
@@ -40,21 +44,22 @@ export async function vacuumDatabase(dbPath: string, o: { full: boolean; progres
 function vacuumIncremental(dbPath: string): VacuumResult {
   const started = performance.now();
   const db = openDatabase(dbPath);
+  // Each step looks at the path first (whenUnlocked): a `vacuum --full` may replace the file between two.
+  const step = <T>(work: () => T) => whenUnlocked(db, dbPath, () => db.transaction(work)());
   try {
-    const before = pageInfo(db);
+    const before = step(() => pageInfo(db));
     const bytesBefore = fileBytes(dbPath);
     let advice: string | null = null;
     if (before.autoVacuum === "incremental") {
       for (let free = before.freePages; free > 0; ) {
-        db.run(`PRAGMA incremental_vacuum(${PAGES_PER_STEP})`);
-        const left = pageInfo(db).freePages;
+        const left = step(() => (db.run(`PRAGMA incremental_vacuum(${PAGES_PER_STEP})`), pageInfo(db).freePages));
         if (left >= free) break;
         free = left;
       }
     } else if (before.freePages > 0) {
       advice = `this database was made without auto_vacuum, so its ${megabytes(before.freePages * before.pageSize, 1)} MB of free pages can only be reclaimed by a rebuild: run 'sluice vacuum --full' (stop the ingester first)`;
     }
-    const after = pageInfo(db);
+    const after = step(() => pageInfo(db));
     return {
       db: dbPath, mode: "incremental", bytesBefore, bytesAfter: fileBytes(dbPath), freePagesBefore: before.freePages,
       autoVacuumBefore: before.autoVacuum, autoVacuumAfter: after.autoVacuum, ms: Math.round(performance.now() - started), advice,
@@ -71,18 +76,29 @@ function vacuumIncremental(dbPath: string): VacuumResult {
  * file exclusively. A connection that still has the old file open finds it marked replaced.
  */
 async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResult> {
+  const stop = new StopRequest();
+  try {
+    return await rebuild(dbPath, progress, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function rebuild(dbPath: string, progress: boolean, stop: StopRequest): Promise<VacuumResult> {
   const started = performance.now();
   const db = openDatabase(dbPath);
   let before: PageInfo, needed: number, claim: number | null = null;
   const bytesBefore = fileBytes(dbPath);
   try {
+    // The claim first: it is taken only on the file at the path, and no other rebuild can replace
+    // that file while it stands, so every read after it is of the database itself.
+    const claimed = tryClaimWriter(db, dbPath, "all", "vacuum --full");
+    if ("holder" in claimed) throw new SluiceError(`the database is being written by ${claimed.holder}; run 'sluice vacuum --full' again when it is done (stop an 'index --follow' service first)`, EXIT_USAGE);
+    claim = claimed.id;
     const ing = readIngester(db);
     if (ing && ing.pid !== process.pid && ingesterRunning(ing)) {
       throw new SluiceError(`the database is in use by sluice PID ${ing.pid} (${ing.mode} of ${ing.input}); stop it (e.g. 'systemctl --user stop sluice') and run 'sluice vacuum --full' again`, EXIT_USAGE);
     }
-    const claimed = tryClaimWriter(db, dbPath, "all", "vacuum --full");
-    if ("holder" in claimed) throw new SluiceError(`the database is being written by ${claimed.holder}; run 'sluice vacuum --full' again when it is done (stop an 'index --follow' service first)`, EXIT_USAGE);
-    claim = claimed.id;
     before = pageInfo(db);
     needed = livePageBytes(db);
     const fs = statfsSync(dirname(dbPath));
@@ -100,10 +116,15 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
     db.close();
     throw err;
   }
+  // A second signal while the worker finishes its step: the copy goes, the claims stay to be taken over.
+  stop.lastResort = () => removeScratch(`${dbPath}.tmp-${process.pid}`);
   try {
-    await writeSnapshot(dbPath, dbPath, { expectedBytes: needed, progress, replace: true, incrementalAutoVacuum: true, label: "vacuum --full" });
+    await writeSnapshot(dbPath, dbPath, { expectedBytes: needed, progress, replace: true, incrementalAutoVacuum: true, label: "vacuum --full", stop, file: openedFile(db) });
   } catch (err) {
-    releaseAfterFailure(db, dbPath, claim!);
+    releaseAfterFailure(db, dbPath, claim!, before.journalMode);
+    if (err instanceof SnapshotInterrupted) {
+      exitBySignal(err.signal, `interrupted: vacuum --full stopped before replacing ${dbPath}, whose content is unchanged (the partial copy is removed); run the same command to rebuild it`);
+    }
     if (/database is locked/.test((err as Error).message)) {
       throw new SluiceError(`another connection began using ${dbPath} before vacuum --full could hold it (an index run or a reader started meanwhile); the database is unchanged: run 'sluice vacuum --full' again`, EXIT_FAILURE);
     }
@@ -124,23 +145,30 @@ async function vacuumFull(dbPath: string, progress: boolean): Promise<VacuumResu
 }
 
 /**
- * Gives up the hold after a failed rebuild, closing `db`. The database is unchanged, but another
- * connection may have switched it to WAL meanwhile, which this one cannot always follow: then a
- * fresh connection releases it.
+ * Gives up the hold after a failed or interrupted rebuild, closing `db`, and puts back the journal
+ * mode the rebuild left (WAL, most often). The database is unchanged, but another connection may
+ * have switched it to WAL meanwhile, which this one cannot always follow: then a fresh connection
+ * releases it.
  */
-function releaseAfterFailure(db: Database, dbPath: string, claim: number) {
+function releaseAfterFailure(db: Database, dbPath: string, claim: number, journalMode: string) {
+  let conn = db;
   try {
     releaseAll(db, claim);
-    db.close();
   } catch {
     db.close();
-    const fresh = openDatabase(dbPath);
-    try {
-      releaseAll(fresh, claim);
-    } finally {
-      fresh.close();
-    }
+    conn = openDatabase(dbPath);
+    releaseAll(conn, claim);
+  } finally {
+    if (journalMode === "wal") restoreWal(conn);
+    conn.close();
   }
+}
+
+/** Back to WAL; a reader in the way keeps rollback mode, which the next writer changes anyway. */
+function restoreWal(db: Database) {
+  try {
+    enterWal(db);
+  } catch {}
 }
 
 /** Gives up the maintenance hold: the ingester row and the 'all' claim. */

@@ -1,9 +1,12 @@
 // How numbers look wherever sluice shows them to a person: the CLI's text output, log lines and the
 // progress line. One place, so a count or a size reads the same in every command.
 
-/** A whole count with thousands separators: 1234567 -> "1,234,567". */
+/**
+ * A whole count with thousands separators: 1234567 -> "1,234,567". Not toLocaleString: that
+ * faults in ICU's data pages, megabytes of file-backed RSS a live tail has given back.
+ */
 export function count(x: number): string {
-  return Math.round(x).toLocaleString("en-US");
+  return String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 /** Bytes in binary megabytes, one decimal: what RSS, WAL and file sizes are shown in. */
@@ -39,4 +42,12 @@ export function usd(x: number): string {
 /** "1 file", "2 files": a count with its noun, singular or plural. */
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${count(n)} ${n === 1 ? noun : nouns}`;
+}
+
+/** A size for a person, in the unit that reads best: "0 B", "812 B", "4.2 KB", "17.0 MB", "1.3 GB". */
+export function size(bytes: number): string {
+  if (bytes < 1000) return `${Math.round(bytes)} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} KB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
