@@ -6,10 +6,14 @@
 //
 // The worker threads (the parallel backfill's part worker, the operations' SQL worker) are entry
 // points of their own: a compiled executable only contains the workers it was built with.
+//
+// Every build first refreshes the price table (src/report/price-data.json) from the installed
+// @pydantic/genai-prices, so that the binary embeds the prices of the version bun.lock pins.
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import pkg from "./package.json" with { type: "json" };
+import { refreshPriceSnapshot } from "./src/report/price-snapshot";
 
 const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "darwin-arm64", "darwin-x64"] as const;
 
@@ -88,6 +92,7 @@ function writeChecksum(file: string) {
 // Imported by test/checkpointer.test.ts for nativeExtension; run, it builds.
 if (import.meta.main) {
   mkdirSync("dist", { recursive: true });
+  console.error(await refreshPriceSnapshot());
   if (process.argv.includes("--release")) {
     const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
     if (only !== undefined && !(RELEASE_TARGETS as readonly string[]).includes(only)) throw new Error(`--only ${only}: not a release target (${RELEASE_TARGETS.join(", ")})`);

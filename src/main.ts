@@ -34,6 +34,9 @@ const main = defineCommand({
     service: () => import("./cli/service").then((m) => m.default),
     index: () => import("./cli/index-cmd").then((m) => m.default),
     report: () => import("./cli/report").then((m) => m.default),
+    prices: () => import("./cli/prices").then((m) => m.default),
+    push: () => import("./cli/push").then((m) => m.default),
+    devices: () => import("./cli/devices").then((m) => m.default),
   },
 });
 

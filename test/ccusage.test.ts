@@ -1,12 +1,15 @@
-// Our totals against ccusage's (its Rust version, from the npm registry) on the samples, per day
-// and model: tokens equal, cost within a millionth of a dollar. Both count each Claude message
-// once with its final usage and each advancing Codex total once; where a tool keeps the first line
-// of a message instead, deep-index.test.ts shows the undercount.
+// Our reports against ccusage's (its Rust version, from the npm registry) on the samples: daily and
+// weekly per period and model, and the 5-hour blocks field by field. Tokens are equal, cost within
+// a millionth of a dollar, times to the second. Both count each Claude message once with its final
+// usage and each advancing Codex total once; where a tool keeps the first line of a message
+// instead, deep-index.test.ts shows the undercount. Where the two differ on purpose, the test says
+// how.
 
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { writeClaude } from "./transcripts";
 
 const CCUSAGE_VERSION = "20.0.24";
 const tmp = tempDir("sluice-ccusage-");
@@ -26,39 +29,73 @@ beforeAll(async () => {
   expect(existsSync(ccusage)).toBe(true);
 }, 120_000);
 
-type Breakdown = { input: number; output: number; cacheWrite: number; cacheRead: number; cost: number };
+/** An empty root for the agent a test does not compare (a named root must exist); for ccusage, a Claude dir with no projects. */
+const NONE = join(tmp.dir, "none");
+mkdirSync(join(NONE, "projects"), { recursive: true });
 
-async function ours(claude: string, codex: string): Promise<Map<string, Breakdown>> {
-  const db = join(tmp.dir, `ours-${Math.random()}.db`);
-  expect((await run(RUNNERS[1]!.cmd, ["index", "--claude", claude, "--codex", codex, "--db", db])).code).toBe(0);
-  const r = await run(RUNNERS[1]!.cmd, ["report", "daily", "--db", db, "--tz", "UTC", "--json"]);
-  const out = new Map<string, Breakdown>();
-  for (const d of JSON.parse(r.stdout).daily) {
-    for (const m of d.modelBreakdowns) out.set(`${d.date} ${m.modelName}`, { input: m.inputTokens, output: m.outputTokens, cacheWrite: m.cacheCreationTokens, cacheRead: m.cacheReadTokens, cost: m.cost });
-  }
-  return out;
+/** The samples copied where each tool looks for them, indexed once by sluice. */
+interface Corpus {
+  db: string;
+  env: Record<string, string>;
+}
+const corpora = new Map<string, Promise<Corpus>>();
+
+function corpus(agent: "claude" | "codex"): Promise<Corpus> {
+  let c = corpora.get(agent);
+  if (!c) corpora.set(agent, (c = makeCorpus(agent)));
+  return c;
 }
 
-async function theirs(agent: "claude" | "codex", env: Record<string, string>): Promise<Map<string, Breakdown>> {
-  const r = await run([ccusage], [agent, "daily", "--json", "--offline", "--timezone", "UTC"], { env: { HOME: join(tmp.dir, "home"), ...env } });
-  expect(r.code).toBe(0);
+async function makeCorpus(agent: "claude" | "codex"): Promise<Corpus> {
+  const root = join(tmp.dir, agent);
+  if (agent === "claude") cpSync(join(SAMPLES, "claude", "projects"), join(root, "projects"), { recursive: true });
+  else {
+    mkdirSync(join(root, "sessions"), { recursive: true });
+    cpSync(join(SAMPLES, "codex", "localpush-2026-02-23", "raw", "sessions"), join(root, "sessions", "2026"), { recursive: true });
+    cpSync(join(SAMPLES, "codex", "claude-code-log_synthetic", "sessions"), join(root, "sessions", "synthetic"), { recursive: true });
+    cpSync(join(SAMPLES, "codex", "ccusage_fixture_session-alpha.jsonl"), join(root, "sessions", "rollout-alpha.jsonl"));
+  }
+  return indexCorpus(agent === "claude" ? root : NONE, agent === "codex" ? root : NONE);
+}
+
+async function indexCorpus(claude: string, codex: string): Promise<Corpus> {
+  const db = join(tmp.dir, `ours-${Math.random()}.db`);
+  expect((await run(RUNNERS[1]!.cmd, ["index", "--claude", claude, "--codex", codex, "--db", db])).code).toBe(0);
+  return { db, env: { HOME: join(tmp.dir, "home"), CLAUDE_CONFIG_DIR: claude, CODEX_HOME: codex } };
+}
+
+async function ours(c: Corpus, ...args: string[]): Promise<any> {
+  const r = await run(RUNNERS[1]!.cmd, ["report", ...args, "--db", c.db, "--json"]);
+  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+  return JSON.parse(r.stdout);
+}
+
+async function theirs(c: Corpus, ...args: string[]): Promise<any> {
+  const r = await run([ccusage], [...args, "--json", "--offline"], { env: c.env });
+  expect({ args, code: r.code, stderr: r.stderr.slice(0, 300) }).toEqual({ args, code: 0, stderr: r.stderr.slice(0, 300) });
+  return JSON.parse(r.stdout);
+}
+
+type Breakdown = { input: number; output: number; cacheWrite: number; cacheRead: number; cost: number };
+
+/** Per `<period> <model>`: its tokens and cost. Claude reports list modelBreakdowns; codex daily reports an object of models with costUSD per day. */
+function breakdowns(rows: any[], period: string): Map<string, Breakdown> {
   const out = new Map<string, Breakdown>();
-  for (const d of JSON.parse(r.stdout).daily) {
-    // claude reports list modelBreakdowns; codex reports an object of models with costUSD per day
+  for (const d of rows) {
     if (Array.isArray(d.modelBreakdowns)) {
-      for (const m of d.modelBreakdowns) out.set(`${d.date} ${m.modelName}`, { input: m.inputTokens, output: m.outputTokens, cacheWrite: m.cacheCreationTokens, cacheRead: m.cacheReadTokens, cost: m.cost });
+      for (const m of d.modelBreakdowns) out.set(`${d[period]} ${m.modelName}`, { input: m.inputTokens, output: m.outputTokens, cacheWrite: m.cacheCreationTokens, cacheRead: m.cacheReadTokens, cost: m.cost });
     } else {
       const models = Object.entries(d.models as Record<string, any>);
       for (const [name, m] of models) {
-        out.set(`${d.date} ${name}`, { input: m.inputTokens, output: m.outputTokens, cacheWrite: m.cacheCreationTokens, cacheRead: m.cacheReadTokens, cost: models.length === 1 ? d.costUSD : NaN });
+        out.set(`${d[period]} ${name}`, { input: m.inputTokens, output: m.outputTokens, cacheWrite: m.cacheCreationTokens, cacheRead: m.cacheReadTokens, cost: models.length === 1 ? d.costUSD : NaN });
       }
     }
   }
   return out;
 }
 
-function compare(a: Map<string, Breakdown>, b: Map<string, Breakdown>) {
-  expect(a.size).toBeGreaterThanOrEqual(3);
+function compare(a: Map<string, Breakdown>, b: Map<string, Breakdown>, atLeast = 3) {
+  expect(a.size).toBeGreaterThanOrEqual(atLeast);
   expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
   for (const [k, x] of a) {
     const y = b.get(k)!;
@@ -67,21 +104,121 @@ function compare(a: Map<string, Breakdown>, b: Map<string, Breakdown>) {
   }
 }
 
-/** An empty root for the agent a test does not compare (a named root must exist). */
-const NONE = join(tmp.dir, "none");
-mkdirSync(NONE, { recursive: true });
+const TOTAL_FIELDS = ["inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens"] as const;
 
-test("Claude Code transcripts: the same tokens and cost per day and model as ccusage", async () => {
-  const cfg = join(tmp.dir, "claude");
-  cpSync(join(SAMPLES, "claude", "projects"), join(cfg, "projects"), { recursive: true });
-  compare(await ours(cfg, NONE), await theirs("claude", { CLAUDE_CONFIG_DIR: cfg }));
-}, 60_000);
+/**
+ * A period report's rows and totals: every token field equal, every cost within a millionth.
+ * `extra` is what ccusage's totalTokens holds beyond the four counts, per period (see Codex).
+ */
+function comparePeriods(a: any, b: any, list: string, period: string, theirPeriod = period, extra = new Map<string, number>()) {
+  compare(breakdowns(a[list], period), breakdowns(b[list], theirPeriod), 2);
+  const row = (x: any, p: string, plus = 0) => [x[p], ...TOTAL_FIELDS.map((f) => x[f] + (f === "totalTokens" ? plus : 0))];
+  expect(a[list].map((x: any) => row(x, period, extra.get(x[period])))).toEqual(b[list].map((x: any) => row(x, theirPeriod)));
+  a[list].forEach((x: any, i: number) => expect(Math.abs(x.totalCost - b[list][i].totalCost)).toBeLessThan(1e-6));
+  const allExtra = [...extra.values()].reduce((s, x) => s + x, 0);
+  expect(TOTAL_FIELDS.map((f) => a.totals[f] + (f === "totalTokens" ? allExtra : 0))).toEqual(TOTAL_FIELDS.map((f) => b.totals[f]));
+  expect(Math.abs(a.totals.totalCost - b.totals.totalCost)).toBeLessThan(1e-6);
+}
 
-test("Codex rollouts: the same tokens and cost per day and model as ccusage", async () => {
-  const home = join(tmp.dir, "codex");
-  mkdirSync(join(home, "sessions"), { recursive: true });
-  cpSync(join(SAMPLES, "codex", "localpush-2026-02-23", "raw", "sessions"), join(home, "sessions", "2026"), { recursive: true });
-  cpSync(join(SAMPLES, "codex", "claude-code-log_synthetic", "sessions"), join(home, "sessions", "synthetic"), { recursive: true });
-  cpSync(join(SAMPLES, "codex", "ccusage_fixture_session-alpha.jsonl"), join(home, "sessions", "rollout-alpha.jsonl"));
-  compare(await ours(NONE, home), await theirs("codex", { CODEX_HOME: home }));
-}, 60_000);
+describe("daily", () => {
+  test("Claude Code transcripts: the same tokens and cost per day and model as ccusage", async () => {
+    const c = await corpus("claude");
+    compare(breakdowns((await ours(c, "daily", "--tz", "UTC")).daily, "date"), breakdowns((await theirs(c, "claude", "daily", "--timezone", "UTC")).daily, "date"));
+  }, 60_000);
+
+  test("Codex rollouts: the same tokens and cost per day and model as ccusage", async () => {
+    const c = await corpus("codex");
+    compare(breakdowns((await ours(c, "daily", "--tz", "UTC")).daily, "date"), breakdowns((await theirs(c, "codex", "daily", "--timezone", "UTC")).daily, "date"));
+  }, 60_000);
+});
+
+describe("weekly", () => {
+  // New York and Kolkata (a half-hour offset) with these first days move calls of the samples into
+  // another week than UTC does: the zone is exercised, not only the arithmetic of weeks
+  for (const [tz, start] of [["UTC", undefined], ["America/New_York", "tuesday"], ["Asia/Kolkata", "monday"]] as const) {
+    test(`Claude Code transcripts in ${tz}, weeks from ${start ?? "sunday (the default)"}: every row, model and total as ccusage's`, async () => {
+      const c = await corpus("claude");
+      const week = start ? ["--start-of-week", start] : [];
+      const us = await ours(c, "weekly", "--tz", tz, ...week);
+      comparePeriods(us, await theirs(c, "claude", "weekly", "--timezone", tz, ...week), "weekly", "week");
+      const inUtc = await ours(c, "weekly", "--tz", "UTC", ...week);
+      const rows = (r: any) => r.weekly.map((w: any) => [w.week, w.totalTokens]);
+      if (tz !== "UTC") expect(rows(us)).not.toEqual(rows(inUtc));
+    }, 60_000);
+  }
+
+  test("Codex rollouts: as ccusage's weekly of all agents, which names the week `period` and starts it on Monday", async () => {
+    // `ccusage codex` has no weekly report; its all-agents `weekly` reads Codex too, and takes no --start-of-week
+    const c = await corpus("codex");
+    const them = await theirs({ ...c, env: { ...c.env, CLAUDE_CONFIG_DIR: NONE } }, "weekly", "--timezone", "UTC");
+    const us = await ours(c, "weekly", "--tz", "UTC", "--start-of-week", "monday");
+    // Where they differ: ccusage's totalTokens is a Codex event's total_tokens as logged. A real
+    // rollout logs input + output (its reasoning tokens are part of output); the synthetic fixture
+    // logs 1000 + 125 as 1200, its 75 reasoning tokens counted again. sluice's total is the sum of
+    // the counts, so the fixture's week differs by what its logs add, read from ccusage's daily.
+    const extra = new Map<string, number>();
+    for (const d of (await theirs(c, "codex", "daily", "--timezone", "UTC")).daily) {
+      const week = us.weekly.find((w: any) => w.week <= d.date && d.date < new Date(Date.parse(`${w.week}T00:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10)).week;
+      extra.set(week, (extra.get(week) ?? 0) + d.totalTokens - d.inputTokens - d.outputTokens - d.cacheReadTokens);
+    }
+    expect([...extra.values()]).toEqual([0, 275]);
+    comparePeriods(us, them, "weekly", "week", "period", extra);
+  }, 60_000);
+});
+
+/** Seconds of an ISO time: "times to the second". */
+const second = (t: string | null) => (t === null ? null : t.slice(0, 19));
+
+/** Every field both give for a block: tokens exact, cost within a millionth, times to the second, the burn rate within a billionth. */
+function compareBlock(x: any, y: any) {
+  const fields = (b: any) => ({
+    id: b.id.replace(/\.\d{3}Z$/, ""), startTime: second(b.startTime), endTime: second(b.endTime), actualEndTime: second(b.actualEndTime),
+    isActive: b.isActive, isGap: b.isGap, entries: b.entries, tokenCounts: b.tokenCounts, totalTokens: b.totalTokens, models: b.models, burnRate: b.burnRate === null,
+  });
+  expect(fields(x)).toEqual(fields(y));
+  expect(Math.abs(x.costUSD - y.costUSD)).toBeLessThan(1e-6);
+  if (x.burnRate) for (const k of ["tokensPerMinute", "tokensPerMinuteForIndicator", "costPerHour"]) expect(Math.abs(x.burnRate[k] - y.burnRate[k])).toBeLessThan(1e-9 * Math.max(1, y.burnRate[k]));
+}
+
+describe("blocks", () => {
+  for (const args of [["--timezone", "UTC"], ["--session-length", "2.5"], ["--session-length", "1"], ["--timezone", "America/New_York", "--since", "20251113", "--until", "20251120"]]) {
+    test(`Claude Code transcripts, ${args.join(" ")}: every block and gap as ccusage's, field by field`, async () => {
+      const c = await corpus("claude");
+      const a = (await ours(c, "blocks", ...args.map((x) => (x === "--timezone" ? "--tz" : x)))).blocks;
+      const b = (await theirs(c, "claude", "blocks", ...args)).blocks;
+      expect(a.length).toBeGreaterThanOrEqual(args.includes("--since") ? 4 : 20);
+      expect(a.length).toBe(b.length);
+      a.forEach((x: any, i: number) => compareBlock(x, b[i]));
+    }, 60_000);
+  }
+
+  test("an active block: the same burn rate, a projection within the minute the two runs are apart; max taken before --active", async () => {
+    const now = Date.now();
+    const hour = 3_600_000, start = Math.floor(now / hour) * hour - 3 * hour;
+    const claude = writeClaude(join(tmp.dir, "active"), {
+      before: [{ at: start - 30 * hour, input: 40_000, output: 900 }, { at: start - 29 * hour, input: 5_000, output: 100 }],
+      now: [{ at: start + 60_000, input: 2_000, output: 300, cacheRead: 9_000 }, { at: now - 120_000, input: 3_000, output: 500, cacheWrite: 4_000 }],
+    });
+    const c = await indexCorpus(claude, NONE);
+    const a = (await ours(c, "blocks", "--token-limit", "1000000")).blocks;
+    const b = (await theirs(c, "claude", "blocks", "--token-limit", "1000000")).blocks;
+    expect(a.map((x: any) => [x.isGap, x.isActive])).toEqual([[false, false], [true, false], [false, true]]);
+    expect(a.length).toBe(b.length);
+    a.forEach((x: any, i: number) => compareBlock(x, b[i]));
+    const [p, q] = [a[2].projection, b[2].projection];
+    expect(Math.abs(p.remainingMinutes - q.remainingMinutes)).toBeLessThanOrEqual(1);
+    expect(Math.abs(p.totalTokens - q.totalTokens)).toBeLessThanOrEqual(Math.ceil(a[2].burnRate.tokensPerMinute) + 1);
+    expect(Math.abs(p.totalCost - q.totalCost)).toBeLessThanOrEqual(a[2].burnRate.costPerHour / 60 + 0.01);
+    expect([a[2].tokenLimitStatus.status, a[2].tokenLimitStatus.limit]).toEqual([b[2].tokenLimitStatus.status, b[2].tokenLimitStatus.limit]);
+    // Where they differ: with --active, ccusage 20.0.24 takes "max" from the blocks --active left
+    // (the active one alone, which never counts), so it has no limit; sluice takes the largest
+    // block before the active one, as `--token-limit max` says and as ccusage's TypeScript versions did.
+    const ourActive = (await ours(c, "blocks", "--active", "--token-limit", "max")).blocks;
+    const theirActive = (await theirs(c, "claude", "blocks", "--active", "--token-limit", "max")).blocks;
+    expect(theirActive.map((x: any) => [x.isActive, x.tokenLimitStatus])).toEqual([[true, undefined]]);
+    expect(ourActive.map((x: any) => [x.isActive, x.tokenLimitStatus.limit])).toEqual([[true, 46_000]]);
+    // without --active both take it from the earlier block
+    const all = (await theirs(c, "claude", "blocks", "--token-limit", "max")).blocks;
+    expect(all[2].tokenLimitStatus.limit).toBe(46_000);
+  }, 60_000);
+});

@@ -191,8 +191,8 @@ describe("the samples", () => {
     expect(sessions.totals.totalTokens).toBe(d.totals.totalTokens);
     const text = await sluice("report", "daily", "--db", db);
     expect(text.stdout).toContain("Total");
-    const bad = await sluice("report", "weekly", "--db", db);
-    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("unknown report 'weekly'")]);
+    const bad = await sluice("report", "yearly", "--db", db);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("unknown report 'yearly'")]);
   });
 });
 

@@ -1,10 +1,12 @@
-// The reports on the deep index: per day, month, session and model, with cost. Days and months
-// come from 15-minute buckets of usage (usage_buckets, kept current by the indexer, with each
-// request's tokens past the long-context threshold summed apart); the buckets become local dates
-// in JS, so --tz works for every zone, half-hour offsets too.
+// The reports on the deep index: per day, week, month, session and model, with cost. Days, weeks
+// and months come from 15-minute buckets of usage (usage_buckets, kept current by the indexer, with
+// each request's tokens past the long-context threshold summed apart); the buckets become local
+// dates in JS, so --tz works for every zone, half-hour offsets too. The 5-hour blocks
+// (report/blocks.ts) read the same buckets through UsageReader.
 
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { BUCKET_SQL, LONG_CONTEXT_TOKENS } from "../deep-index/usage-buckets";
+import { isCanonical } from "../deep-index/timestamps";
 import { priceOf, type Price } from "./prices";
 
 export interface Tokens {
@@ -31,6 +33,8 @@ export interface ReportOptions {
   until?: string;
   tz: string;
   prices: Record<string, Price>;
+  /** The day a week starts on for `weekly`: 0 Sunday (ccusage's default) to 6 Saturday. */
+  startOfWeek?: number;
 }
 
 /** Loads each model's price into a temporary table the cost SQL joins to. */
@@ -58,11 +62,13 @@ const COST_SQL = `coalesce(sum(${[
   tiered("input_tokens", "input"), tiered("output_tokens", "output"), tiered("cache_write_5m_tokens", "w5"), tiered("cache_write_1h_tokens", "w1"), tiered("cache_read_tokens", "r"),
 ].join(" + ")}) / 1e6, 0)`;
 
-const SUMS_SQL = `sum(t.input_tokens) AS i, sum(t.output_tokens) AS o, sum(t.cache_write_5m_tokens + t.cache_write_1h_tokens) AS w, sum(t.cache_read_tokens) AS r, ${COST_SQL} AS cost`;
+const SUMS_SQL = `count(*) AS calls, sum(t.input_tokens) AS i, sum(t.output_tokens) AS o, sum(t.cache_write_5m_tokens + t.cache_write_1h_tokens) AS w, sum(t.cache_read_tokens) AS r, ${COST_SQL} AS cost`;
 
-interface Bucket {
+/** Calls of one model summed over a stretch of time: a 15-minute bucket, or the calls between two instants. */
+export interface Bucket {
   key: string;
   model: string;
+  calls: number;
   i: number;
   o: number;
   w: number;
@@ -80,6 +86,77 @@ function localDate(tz: string): (at: string | null) => string | null {
   return (at) => {
     const ms = at ? Date.parse(at) : NaN;
     return Number.isFinite(ms) ? f.format(ms) : null;
+  };
+}
+
+const DAY_MS = 86_400_000;
+const BUCKET_KEY = /^\d{4}-[01]\d-[0-3]\dT([01]\d|2[0-3]):[0-5]\d$/;
+
+/**
+ * A bucket key's start in epoch ms, or NaN for the undated bucket and for any key that is no real
+ * 'YYYY-MM-DDTHH:MM' (a hand-edited database): Date.parse alone would read "2025-02-30" as March 2.
+ */
+export function bucketStart(key: string): number {
+  return BUCKET_KEY.test(key) && isCanonical(`${key}:00.000Z`) ? Date.parse(`${key}:00.000Z`) : NaN;
+}
+
+/** Two digits of a key, as a number. */
+const digits = (k: string, i: number) => (k.charCodeAt(i) - 48) * 10 + k.charCodeAt(i + 1) - 48;
+
+/** bucketStart for keys in time order: a day is checked and parsed once, its buckets by arithmetic. */
+export function bucketClock(): (key: string) => number {
+  let day = "", dayMs = NaN;
+  return (key) => {
+    if (!BUCKET_KEY.test(key)) return NaN;
+    if (day === "" || !key.startsWith(day)) {
+      day = key.slice(0, 10);
+      dayMs = bucketStart(`${day}T00:00`);
+    }
+    return dayMs + digits(key, 11) * 3_600_000 + digits(key, 14) * 60_000;
+  };
+}
+
+/** The zone's offset from UTC at an instant, in ms: one short format ("GMT-05:00"), ten times faster than formatToParts. */
+function offsetOf(tz: string): (ms: number) => number {
+  const f = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" });
+  return (ms) => {
+    const m = /GMT(?:([+-])(\d\d):(\d\d)(?::(\d\d))?)?$/.exec(f.format(ms));
+    if (!m) return NaN;
+    return m[1] ? (m[1] === "-" ? -1 : 1) * ((Number(m[2]) * 60 + Number(m[3])) * 60 + Number(m[4] ?? 0)) * 1000 : 0;
+  };
+}
+
+/**
+ * A bucket key's local date in `tz`, or null for an undated (or unreadable) key. By arithmetic: a
+ * zone's offset changes on a bucket's edge, so in a UTC day whose offset is the same at its first
+ * and last bucket every bucket's start moves by that offset, and its date is that of Intl's
+ * formatting of its start. Two offsets per UTC day instead of a format per bucket (20,000 buckets
+ * took 13-17 ms); a day the offset changes in goes bucket by bucket.
+ */
+export function bucketDate(tz: string): (key: string) => string | null {
+  // the formatter of whole dates is made only when a day the offset changes in needs it
+  let formatter: ((at: string | null) => string | null) | null = null;
+  const whole = (at: string) => (formatter ??= localDate(tz))(at);
+  const offsetAt = offsetOf(tz);
+  // null: the offset changes that day; "invalid": no such day
+  let day = "", d: { offset: number; prev: string; next: string } | null | "invalid" = null;
+  return (key) => {
+    if (!BUCKET_KEY.test(key)) return null;
+    // keys come in time order: a day's offset is worked out once
+    if (!key.startsWith(day) || day === "") {
+      day = key.slice(0, 10);
+      const start = bucketStart(`${day}T00:00`);
+      if (!Number.isFinite(start)) d = "invalid";
+      else {
+        const offset = offsetAt(start);
+        const iso = (x: number) => new Date(x).toISOString().slice(0, 10);
+        d = offset === offsetAt(start + DAY_MS - 15 * 60_000) ? { offset, prev: iso(start - DAY_MS), next: iso(start + DAY_MS) } : null;
+      }
+    }
+    if (d === "invalid") return null;
+    if (d === null) return whole(`${key}:00Z`);
+    const local = digits(key, 11) * 3_600_000 + digits(key, 14) * 60_000 + d.offset;
+    return local < 0 ? d.prev : local >= DAY_MS ? d.next : day;
   };
 }
 
@@ -140,58 +217,136 @@ function bucketCost(u: UsageBucket, p: Price | null): number {
   ) / 1e6;
 }
 
-/**
- * The 15-minute buckets of every turn, with their cost: from usage_buckets, which the indexer keeps
- * current, unless a price table puts the long-context threshold somewhere the buckets did not sum
- * at; then from the turns themselves.
- */
-function usageBuckets(db: Database, prices: Record<string, Price>): { buckets: Bucket[]; unpriced: string[] } {
-  const rows = db.query("SELECT * FROM usage_buckets ORDER BY bucket").all() as UsageBucket[];
-  const priceByModel = new Map<string, Price | null>();
-  for (const r of rows) if (!priceByModel.has(r.model)) priceByModel.set(r.model, r.model === "unknown" ? null : priceOf(r.model, prices));
-  const thresholds = [...priceByModel.values()].map((p) => p?.threshold).filter((t) => t !== undefined);
-  if (thresholds.every((t) => t === LONG_CONTEXT_TOKENS)) {
-    const buckets = rows.map((u) => ({
-      key: u.bucket, model: u.model, i: u.input_tokens, o: u.output_tokens, w: u.cache_write_5m_tokens + u.cache_write_1h_tokens, r: u.cache_read_tokens,
-      cost: bucketCost(u, priceByModel.get(u.model) ?? null),
-    }));
-    return { buckets, unpriced: [...priceByModel].filter(([m, p]) => p === null && m !== "unknown").map(([m]) => m).sort() };
-  }
-  const unpriced = loadTurnPrices(db, prices);
-  const buckets = db
-    .query(
-      `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
-       FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key`,
-    )
-    .all() as Bucket[];
-  return { buckets, unpriced };
-}
+/** A usage_buckets row, or the same sums over the calls between two instants. */
+const BUCKET_ROW_SQL = `count(*) AS calls, ${["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"]
+  .map((c) => `sum(${c}) AS ${c}, sum(max(${c} - ${LONG_CONTEXT_TOKENS}, 0)) AS ${c.replace("_tokens", "")}_above`).join(", ")}`;
 
 /**
- * `daily` or `monthly`: ccusage's field names, so its consumers read ours unchanged. Calls without
- * a time are `undated`, apart from the days, and in the totals unless --since or --until chose days.
+ * Usage with its cost, two ways that agree: sums with their parts past the 200k threshold priced
+ * in JS (bucketCost: the buckets are summed at that threshold), or, when a price table puts the
+ * threshold elsewhere, each turn priced in SQL (COST_SQL). The reports and the blocks read usage
+ * only through this, so a block and a day cost the same for the same calls.
  */
-export function periodReport(db: Database, period: "daily" | "monthly", o: ReportOptions) {
-  const { buckets, unpriced } = usageBuckets(db, o.prices);
-  const toDate = localDate(o.tz);
+export class UsageReader {
+  private readonly priceByModel = new Map<string, Price | null>();
+  /** Whether the buckets' sums price right: every model met has no threshold or the buckets' 200k. */
+  private bySums: boolean | undefined;
+  private turnPricesLoaded = false;
+  private between_: Statement | null = null;
+
+  constructor(private readonly db: Database, private readonly prices: Record<string, Price>) {
+    // the table settles it when none of its prices has another threshold; else the models met do
+    if (Object.values(prices).every((p) => this.atBucketThreshold(p))) this.bySums = true;
+  }
+
+  private atBucketThreshold(p: Price | null): boolean {
+    return p?.threshold === undefined || p.threshold === LONG_CONTEXT_TOKENS;
+  }
+
+  private sumsPriceRight(models: () => Iterable<string>): boolean {
+    if (this.bySums === undefined) {
+      this.bySums = true;
+      for (const m of models()) if (!this.atBucketThreshold(this.priceOf(m))) this.bySums = false;
+    }
+    return this.bySums;
+  }
+
+  private priceOf(model: string): Price | null {
+    let p = this.priceByModel.get(model);
+    if (p === undefined) this.priceByModel.set(model, (p = model === "unknown" ? null : priceOf(model, this.prices)));
+    return p;
+  }
+
+  private fromRow(key: string, u: UsageBucket & { calls: number }): Bucket {
+    return {
+      key, model: u.model, calls: u.calls, i: u.input_tokens, o: u.output_tokens, w: u.cache_write_5m_tokens + u.cache_write_1h_tokens, r: u.cache_read_tokens,
+      cost: bucketCost(u, this.priceOf(u.model)),
+    };
+  }
+
+  private turnPrices() {
+    if (!this.turnPricesLoaded) for (const m of loadTurnPrices(this.db, this.prices)) this.priceByModel.set(m, null);
+    this.turnPricesLoaded = true;
+  }
+
+  /** Every 15-minute bucket (key `YYYY-MM-DDTHH:MM`, UTC; '' for undated calls) and model, in time order. */
+  buckets(): Bucket[] {
+    if (this.bySums !== false) {
+      const rows = this.db.query("SELECT * FROM usage_buckets ORDER BY bucket, model").all() as Array<UsageBucket & { calls: number }>;
+      if (this.sumsPriceRight(() => new Set(rows.map((u) => u.model)))) return rows.map((u) => this.fromRow(u.bucket, u));
+    }
+    this.turnPrices();
+    return this.db
+      .query(
+        `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
+         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key, t.model`,
+      )
+      .all() as Bucket[];
+  }
+
+  /** The calls from `from` to `to`, both included (canonical UTC times), per model; key is `from`. */
+  between(from: string, to: string): Bucket[] {
+    const models = () => (this.db.query("SELECT DISTINCT model FROM usage_buckets").all() as Array<{ model: string }>).map((r) => r.model);
+    if (this.sumsPriceRight(models)) {
+      // turns_usage_by_at covers at, model and the counts: a range of the index, no table reads
+      this.between_ ??= this.db.query(`SELECT coalesce(model, 'unknown') AS model, ${BUCKET_ROW_SQL} FROM turns WHERE at >= ?1 AND at <= ?2 GROUP BY 1`);
+      return (this.between_.all(from, to) as Array<UsageBucket & { calls: number }>).map((u) => this.fromRow(from, u));
+    }
+    this.turnPrices();
+    return (this.db
+      .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.at >= ?1 AND t.at <= ?2 GROUP BY 1`)
+      .all(from, to) as Bucket[]).map((b) => ({ ...b, key: from }));
+  }
+
+  /** The models met so far that have no price (named under every report). */
+  unpriced(): string[] {
+    return [...this.priceByModel].filter(([m, p]) => p === null && m !== "unknown").map(([m]) => m).sort();
+  }
+}
+
+/** The first day of the week `date` (YYYY-MM-DD) is in, for weeks that start on `start` (0 Sunday). */
+export function weekOf(date: string, start: number): string {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  const shift = (new Date(ms).getUTCDay() - start + 7) % 7;
+  return new Date(ms - shift * 86_400_000).toISOString().slice(0, 10);
+}
+
+const PERIOD_FIELD = { daily: "date", weekly: "week", monthly: "month" } as const;
+
+/**
+ * `daily`, `weekly` or `monthly`: ccusage's field names, so its consumers read ours unchanged. A
+ * week is named by its first day, as ccusage names it; --since and --until choose days, so the
+ * first and last weeks may be partial, as in ccusage. Calls without a time are `undated`, apart
+ * from the periods, and in the totals unless --since or --until chose days.
+ */
+export function periodReport(db: Database, period: keyof typeof PERIOD_FIELD, o: ReportOptions) {
+  const reader = new UsageReader(db, o.prices);
+  const buckets = reader.buckets();
+  const toDate = bucketDate(o.tz);
   const rows = new Map<string, ReportRow>();
   let undated: ReportRow | null = null;
   const chosen = o.since !== undefined || o.until !== undefined;
+  const keyOf = (date: string) => (period === "daily" ? date : period === "monthly" ? date.slice(0, 7) : weekOf(date, o.startOfWeek ?? 0));
+  let lastDate = "", row: ReportRow | undefined;
   for (const b of buckets) {
-    const date = toDate(b.key === "" ? null : `${b.key}:00Z`);
+    const date = toDate(b.key);
     if (date === null) {
       if (!chosen) addTo((undated ??= emptyRow()), b);
       continue;
     }
     if ((o.since && date < o.since) || (o.until && date > o.until)) continue;
-    const key = period === "daily" ? date : date.slice(0, 7);
-    let row = rows.get(key);
-    if (!row) rows.set(key, (row = emptyRow()));
+    // the buckets come in time order: a day's row is looked up once, not once per bucket
+    if (date !== lastDate || !row) {
+      const key = keyOf(date);
+      row = rows.get(key);
+      if (!row) rows.set(key, (row = emptyRow()));
+      lastDate = date;
+    }
     addTo(row, b);
   }
-  const list = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, row]) => ({ [period === "daily" ? "date" : "month"]: key, ...row }));
+  const list = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, row]) => ({ [PERIOD_FIELD[period]]: key, ...row }));
   const totals = totalsOf([...(list as unknown as ReportRow[]), ...(undated ? [undated] : [])]);
-  return { [period]: list, undated, totals, unpricedModels: unpriced };
+  return { [period]: list, undated, totals, unpricedModels: reader.unpriced() };
 }
 
 export function sessionReport(db: Database, o: ReportOptions) {
