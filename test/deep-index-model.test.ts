@@ -33,8 +33,8 @@
 //   300 sequences by default (about 2-3.5 minutes on 2 cores), 3,000 in `bun run test:faults`.
 //   SLUICE_DEEP_MODEL_SEQUENCES sets the count, SLUICE_DEEP_MODEL_SEED the first seed,
 //   SLUICE_DEEP_MODEL_ONLY=<seed> replays one (with the same SLUICE_DEEP_MODEL_ACTIONS),
-//   SLUICE_DEEP_MODEL_ACTIONS=append,partial,... runs only those (default: all but vacuum; `all`:
-//   every action, as test:faults runs it; `simple`: append, partial,
+//   SLUICE_DEEP_MODEL_ACTIONS=append,partial,... runs only those (default and `all`:
+//   every action; `simple`: append, partial,
 //   delete, index, kill, overlap, follow), SLUICE_DEEP_MODEL_PARALLEL how many run at once (4), and
 //   SLUICE_DEEP_MODEL_KEEP=1 keeps every sequence's files. A failing sequence prints its seed and
 //   keeps its files, its action log (actions.txt) and what differed (failure.txt).
@@ -65,10 +65,7 @@ const SIMPLE: Kind[] = ["append", "partial", "delete", "index", "kill", "overlap
 /** SLUICE_DEEP_MODEL_ACTIONS: the actions a sequence may take (append always: the others need files). */
 function enabledKinds(): Kind[] {
   const spec = env.SLUICE_DEEP_MODEL_ACTIONS;
-  // By default (the CI run) every action but vacuum: `vacuum --full` racing a follower's start can
-  // still leave a follower failing (CHANGELOG, "Known"); `all` (test:faults) includes it.
-  if (!spec) return KINDS.filter((k) => k !== "vacuum");
-  if (spec === "all") return [...KINDS];
+  if (!spec || spec === "all") return [...KINDS];
   const names = spec.split(",").map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === "simple" ? SIMPLE : [s]));
   for (const n of names) if (!KINDS.includes(n as Kind)) throw new Error(`SLUICE_DEEP_MODEL_ACTIONS: unknown action '${n}' (known: simple, ${KINDS.join(", ")})`);
   return KINDS.filter((k) => k === "append" || names.includes(k));
