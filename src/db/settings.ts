@@ -146,7 +146,7 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
 export function withRollbackJournal<T>(db: Database, write: () => T): T {
   const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
-  if (mode !== "wal" || !leaveWal(db)) return write();
+  if (mode !== "wal" || !leaveWal(db, false)) return write();
   db.run("PRAGMA synchronous = FULL");
   try {
     return write();
@@ -167,11 +167,16 @@ export function withRollbackJournal<T>(db: Database, write: () => T): T {
  * connection: false when another one has the database open (SQLite says "database is locked",
  * or keeps "wal").
  */
-export function leaveWal(db: Database): boolean {
+export function leaveWal(db: Database, wait = true): boolean {
+  // without `wait`, at once: a bulk load beside a reader writes through the WAL instead
+  const timeout = (db.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+  if (!wait) db.run("PRAGMA busy_timeout = 0");
   try {
     return (db.query("PRAGMA journal_mode = DELETE").get() as { journal_mode: string }).journal_mode === "delete";
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY")) return false;
+    if (isBusy(err)) return false;
     throw err;
+  } finally {
+    if (!wait) db.run(`PRAGMA busy_timeout = ${timeout}`);
   }
 }
