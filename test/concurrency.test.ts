@@ -57,6 +57,17 @@ function halfTree(): { claude: string; codex: string; grow: () => void } {
   return { claude, codex, grow: () => { for (const [p, rest] of rests) writeFileSync(p, readFileSync(p, "utf8") + rest); } };
 }
 
+/** Half the tree indexed into a new database `name`, then the tree grown, and a reference index of all of it. */
+async function indexedThenGrown(name: string) {
+  const tree = halfTree();
+  const db = fresh(name);
+  expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
+  tree.grow();
+  const reference = fresh("ref.db");
+  expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+  return { tree, db, reference };
+}
+
 const indexArgs = (db: string, t: { claude: string; codex: string }) => ["index", "--claude", t.claude, "--codex", t.codex, "--db", db, "--json"];
 
 describe("two index runs started together", () => {
@@ -286,12 +297,7 @@ describe("a writer that opened the database just before vacuum --full replaced i
   // file's WAL through the old file, and a checkpoint of that connection (at exit, or the follower's
   // last one) copied the WAL into the old file and emptied it. The index run had exited 0.
   test("an index run waiting for the claim: its rows are in the new file", async () => {
-    const tree = halfTree();
-    const db = fresh("waiting-index.db");
-    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
-    tree.grow();
-    const reference = fresh("ref.db");
-    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const { tree, db, reference } = await indexedThenGrown("waiting-index.db");
     const rebuild = new ScriptedRebuild(db);
     const index = start(BIN, indexArgs(db, tree));
     await waitFor(() => /waiting for/.test(index.stderr()));
@@ -305,12 +311,7 @@ describe("a writer that opened the database just before vacuum --full replaced i
   }, 60_000);
 
   test("index --follow waiting for the claim to index everything first: it indexes the new file, and follows it", async () => {
-    const tree = halfTree();
-    const db = fresh("waiting-follower.db");
-    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
-    tree.grow();
-    const reference = fresh("ref.db");
-    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const { tree, db, reference } = await indexedThenGrown("waiting-follower.db");
     const want = contents(reference);
     const rebuild = new ScriptedRebuild(db);
     const follower = start(BIN, ["index", "--follow", "--claude", tree.claude, "--codex", tree.codex, "--db", db, "--poll-ms", "100"]);
@@ -334,12 +335,7 @@ describe("a writer that opened the database just before vacuum --full replaced i
   }, 60_000);
 
   test("index --follow's live image, opening it while the rebuild holds it: its rows are in the new file", async () => {
-    const tree = halfTree();
-    const db = fresh("starting-follower.db");
-    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
-    tree.grow();
-    const reference = fresh("ref.db");
-    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const { tree, db, reference } = await indexedThenGrown("starting-follower.db");
     const want = contents(reference);
     const rebuild = new ScriptedRebuild(db);
     rebuild.hold();
@@ -387,12 +383,7 @@ describe("a writer waiting for the deep index's claim", () => {
   }, 30_000);
 
   test("outwaits a holder whose batch keeps the write lock longer than the busy timeout (5 s)", async () => {
-    const tree = halfTree();
-    const db = fresh("wait.db");
-    expect((await run(BIN, indexArgs(db, tree))).code).toBe(0);
-    tree.grow();
-    const reference = fresh("ref.db");
-    expect((await run(BIN, indexArgs(reference, tree))).code).toBe(0);
+    const { tree, db, reference } = await indexedThenGrown("wait.db");
     // This process plays a slow index run: it holds the claim, and one batch's write transaction
     // for 6 s. The waiting run used to ask for the write lock to look at the claim, and gave up
     // after 5 s: "the database stayed locked by another connection for 5 s".
