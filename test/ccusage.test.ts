@@ -222,3 +222,54 @@ describe("blocks", () => {
     expect(all[2].tokenLimitStatus.limit).toBe(46_000);
   }, 60_000);
 });
+
+describe("session", () => {
+  test("Claude Code transcripts: every session's tokens, cost and times as ccusage's; subagents folded into the session that ran them", async () => {
+    const c = await corpus("claude");
+    const us = await ours(c, "session", "--tz", "UTC");
+    const apart = (await ours(c, "session", "--tz", "UTC", "--subagents")).sessions as any[];
+    const them = (await theirs(c, "claude", "session", "--timezone", "UTC")).sessions as any[];
+    const ourIds = new Set(us.sessions.map((s: any) => s.sessionId));
+    // Where they differ: ccusage folds a subagent of the newer layout (<session>/subagents/) into
+    // its session but lists one of the earlier flat layout (<project>/agent-<id>.jsonl) as a session
+    // "agent-<id>". sluice folds both into the session their lines name (when it is in the index),
+    // and names a subagent listed apart <parent>/agent-<id>. ccusage's projectPath is Claude Code's
+    // directory name ("-Users-me-src-x"); sluice's is the working directory the log names.
+    const legacy = new Map<string, string>();
+    for (const t of them.filter((x) => x.sessionId.startsWith("agent-"))) {
+      const sub = apart.find((x) => x.sessionId.endsWith(`/${t.sessionId}`));
+      expect(sub).toBeDefined();
+      legacy.set(t.sessionId, ourIds.has(sub.parentSession) ? sub.parentSession : sub.sessionId);
+    }
+    expect(legacy.size).toBeGreaterThanOrEqual(3);
+    expect([...legacy.values()].filter((k) => ourIds.has(k) && !k.includes("/")).length).toBeGreaterThanOrEqual(1);
+    const sum = new Map<string, any>();
+    for (const t of them) {
+      const key = legacy.get(t.sessionId) ?? t.sessionId;
+      const s = sum.get(key) ?? { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, totalTokens: 0, totalCost: 0, merged: 0 };
+      for (const f of [...TOTAL_FIELDS, "totalCost"]) s[f] += t[f];
+      Object.assign(s, { merged: s.merged + 1, firstActivity: t.firstActivity, lastActivity: t.lastActivity });
+      sum.set(key, s);
+    }
+    expect([...ourIds].sort()).toEqual([...sum.keys()].sort());
+    for (const x of us.sessions) {
+      const y = sum.get(x.sessionId);
+      expect({ id: x.sessionId, ...Object.fromEntries(TOTAL_FIELDS.map((f) => [f, x[f]])) }).toEqual({ id: x.sessionId, ...Object.fromEntries(TOTAL_FIELDS.map((f) => [f, y[f]])) });
+      expect(Math.abs(x.totalCost - y.totalCost)).toBeLessThan(1e-6);
+      if (y.merged === 1) expect([second(x.firstActivity), second(x.lastActivity)]).toEqual([second(y.firstActivity), second(y.lastActivity)]);
+    }
+    // a session new-layout subagents ran in: its calls are in its row, as in ccusage's
+    expect(us.sessions.some((x: any) => x.subagents > 0 && !x.sessionId.includes("/"))).toBe(true);
+  }, 60_000);
+
+  test("--id: the session's calls as ccusage's entries, with the subagent's", async () => {
+    const c = await corpus("claude");
+    const id = "29ccd257-68b1-427f-ae5f-6524b7cb6f20";
+    const us = await ours(c, "session", "--id", id.slice(0, 8));
+    const them = await theirs(c, "claude", "session", "--id", id);
+    expect([us.sessions[0].sessionId, us.sessions[0].totalTokens]).toEqual([them.sessionId, them.totalTokens]);
+    expect(Math.abs(us.sessions[0].totalCost - them.totalCost)).toBeLessThan(1e-6);
+    const calls = (r: any[]) => r.map((e) => [second(e.timestamp), e.model, e.inputTokens, e.outputTokens, e.cacheCreationTokens, e.cacheReadTokens]).sort();
+    expect(calls(us.entries)).toEqual(calls(them.entries));
+  }, 60_000);
+});

@@ -264,3 +264,31 @@ test("flags of one report are refused by another, and bad values in one line", a
     expect(r.stderr).toMatch(message);
   }
 });
+
+test("a model priced only by its family's prefix is named in every report, in --json and under the table", async () => {
+  const at = Date.parse("2025-11-20T10:00:00Z");
+  const report = await indexed({ s1: [{ at, input: 1_000_000, model: "claude-opus-4-9-20261101" }, { at: at + MIN, input: 1_000, model: "claude-sonnet-4-5-20250929" }] });
+  for (const kind of ["daily", "weekly", "monthly", "session", "models", "blocks"]) {
+    const r = await report(kind, "--json", "--tz", "UTC");
+    expect({ kind, a: r.approximatePrices }).toEqual({ kind, a: [{ model: "claude-opus-4-9-20261101", pricedAs: "claude-opus-4" }] });
+  }
+  const out = await run(BIN, ["report", "daily", "--db", report.db, "--tz", "UTC"]);
+  expect(out.stderr).toContain("claude-opus-4-9-20261101 has no price of its own: priced as claude-opus-4");
+});
+
+test("--project, --agent, --instances, --breakdown and --order choose and group the rows", async () => {
+  const at = Date.parse("2025-11-20T10:00:00Z");
+  const report = await indexed({ a1: [{ at, input: 100 }, { at: at + DAY, input: 10 }], b1: [{ at, input: 1 }] });
+  const daily = await report("daily", "--json", "--tz", "UTC", "--project", "demo");
+  expect(daily.daily.map((d: any) => [d.date, d.inputTokens])).toEqual([["2025-11-20", 101], ["2025-11-21", 10]]);
+  expect((await report("daily", "--json", "--tz", "UTC", "--project", "elsewhere")).daily).toEqual([]);
+  expect((await report("daily", "--json", "--tz", "UTC", "--agent", "codex")).daily).toEqual([]);
+  expect((await report("daily", "--json", "--tz", "UTC", "--order", "desc")).daily.map((d: any) => d.date)).toEqual(["2025-11-21", "2025-11-20"]);
+  const inst = await report("daily", "--json", "--tz", "UTC", "--instances");
+  expect(Object.keys(inst.projects)).toEqual(["/work/demo"]);
+  expect(inst.totals.inputTokens).toBe(111);
+  const text = await report("daily", "--tz", "UTC", "--breakdown");
+  expect(text).toMatch(/^ {2}sonnet-4-5 +101 +0/m);
+  const bad = await run(BIN, ["report", "blocks", "--db", report.db, "--instances"]);
+  expect([bad.code, bad.stderr.trim()]).toEqual([2, "--instances is for 'sluice report daily|weekly|monthly', not 'blocks'"]);
+});

@@ -2,14 +2,15 @@ import { defineCommand } from "citty";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { openDatabase } from "../db/open";
 import { loadPrices, PRICES_DATE } from "../report/prices";
-import { modelsReport, periodReport, sessionReport, type ReportOptions } from "../report/reports";
-import { blocksReport, type BlockJson, type BlocksReport } from "../report/blocks";
+import { modelsReport, periodReport, totalsOf, type ReportOptions } from "../report/reports";
+import { filteredSessionIds, projectSessions, sessionEntries, sessionReport } from "../report/sessions";
+import { blocksReport } from "../report/blocks";
+import { blocksText, shortModel } from "./report-blocks";
 import { count as n, usd } from "../runtime/format";
 import { dateRange, dbArg, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
-import { renderTable, wrapWords, type Column } from "./table";
-import { styleText } from "node:util";
+import { renderTable, type Column } from "./table";
 import type { Database } from "bun:sqlite";
 import { didYouMean } from "./strict";
 
@@ -17,8 +18,13 @@ const KINDS = ["daily", "weekly", "monthly", "session", "models", "blocks"] as c
 type Kind = (typeof KINDS)[number];
 type TableKind = Exclude<Kind, "blocks">;
 const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+const PERIODS: Kind[] = ["daily", "weekly", "monthly"];
 /** Flags that only some reports take: given to another, they are refused rather than ignored. */
-const ONLY_FOR: Record<string, Kind> = { "start-of-week": "weekly", active: "blocks", recent: "blocks", "token-limit": "blocks", "session-length": "blocks" };
+const ONLY_FOR: Record<string, Kind[]> = {
+  "start-of-week": ["weekly"], active: ["blocks"], recent: ["blocks"], "token-limit": ["blocks"], "session-length": ["blocks"],
+  subagents: ["session"], id: ["session"], instances: PERIODS, breakdown: [...PERIODS, "session"],
+};
+const AGENTS = ["claude", "codex"];
 
 function tzFlag(v: string | undefined): string {
   const tz = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -33,91 +39,58 @@ function tzFlag(v: string | undefined): string {
 /** A row's token counts and cost, as the table shows them. */
 const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
 
-/** A model as a table shows it, as ccusage does: claude-sonnet-4-5-20250929 is sonnet-4-5 (--json keeps the id). */
-const shortModel = (m: string) => m.replace(/^claude-/, "").replace(/-\d{8}$/, "");
 
 const FIRST: Record<TableKind, [key: string, field: string, head: string]> = {
   daily: ["daily", "date", "Date"], weekly: ["weekly", "week", "Week"], monthly: ["monthly", "month", "Month"], session: ["sessions", "sessionId", "Session"], models: ["models", "modelName", "Model"],
 };
 
+/** A row's models, one per line; with --breakdown the row is followed by one row per model instead. */
+function modelRows(x: any, breakdown: boolean): string[][] {
+  if (!breakdown) return [];
+  return (x.modelBreakdowns as any[]).map((m) => [`  ${shortModel(m.modelName)}`, "", ...sums({ ...m, totalTokens: m.inputTokens + m.outputTokens + m.cacheCreationTokens + m.cacheReadTokens, totalCost: m.cost })]);
+}
+
 /** The report as a table that fits the terminal: the cache columns and the total go first when it is narrow. */
-function reportTable(kind: TableKind, r: any): string {
+function reportTable(kind: TableKind, r: any, breakdown: boolean): string {
   const [key, field, head] = FIRST[kind];
-  const second = (x: any) => (kind === "models" ? n(x.calls) : (x.modelsUsed as string[]).map(shortModel).join("\n"));
-  const rows: string[][] = (r[key] as any[]).map((x) => [String(x[field]), second(x), ...sums(x)]);
-  if (r.undated) rows.push(["undated", second(r.undated), ...sums(r.undated)]);
+  const second = (x: any) => (kind === "models" ? n(x.calls) : breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"));
+  const rows: string[][] = (r[key] as any[]).flatMap((x) => [[String(x[field]), second(x), ...sums(x)], ...modelRows(x, breakdown)]);
+  if (r.undated) rows.push(["undated", second(r.undated), ...sums(r.undated)], ...modelRows(r.undated, breakdown));
   rows.push(["Total", "", ...sums(r.totals)]);
   const num = (h: string, optional = false): Column => ({ head: h, align: "right", optional });
   const columns: Column[] = [
-    { head, align: "left" }, kind === "models" ? num("Calls") : { head: "Models", align: "left" },
+    { head, align: "left" }, kind === "models" ? num("Calls") : { head: "Models", align: "left", optional: breakdown },
+    num("Input"), num("Output"), num("Cache write", true), num("Cache read", true), num("Total tokens", true), num("Cost"),
+  ];
+  // with a row per model, the models column says nothing more
+  const drop = breakdown && kind !== "models" ? 1 : -1;
+  const without = <T>(xs: T[]) => (drop < 0 ? xs : xs.filter((_, i) => i !== drop));
+  return renderTable(without(columns), rows.map(without), { ...textOutput(), footerRows: 1 });
+}
+
+/** The session report: its id, project and last day first; subagents folded in are counted. */
+function sessionTable(r: any, tz: string, breakdown: boolean): string {
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+  const project = (p: string | null) => (p ? p.slice(p.replace(/\/+$/, "").lastIndexOf("/") + 1) : "");
+  const rows: string[][] = (r.sessions as any[]).flatMap((x) => [
+    [x.sessionId + (x.subagents ? ` (+${x.subagents})` : ""), project(x.projectPath), x.lastActivity ? day.format(Date.parse(x.lastActivity)) : "", breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"), ...sums(x)],
+    ...modelRows(x, breakdown).map(([m, ...rest]) => [m!, "", "", ...rest]),
+  ]);
+  rows.push(["Total", "", "", "", ...sums(r.totals)]);
+  const num = (h: string, optional = false): Column => ({ head: h, align: "right", optional });
+  const columns: Column[] = [
+    { head: "Session", align: "left" }, { head: "Project", align: "left", optional: true }, { head: "Last activity", align: "left" }, { head: "Models", align: "left", optional: true },
     num("Input"), num("Output"), num("Cache write", true), num("Cache read", true), num("Total tokens", true), num("Cost"),
   ];
   return renderTable(columns, rows, { ...textOutput(), footerRows: 1 });
 }
 
-/** "2h 05m" from milliseconds; "20d 14h" from two days on (a gap between blocks can last months). */
-const hm = (ms: number) => {
-  const m = Math.max(0, Math.floor(ms / 60_000));
-  if (m >= 2880) return `${Math.floor(m / 1440)}d ${String(Math.floor((m % 1440) / 60)).padStart(2, "0")}h`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
-};
-
-/** A time as the day and minute in `tz`: "2025-06-14 23:00"; `short` gives the minute alone. */
-function localTime(tz: string): (iso: string, short?: boolean) => string {
-  const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  return (iso, short) => {
-    const p = Object.fromEntries(f.formatToParts(Date.parse(iso)).map((x) => [x.type, x.value]));
-    return short ? `${p.hour}:${p.minute}` : `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
-  };
-}
-
-/** One row of the blocks table: a gap, a finished block (how long its calls ran) or the active one. */
-function blockRow(b: BlockJson, limit: number | null, at: ReturnType<typeof localTime>, color: boolean): string[] {
-  const style = (text: string, how: Parameters<typeof styleText>[0]) => (color ? styleText(how, text, { validateStream: false }) : text);
-  const start = at(b.startTime);
-  const pct = limit ? [`${((b.totalTokens / limit) * 100).toFixed(1)}%`] : [];
-  if (b.isGap) {
-    const dim = (t: string) => style(t, "dim");
-    return [dim(start), dim(`gap ${hm(Date.parse(b.endTime) - Date.parse(b.startTime))}`), "", "", "", "", "", "", "", ...pct.map(() => ""), ""];
-  }
-  // the active block's time left is in the lines under the table: the cell stays narrow
-  const status = b.isActive ? style("ACTIVE", ["green", "bold"]) : hm(Date.parse(b.actualEndTime!) - Date.parse(b.startTime));
-  const t = b.tokenCounts;
-  return [
-    start, status, b.models.map(shortModel).join("\n"), n(b.entries), n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationInputTokens), n(t.cacheReadInputTokens),
-    n(b.totalTokens), ...pct, usd(b.costUSD),
-  ];
-}
-
-/** The active block's burn rate, projection and limit, under the table. */
-function activeLines(b: BlockJson, r: BlocksReport, tokenLimitArg: string | undefined, at: ReturnType<typeof localTime>): string[] {
-  const out = [`Active block: ${at(b.startTime)} to ${at(b.endTime, true)}, ${hm(Date.parse(b.endTime) - Date.now())} left`];
-  if (!b.burnRate || !b.projection) return [...out, "Burn rate: not yet (one call so far)"];
-  out.push(`Burn rate: ${n(b.burnRate.tokensPerMinute)} tokens/min, ${usd(b.burnRate.costPerHour)}/hour`);
-  out.push(`Projected by ${at(b.endTime, true)}: ${n(b.projection.totalTokens)} tokens, ${usd(b.projection.totalCost)}`);
-  const s = b.tokenLimitStatus;
-  if (s) {
-    const source = tokenLimitArg === "max" ? " (the largest earlier block)" : "";
-    out.push(`Token limit ${n(s.limit)}${source}: ${n(b.totalTokens)} used, ${s.percentUsed.toFixed(1)}% projected: ${s.status}`);
-  } else if (tokenLimitArg === "max" && r.tokenLimit === null) out.push("Token limit: no earlier block to take the largest of");
-  return out;
-}
-
-/** The blocks as a table that fits the terminal, the active block's lines under it. */
-function blocksText(r: BlocksReport, tz: string, tokenLimitArg: string | undefined, activeOnly: boolean): string {
-  if (!r.blocks.length) return activeOnly ? "No active block: no block's window is open now." : "No blocks: no dated calls in the index for these days.";
-  const { width, color } = textOutput();
-  const at = localTime(tz);
-  const num = (h: string, optional = true): Column => ({ head: h, align: "right", optional });
-  // the start, how long, the tokens against the limit and the cost always show; the rest give way, models last
-  const columns: Column[] = [
-    { head: "Block start", align: "left" }, { head: "Duration", align: "left" }, { head: "Models", align: "left", optional: true },
-    num("Calls"), num("Input"), num("Output"), num("Cache write"), num("Cache read"), num("Tokens", false), ...(r.tokenLimit ? [num("% limit", false)] : []), num("Cost", false),
-  ];
-  const table = renderTable(columns, r.blocks.map((b) => blockRow(b, r.tokenLimit, at, color)), { width, color });
-  const active = r.blocks.find((b) => b.isActive);
-  const lines = active ? activeLines(active, r, tokenLimitArg, at).flatMap((l) => wrapWords(l, width)) : [];
-  return [table, ...(lines.length ? ["", ...lines] : [])].join("\n");
+/** --instances: one table per project, under its name. */
+function instancesText(kind: TableKind, r: any, breakdown: boolean): string {
+  const [key] = FIRST[kind];
+  return Object.entries(r.projects as Record<string, any[]>)
+    .map(([name, rows]) => `${name}\n${reportTable(kind, { [key]: rows, totals: totalsOf(rows) }, breakdown)}`)
+    .join("\n\n");
 }
 
 /** --token-limit: a whole number of tokens, or max. */
@@ -138,22 +111,52 @@ function sessionLengthFlag(v: string | undefined): number {
 
 /** The report the flags ask for, as its JSON object. */
 function build(db: Database, kind: Kind, args: Record<string, any>, o: ReportOptions): any {
+  const chosen = { ...o, sessions: filteredSessionIds(db, args) };
   if (kind === "blocks") {
-    const opts = { ...o, sessionHours: sessionLengthFlag(args["session-length"]), now: Date.now(), recent: args.recent, active: args.active, tokenLimit: tokenLimitFlag(args["token-limit"]) };
+    const opts = { ...chosen, sessionHours: sessionLengthFlag(args["session-length"]), now: Date.now(), recent: args.recent, active: args.active, tokenLimit: tokenLimitFlag(args["token-limit"]) };
     return blocksReport(db, opts);
   }
-  if (kind === "session") return sessionReport(db, o);
-  if (kind === "models") return modelsReport(db, o);
-  return periodReport(db, kind, o);
+  if (kind === "session") {
+    const so = { ...o, subagents: args.subagents, id: args.id, order: args.order, project: args.project, agent: args.agent };
+    const r = sessionReport(db, so);
+    return args.id === undefined ? r : { ...r, entries: sessionEntries(db, so) };
+  }
+  if (kind === "models") return modelsReport(db, chosen);
+  if (args.instances) return instancesReport(db, kind, args, o);
+  return ordered(periodReport(db, kind, chosen), kind, args.order);
+}
+
+/** ccusage's --instances: the period report per project, `{projects: {name: rows}, totals}`. */
+function instancesReport(db: Database, kind: "daily" | "weekly" | "monthly", args: Record<string, any>, o: ReportOptions): any {
+  const projects: Record<string, any[]> = {};
+  const unpriced = new Set<string>(), approximate = new Map<string, unknown>();
+  for (const [name, sessions] of projectSessions(db, args)) {
+    const r: any = ordered(periodReport(db, kind, { ...o, sessions }), kind, args.order);
+    if (!r[kind].length) continue;
+    projects[name] = r[kind];
+    r.unpricedModels.forEach((m: string) => unpriced.add(m));
+    r.approximatePrices.forEach((a: any) => approximate.set(a.model, a));
+  }
+  const all = ordered(periodReport(db, kind, { ...o, sessions: filteredSessionIds(db, args) }), kind, args.order);
+  return { projects, totals: all.totals, unpricedModels: [...unpriced].sort(), approximatePrices: [...approximate.values()] };
+}
+
+/** --order desc: the newest period first (ccusage's flag; ascending by default). */
+function ordered(r: any, kind: string, order: string | undefined): any {
+  if (order === "desc") r[kind].reverse();
+  return r;
 }
 
 /** The flags read before the database is opened: a mistake is one line, with nothing read. */
 function options(kind: Kind, args: Record<string, any>): ReportOptions {
   for (const [flag, only] of Object.entries(ONLY_FOR)) {
-    if (args[flag] !== undefined && args[flag] !== false && kind !== only) throw new SluiceError(`--${flag} is for 'sluice report ${only}', not '${kind}'`, EXIT_USAGE);
+    if (args[flag] !== undefined && args[flag] !== false && !only.includes(kind)) throw new SluiceError(`--${flag} is for 'sluice report ${only.join("|")}', not '${kind}'`, EXIT_USAGE);
   }
   const week = args["start-of-week"];
   if (week !== undefined && !DAYS.includes(week)) throw new SluiceError(`--start-of-week ${week} is not a day; use one of ${DAYS.join(", ")}`, EXIT_USAGE);
+  if (args.order !== undefined && !["asc", "desc"].includes(args.order)) throw new SluiceError(`--order ${args.order}: use asc (oldest first, the default) or desc`, EXIT_USAGE);
+  if (args.agent !== undefined && !AGENTS.includes(args.agent)) throw new SluiceError(`--agent ${args.agent}: use ${AGENTS.join(" or ")}`, EXIT_USAGE);
+  if (args.id === "" || args.project === "") throw new SluiceError(`--${args.id === "" ? "id" : "project"} needs a value`, EXIT_USAGE);
   if (kind === "blocks") {
     sessionLengthFlag(args["session-length"]);
     tokenLimitFlag(args["token-limit"]);
@@ -162,13 +165,33 @@ function options(kind: Kind, args: Record<string, any>): ReportOptions {
   return { ...dateRange(args.since, args.until, tz), tz, prices: loadPrices(args.prices), startOfWeek: week === undefined ? 0 : DAYS.indexOf(week) };
 }
 
+/** What the report could not price exactly, and what it left out, under the table on stderr. */
+function notesOf(db: Database, kind: Kind, r: any): string[] {
+  const notes: string[] = [];
+  if (r.unpricedModels.length) notes.push(`no price for ${r.unpricedModels.join(", ")}: counted at $0 (pass --prices FILE)`);
+  for (const a of r.approximatePrices) notes.push(`${a.model} has no price of its own: priced as ${a.pricedAs} (pass --prices FILE to set it)`);
+  if (kind === "blocks") {
+    if (r.undatedCalls) notes.push(`${n(r.undatedCalls)} calls without a usable time are in no block`);
+    // the buckets do not know the agent: say so where it matters, ccusage's blocks being Claude Code's alone
+    if (db.query("SELECT 1 FROM sessions WHERE agent <> 'claude' LIMIT 1").get()) notes.push("blocks count every agent's calls in the index, Codex's too (--agent claude for Claude Code's alone)");
+  } else if (r.undated) notes.push("undated: calls whose lines had no usable time, in a file with no dated line to date them by");
+  return notes;
+}
+
+function text(kind: Kind, r: any, o: ReportOptions, args: Record<string, any>): string {
+  if (kind === "blocks") return blocksText(r, o.tz, args["token-limit"], args.active);
+  if (kind === "session") return sessionTable(r, o.tz, args.breakdown);
+  if (args.instances) return instancesText(kind, r, args.breakdown);
+  return reportTable(kind, r, args.breakdown);
+}
+
 export default defineCommand({
   meta: helpMeta({
     name: "report",
     description: "Token and cost reports from the deep index: daily, weekly, monthly, session, models, or 5-hour blocks (--json: ccusage's field names)",
     examples: [
       "sluice report daily --since 7d", "sluice report weekly --start-of-week monday", "sluice report blocks --active --token-limit max",
-      "sluice report monthly --tz Europe/Berlin", "sluice report session --json | jq '.sessions[-1]'",
+      "sluice report monthly --tz Europe/Berlin --breakdown", "sluice report daily --instances --agent codex", "sluice report session --id 29ccd257 --json",
     ],
   }),
   args: {
@@ -181,6 +204,13 @@ export default defineCommand({
     recent: { type: "boolean", description: "blocks: only those that started in the last 3 days, and the active one", group: "output" },
     "token-limit": { type: "string", description: "blocks: tokens to measure the active block's projection against (ok, warning past 80%, exceeds), or max: the largest earlier block", valueHint: "N|max", group: "output" },
     "session-length": { type: "string", description: "blocks: hours a block lasts (default 5)", valueHint: "hours", group: "advanced" },
+    project: { type: "string", description: "Only this project's sessions: its directory, or the directory's name", valueHint: "dir|name", group: "input" },
+    agent: { type: "string", description: "Only this agent's sessions: claude or codex", valueHint: "agent", group: "input" },
+    id: { type: "string", description: "session: one session (or a unique prefix of its id), with its calls in --json (ccusage's entries)", valueHint: "session", group: "input" },
+    subagents: { type: "boolean", description: "session: list subagents apart (<parent>/agent-<id>) instead of folded into their session", group: "output" },
+    instances: { type: "boolean", description: "daily, weekly, monthly: one report per project (ccusage's --instances)", group: "output" },
+    breakdown: { type: "boolean", description: "A row per model under each period or session", group: "output" },
+    order: { type: "string", description: "asc (oldest first, the default) or desc", valueHint: "asc|desc", group: "output" },
     prices: { type: "string", description: `A JSON price table laid over the built-in one (dated ${PRICES_DATE}): its models replace or add to it`, valueHint: "file", group: "advanced" },
     ...dbArg,
     ...jsonArg,
@@ -199,17 +229,8 @@ export default defineCommand({
         printJson(r);
         return;
       }
-      const notes: string[] = [];
-      if (kind === "blocks") {
-        process.stdout.write(blocksText(r, o.tz, args["token-limit"], args.active) + "\n");
-        if (r.undatedCalls) notes.push(`${n(r.undatedCalls)} calls without a usable time are in no block`);
-        // the buckets do not know the agent: say so where it matters, ccusage's blocks being Claude Code's alone
-        if (db.query("SELECT 1 FROM sessions WHERE agent <> 'claude' LIMIT 1").get()) notes.push("blocks count every agent's calls in the index, Codex's too");
-      } else {
-        process.stdout.write(reportTable(kind, r) + "\n");
-        if (r.undated) notes.push("undated: calls whose lines had no usable time, in a file with no dated line to date them by");
-      }
-      if (r.unpricedModels.length) notes.unshift(`no price for ${r.unpricedModels.join(", ")}: counted at $0 (pass --prices FILE)`);
+      process.stdout.write(text(kind, r, o, args) + "\n");
+      const notes = notesOf(db, kind, r);
       if (notes.length) process.stderr.write(notes.join("\n") + "\n");
     } finally {
       db.close();

@@ -14,7 +14,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { isCanonical } from "../deep-index/timestamps";
-import type { Price } from "./prices";
+import { approximatePrices, type ApproximatePrice, type Price } from "./prices";
 import { bucketClock, UsageReader, type Bucket } from "./reports";
 
 const SLOT_MS = 15 * 60_000;
@@ -36,6 +36,8 @@ export interface BlockOptions {
   now: number;
   recent?: boolean;
   active?: boolean;
+  /** Only these sessions' calls (--project, --agent). */
+  sessions?: number[] | null;
   /** Tokens, or "max": the largest block before the active one. */
   tokenLimit?: number | "max";
 }
@@ -313,6 +315,7 @@ export interface BlocksReport {
   /** Calls without a usable time: in no block. */
   undatedCalls: number;
   unpricedModels: string[];
+  approximatePrices: ApproximatePrice[];
 }
 
 /**
@@ -322,10 +325,11 @@ export interface BlocksReport {
  * after them, so `--active --token-limit max` has no limit there.
  */
 export function blocksReport(db: Database, o: BlockOptions): BlocksReport {
-  const reader = new UsageReader(db, o.prices);
+  const reader = new UsageReader(db, o.prices, o.sessions);
   const duration = Math.trunc(o.sessionHours * HOUR_MS);
   const edges = new Edges(db);
-  const { slots, undated } = slotsOf(reader.buckets());
+  const buckets = reader.buckets();
+  const { slots, undated } = slotsOf(buckets);
   let items = walk(reader, slots, duration, edges);
   edges.orderModels();
   const startOf = (x: Item) => (isGap(x) ? edges.lastOf(x.prev) + duration : x.startMs);
@@ -346,5 +350,5 @@ export function blocksReport(db: Database, o: BlockOptions): BlocksReport {
   const shown = items.filter((x) => !isGap(x)) as Block[], gaps = items.filter(isGap);
   edges.prefetch([...gaps.map((g) => g.next), ...shown.filter(isActive)], [...shown, ...gaps.map((g) => g.prev)]);
   const blocks = items.map((x) => (isGap(x) ? gapJson(x, duration, edges) : blockJson(x, isActive(x), limit, o.now, edges)));
-  return { blocks, tokenLimit: limit, undatedCalls: undated, unpricedModels: reader.unpriced() };
+  return { blocks, tokenLimit: limit, undatedCalls: undated, unpricedModels: reader.unpriced(), approximatePrices: approximatePrices(new Set(buckets.map((b) => b.model)), o.prices) };
 }

@@ -180,3 +180,19 @@ export function matchPrice(model: string, prices: Record<string, Price>): PriceM
 export function priceOf(model: string, prices: Record<string, Price>): Price | null {
   return matchPrice(model, prices).price;
 }
+
+/** A model priced only by a shorter family prefix of its name, and the entry it was priced as. */
+export interface ApproximatePrice {
+  model: string;
+  pricedAs: string;
+}
+
+/** The models among `models` whose price is only their family's: every report names them. */
+export function approximatePrices(models: Iterable<string>, prices: Record<string, Price>): ApproximatePrice[] {
+  const out: ApproximatePrice[] = [];
+  for (const model of new Set(models)) {
+    const m = matchPrice(model, prices);
+    if (m.kind === "prefix") out.push({ model, pricedAs: m.key! });
+  }
+  return out.sort((a, b) => a.model.localeCompare(b.model));
+}

@@ -7,7 +7,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { BUCKET_SQL, LONG_CONTEXT_TOKENS } from "../deep-index/usage-buckets";
 import { isCanonical } from "../deep-index/timestamps";
-import { priceOf, type Price } from "./prices";
+import { approximatePrices, priceOf, type Price } from "./prices";
 
 export interface Tokens {
   inputTokens: number;
@@ -35,10 +35,12 @@ export interface ReportOptions {
   prices: Record<string, Price>;
   /** The day a week starts on for `weekly`: 0 Sunday (ccusage's default) to 6 Saturday. */
   startOfWeek?: number;
+  /** Only these sessions' calls (--project, --agent); all when absent. */
+  sessions?: number[] | null;
 }
 
 /** Loads each model's price into a temporary table the cost SQL joins to. */
-function loadTurnPrices(db: Database, prices: Record<string, Price>): string[] {
+export function loadTurnPrices(db: Database, prices: Record<string, Price>): string[] {
   db.run(`CREATE TEMP TABLE IF NOT EXISTS turn_prices (model TEXT PRIMARY KEY, input REAL, output REAL, w5 REAL, w1 REAL, r REAL,
     threshold INTEGER, input_hi REAL, output_hi REAL, w5_hi REAL, w1_hi REAL, r_hi REAL)`);
   db.run("DELETE FROM temp.turn_prices");
@@ -58,11 +60,11 @@ function loadTurnPrices(db: Database, prices: Record<string, Price>): string[] {
 
 const tiered = (col: string, price: string) =>
   `(CASE WHEN p.threshold IS NULL OR t.${col} <= p.threshold THEN t.${col} * p.${price} ELSE p.threshold * p.${price} + (t.${col} - p.threshold) * p.${price}_hi END)`;
-const COST_SQL = `coalesce(sum(${[
+export const COST_SQL = `coalesce(sum(${[
   tiered("input_tokens", "input"), tiered("output_tokens", "output"), tiered("cache_write_5m_tokens", "w5"), tiered("cache_write_1h_tokens", "w1"), tiered("cache_read_tokens", "r"),
 ].join(" + ")}) / 1e6, 0)`;
 
-const SUMS_SQL = `count(*) AS calls, sum(t.input_tokens) AS i, sum(t.output_tokens) AS o, sum(t.cache_write_5m_tokens + t.cache_write_1h_tokens) AS w, sum(t.cache_read_tokens) AS r, ${COST_SQL} AS cost`;
+export const SUMS_SQL = `count(*) AS calls, sum(t.input_tokens) AS i, sum(t.output_tokens) AS o, sum(t.cache_write_5m_tokens + t.cache_write_1h_tokens) AS w, sum(t.cache_read_tokens) AS r, ${COST_SQL} AS cost`;
 
 /** Calls of one model summed over a stretch of time: a 15-minute bucket, or the calls between two instants. */
 export interface Bucket {
@@ -81,7 +83,7 @@ export interface Bucket {
  * canonical times (deep-index/timestamps.ts); a database edited by hand may hold anything, and a
  * report still runs: what is no time counts as undated.
  */
-function localDate(tz: string): (at: string | null) => string | null {
+export function localDate(tz: string): (at: string | null) => string | null {
   const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
   return (at) => {
     const ms = at ? Date.parse(at) : NaN;
@@ -160,11 +162,11 @@ export function bucketDate(tz: string): (key: string) => string | null {
   };
 }
 
-function emptyRow(): ReportRow {
+export function emptyRow(): ReportRow {
   return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, totalTokens: 0, totalCost: 0, modelsUsed: [], modelBreakdowns: [] };
 }
 
-function addTo(row: ReportRow, b: Bucket) {
+export function addTo(row: ReportRow, b: Bucket) {
   row.inputTokens += b.i;
   row.outputTokens += b.o;
   row.cacheCreationTokens += b.w;
@@ -184,7 +186,7 @@ function addTo(row: ReportRow, b: Bucket) {
   m.cost += b.cost;
 }
 
-function totalsOf(rows: ReportRow[]): Omit<ReportRow, "modelsUsed" | "modelBreakdowns"> {
+export function totalsOf(rows: ReportRow[]): Omit<ReportRow, "modelsUsed" | "modelBreakdowns"> {
   const t = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, totalTokens: 0, totalCost: 0 };
   for (const r of rows) for (const k of Object.keys(t) as Array<keyof typeof t>) t[k] += r[k];
   return t;
@@ -234,9 +236,13 @@ export class UsageReader {
   private turnPricesLoaded = false;
   private between_: Statement | null = null;
 
-  constructor(private readonly db: Database, private readonly prices: Record<string, Price>) {
+  /** With --project or --agent: the condition on turns that keeps the chosen sessions' calls. */
+  private readonly only: string;
+
+  constructor(private readonly db: Database, private readonly prices: Record<string, Price>, sessions: number[] | null = null) {
     // the table settles it when none of its prices has another threshold; else the models met do
     if (Object.values(prices).every((p) => this.atBucketThreshold(p))) this.bySums = true;
+    this.only = sessions ? chooseSessions(db, sessions) : "";
   }
 
   private atBucketThreshold(p: Price | null): boolean {
@@ -271,7 +277,7 @@ export class UsageReader {
 
   /** Every 15-minute bucket (key `YYYY-MM-DDTHH:MM`, UTC; '' for undated calls) and model, in time order. */
   buckets(): Bucket[] {
-    if (this.bySums !== false) {
+    if (this.bySums !== false && !this.only) {
       const rows = this.db.query("SELECT * FROM usage_buckets ORDER BY bucket, model").all() as Array<UsageBucket & { calls: number }>;
       if (this.sumsPriceRight(() => new Set(rows.map((u) => u.model)))) return rows.map((u) => this.fromRow(u.bucket, u));
     }
@@ -279,7 +285,7 @@ export class UsageReader {
     return this.db
       .query(
         `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
-         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY key, t.model ORDER BY key, t.model`,
+         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE 1${this.only} GROUP BY key, t.model ORDER BY key, t.model`,
       )
       .all() as Bucket[];
   }
@@ -289,12 +295,12 @@ export class UsageReader {
     const models = () => (this.db.query("SELECT DISTINCT model FROM usage_buckets").all() as Array<{ model: string }>).map((r) => r.model);
     if (this.sumsPriceRight(models)) {
       // turns_usage_by_at covers at, model and the counts: a range of the index, no table reads
-      this.between_ ??= this.db.query(`SELECT coalesce(model, 'unknown') AS model, ${BUCKET_ROW_SQL} FROM turns WHERE at >= ?1 AND at <= ?2 GROUP BY 1`);
+      this.between_ ??= this.db.query(`SELECT coalesce(model, 'unknown') AS model, ${BUCKET_ROW_SQL} FROM turns t WHERE at >= ?1 AND at <= ?2${this.only} GROUP BY 1`);
       return (this.between_.all(from, to) as Array<UsageBucket & { calls: number }>).map((u) => this.fromRow(from, u));
     }
     this.turnPrices();
     return (this.db
-      .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.at >= ?1 AND t.at <= ?2 GROUP BY 1`)
+      .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.at >= ?1 AND t.at <= ?2${this.only} GROUP BY 1`)
       .all(from, to) as Bucket[]).map((b) => ({ ...b, key: from }));
   }
 
@@ -302,6 +308,15 @@ export class UsageReader {
   unpriced(): string[] {
     return [...this.priceByModel].filter(([m, p]) => p === null && m !== "unknown").map(([m]) => m).sort();
   }
+}
+
+/** Puts the session ids a filter chose where the usage SQL reads them; the condition that does. */
+export function chooseSessions(db: Database, ids: number[]): string {
+  db.run("CREATE TEMP TABLE IF NOT EXISTS chosen_sessions (id INTEGER PRIMARY KEY)");
+  db.run("DELETE FROM temp.chosen_sessions");
+  const insert = db.prepare("INSERT INTO temp.chosen_sessions VALUES (?)");
+  db.transaction(() => ids.forEach((id) => insert.run(id)))();
+  return " AND t.session_id IN (SELECT id FROM temp.chosen_sessions)";
 }
 
 /** The first day of the week `date` (YYYY-MM-DD) is in, for weeks that start on `start` (0 Sunday). */
@@ -320,7 +335,7 @@ const PERIOD_FIELD = { daily: "date", weekly: "week", monthly: "month" } as cons
  * from the periods, and in the totals unless --since or --until chose days.
  */
 export function periodReport(db: Database, period: keyof typeof PERIOD_FIELD, o: ReportOptions) {
-  const reader = new UsageReader(db, o.prices);
+  const reader = new UsageReader(db, o.prices, o.sessions);
   const buckets = reader.buckets();
   const toDate = bucketDate(o.tz);
   const rows = new Map<string, ReportRow>();
@@ -346,32 +361,8 @@ export function periodReport(db: Database, period: keyof typeof PERIOD_FIELD, o:
   }
   const list = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, row]) => ({ [PERIOD_FIELD[period]]: key, ...row }));
   const totals = totalsOf([...(list as unknown as ReportRow[]), ...(undated ? [undated] : [])]);
-  return { [period]: list, undated, totals, unpricedModels: reader.unpriced() };
-}
-
-export function sessionReport(db: Database, o: ReportOptions) {
-  const unpriced = loadTurnPrices(db, o.prices);
-  const buckets = db
-    .query(`SELECT t.session_id AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model GROUP BY t.session_id, t.model`)
-    .all() as Array<Bucket & { key: number }>;
-  const info = new Map(
-    (db.query("SELECT id, agent, session_key, agent_session_id, project, parent_session, last_at, turns FROM sessions").all() as any[]).map((s) => [s.id, s]),
-  );
-  const toDate = localDate(o.tz);
-  const rows = new Map<number, ReportRow & Record<string, unknown>>();
-  for (const b of buckets) {
-    const s = info.get(b.key);
-    const last = toDate(s?.last_at ?? null);
-    if (last && ((o.since && last < o.since) || (o.until && last > o.until))) continue;
-    let row = rows.get(b.key);
-    if (!row) {
-      row = { sessionId: s?.agent_session_id ?? s?.session_key, agent: s?.agent, projectPath: s?.project ?? null, parentSession: s?.parent_session ?? null, lastActivity: last, turns: s?.turns ?? 0, ...emptyRow() };
-      rows.set(b.key, row);
-    }
-    addTo(row, b);
-  }
-  const list = [...rows.values()].sort((a, b) => String(a.lastActivity).localeCompare(String(b.lastActivity)));
-  return { sessions: list, totals: totalsOf(list), unpricedModels: unpriced };
+  const models = new Set(buckets.map((b) => b.model));
+  return { [period]: list, undated, totals, unpricedModels: reader.unpriced(), approximatePrices: approximatePrices(models, o.prices) };
 }
 
 export function modelsReport(db: Database, o: ReportOptions) {
@@ -382,10 +373,10 @@ export function modelsReport(db: Database, o: ReportOptions) {
               sum(t.input_tokens) AS inputTokens, sum(t.output_tokens) AS outputTokens, sum(t.cache_write_5m_tokens + t.cache_write_1h_tokens) AS cacheCreationTokens,
               sum(t.cache_read_tokens) AS cacheReadTokens, sum(t.reasoning_tokens) AS reasoningTokens, ${COST_SQL} AS totalCost
        FROM models m JOIN turns t ON t.model = m.id LEFT JOIN temp.turn_prices p ON p.model = t.model
-       WHERE (?1 IS NULL OR substr(t.at, 1, 10) >= ?1) AND (?2 IS NULL OR substr(t.at, 1, 10) <= ?2)
+       WHERE (?1 IS NULL OR substr(t.at, 1, 10) >= ?1) AND (?2 IS NULL OR substr(t.at, 1, 10) <= ?2)${o.sessions ? chooseSessions(db, o.sessions) : ""}
        GROUP BY m.id ORDER BY totalCost DESC, calls DESC`,
     )
     .all(o.since ?? null, o.until ?? null) as Array<Record<string, any>>;
   for (const r of rows) r.totalTokens = r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
-  return { models: rows, totals: totalsOf(rows as any), unpricedModels: unpriced };
+  return { models: rows, totals: totalsOf(rows as any), unpricedModels: unpriced, approximatePrices: approximatePrices(rows.map((r) => r.modelName), o.prices) };
 }

@@ -1,0 +1,161 @@
+// `report session`: usage per session, as ccusage's session report, with each subagent folded into
+// the session that started it (its calls are that session's cost). `--subagents` lists them apart,
+// each named `<parent session>/agent-<id>` whatever the layout Claude Code wrote it in: the newer
+// <session>/subagents/agent-<id>.jsonl and the earlier flat <project>/agent-<id>.jsonl alike.
+
+import type { Database } from "bun:sqlite";
+import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
+import { addTo, COST_SQL, emptyRow, loadTurnPrices, localDate, SUMS_SQL, totalsOf, type Bucket, type ReportOptions, type ReportRow } from "./reports";
+import { approximatePrices } from "./prices";
+
+export interface SessionOptions extends ReportOptions {
+  /** List subagents as rows of their own instead of folding them into their parent. */
+  subagents?: boolean;
+  /** One session (its id, a subagent's `<parent>/agent-<id>`, or a unique prefix of either), with its calls. */
+  id?: string;
+  order?: "asc" | "desc";
+  project?: string;
+  agent?: string;
+}
+
+interface SessionInfo {
+  id: number;
+  agent: string;
+  session_key: string;
+  agent_session_id: string | null;
+  project: string | null;
+  parent_session: string | null;
+  agent_type: string | null;
+  first_at: string | null;
+  last_at: string | null;
+}
+
+export interface SessionRow extends ReportRow {
+  sessionId: string;
+  agent: string;
+  projectPath: string | null;
+  firstActivity: string | null;
+  lastActivity: string | null;
+  /** A subagent's parent session (with --subagents). */
+  parentSession?: string;
+  agentType?: string | null;
+  /** How many subagents were folded into this row. */
+  subagents: number;
+}
+
+/** A session's id as the reports show it: the agent's own id; a subagent's `<parent>/agent-<id>`. */
+export function sessionName(s: Pick<SessionInfo, "session_key" | "agent_session_id" | "parent_session">): string {
+  const own = s.session_key.slice(s.session_key.lastIndexOf("/") + 1);
+  if (s.parent_session !== null && own.startsWith("agent-")) return `${s.parent_session}/${own}`;
+  return s.agent_session_id ?? s.session_key.slice(s.session_key.indexOf(":") + 1);
+}
+
+/** The row each session's calls add to: a subagent's parent when it is in the index and not listed apart. */
+function rowKeys(sessions: SessionInfo[], apart: boolean): Map<number, { name: string; top: SessionInfo }> {
+  const byAgentId = new Map<string, SessionInfo>();
+  for (const s of sessions) if (s.parent_session === null && s.agent_session_id) byAgentId.set(`${s.agent}:${s.agent_session_id}`, s);
+  const out = new Map<number, { name: string; top: SessionInfo }>();
+  for (const s of sessions) {
+    const parent = s.parent_session === null || apart ? undefined : byAgentId.get(`${s.agent}:${s.parent_session}`);
+    const top = parent ?? s;
+    out.set(s.id, { name: sessionName(top), top });
+  }
+  return out;
+}
+
+/** The sessions `--id` names: exactly, or by a prefix only one session has; with their subagents. */
+function chosenSessions(all: SessionInfo[], id: string, apart: boolean): SessionInfo[] {
+  const names = all.map((s) => [sessionName(s), s] as const);
+  let hit = names.filter(([n]) => n === id);
+  if (!hit.length) hit = names.filter(([n]) => n.startsWith(id) && (apart || !n.includes("/")));
+  const tops = new Set(hit.map(([n]) => n));
+  if (tops.size > 1) throw new SluiceError(`--id ${id} matches ${tops.size} sessions (${[...tops].slice(0, 3).join(", ")}${tops.size > 3 ? ", ..." : ""}); give more of it`, EXIT_FAILURE);
+  if (!hit.length) throw new SluiceError(`no session ${id} in the index; 'sluice report session' lists them`, EXIT_FAILURE);
+  const [name, s] = hit[0]!;
+  if (apart || s.parent_session !== null) return all.filter((x) => sessionName(x) === name);
+  return all.filter((x) => x === s || (x.agent === s.agent && x.parent_session === s.agent_session_id));
+}
+
+const SESSION_COLUMNS = "id, agent, session_key, agent_session_id, project, parent_session, agent_type, first_at, last_at";
+
+/**
+ * `session`: one row per session (ccusage's fields, plus agent and the subagents folded in), in
+ * order of last activity. --since and --until choose sessions by the local day of their last call.
+ */
+export function sessionReport(db: Database, o: SessionOptions) {
+  const unpriced = loadTurnPrices(db, o.prices);
+  let sessions = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[];
+  if (o.agent) sessions = sessions.filter((s) => s.agent === o.agent);
+  if (o.project) sessions = sessions.filter((s) => projectMatches(s.project, o.project!));
+  if (o.id !== undefined) sessions = chosenSessions(sessions, o.id, o.subagents ?? false);
+  const keys = rowKeys(sessions, o.subagents ?? false);
+  const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, ${SUMS_SQL}
+    FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY 1`);
+  const rows = new Map<string, SessionRow>();
+  for (const s of sessions) {
+    const { name, top } = keys.get(s.id)!;
+    let row = rows.get(name);
+    if (!row) rows.set(name, (row = newRow(name, top, o.subagents ?? false)));
+    if (s !== top) row.subagents++;
+    for (const b of calls.all(s.id) as Array<Bucket & { firstAt: string; lastAt: string }>) {
+      addTo(row, b);
+      if (row.firstActivity === null || b.firstAt < row.firstActivity) row.firstActivity = b.firstAt;
+      if (row.lastActivity === null || b.lastAt > row.lastActivity) row.lastActivity = b.lastAt;
+    }
+  }
+  const day = localDate(o.tz);
+  const list = [...rows.values()].filter((r) => {
+    if (r.lastActivity === null && r.totalTokens === 0) return false; // a session with no calls: nothing to report
+    const last = day(r.lastActivity);
+    return !last || ((!o.since || last >= o.since) && (!o.until || last <= o.until));
+  });
+  const sign = o.order === "desc" ? -1 : 1;
+  list.sort((a, b) => sign * String(a.lastActivity).localeCompare(String(b.lastActivity)) || a.sessionId.localeCompare(b.sessionId));
+  const models = new Set(list.flatMap((r) => r.modelsUsed));
+  return { sessions: list, totals: totalsOf(list), unpricedModels: unpriced.filter((m) => models.has(m)), approximatePrices: approximatePrices(models, o.prices) };
+}
+
+function newRow(name: string, s: SessionInfo, apart: boolean): SessionRow {
+  const row: SessionRow = { sessionId: name, agent: s.agent, projectPath: s.project, firstActivity: null, lastActivity: null, subagents: 0, ...emptyRow() };
+  if (apart && s.parent_session !== null) Object.assign(row, { parentSession: s.parent_session, agentType: s.agent_type });
+  return row;
+}
+
+/** --project: the working directory itself, or its last part ("sluice" for /home/me/src/sluice). */
+export function projectMatches(project: string | null, wanted: string): boolean {
+  if (project === null) return false;
+  const p = project.replace(/\/+$/, "");
+  return p === wanted.replace(/\/+$/, "") || p.slice(p.lastIndexOf("/") + 1) === wanted;
+}
+
+/** ccusage's `session --id` entries: each call of the chosen session, in time order, with its cost. */
+export function sessionEntries(db: Database, o: SessionOptions): Array<Record<string, unknown>> {
+  loadTurnPrices(db, o.prices);
+  let sessions = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[];
+  sessions = chosenSessions(sessions, o.id!, o.subagents ?? false);
+  const q = db.prepare(`SELECT t.at AS timestamp, coalesce(t.model, 'unknown') AS model, t.input_tokens AS inputTokens, t.output_tokens AS outputTokens,
+      t.cache_write_5m_tokens + t.cache_write_1h_tokens AS cacheCreationTokens, t.cache_read_tokens AS cacheReadTokens, ${COST_SQL} AS costUSD
+    FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY t.id`);
+  const out: Array<Record<string, unknown>> = sessions.flatMap((s) => (q.all(s.id) as Array<Record<string, unknown>>).map((e) => ({ ...e, sessionId: sessionName(s) })));
+  return out.sort((a, b) => String(a["timestamp"]).localeCompare(String(b["timestamp"])));
+}
+
+/** The sessions --project and --agent choose (null: no filter, every session). */
+export function filteredSessionIds(db: Database, o: { project?: string; agent?: string }): number[] | null {
+  if (!o.project && !o.agent) return null;
+  const all = db.query("SELECT id, agent, project FROM sessions").all() as Array<{ id: number; agent: string; project: string | null }>;
+  return all.filter((s) => (!o.agent || s.agent === o.agent) && (!o.project || projectMatches(s.project, o.project))).map((s) => s.id);
+}
+
+/** The projects of the index, each with its sessions: `--instances` reports each apart. */
+export function projectSessions(db: Database, o: { project?: string; agent?: string }): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const s of db.query("SELECT id, agent, project FROM sessions ORDER BY project").all() as Array<{ id: number; agent: string; project: string | null }>) {
+    if ((o.agent && s.agent !== o.agent) || (o.project && !projectMatches(s.project, o.project))) continue;
+    const name = s.project ?? "(unknown)";
+    let ids = out.get(name);
+    if (!ids) out.set(name, (ids = []));
+    ids.push(s.id);
+  }
+  return out;
+}
