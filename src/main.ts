@@ -35,6 +35,7 @@ const main = defineCommand({
     index: () => import("./cli/index-cmd").then((m) => m.default),
     report: () => import("./cli/report").then((m) => m.default),
     prices: () => import("./cli/prices").then((m) => m.default),
+    statusline: () => import("./cli/statusline").then((m) => m.default),
     push: () => import("./cli/push").then((m) => m.default),
     devices: () => import("./cli/devices").then((m) => m.default),
   },

@@ -40,13 +40,15 @@ export interface ReportOptions {
 }
 
 /** Loads each model's price into a temporary table the cost SQL joins to. */
-export function loadTurnPrices(db: Database, prices: Record<string, Price>): string[] {
+export function loadTurnPrices(db: Database, prices: Record<string, Price>, models?: string[]): string[] {
   db.run(`CREATE TEMP TABLE IF NOT EXISTS turn_prices (model TEXT PRIMARY KEY, input REAL, output REAL, w5 REAL, w1 REAL, r REAL,
     threshold INTEGER, input_hi REAL, output_hi REAL, w5_hi REAL, w1_hi REAL, r_hi REAL)`);
   db.run("DELETE FROM temp.turn_prices");
   const insert = db.prepare("INSERT INTO temp.turn_prices VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   const unpriced: string[] = [];
-  for (const { model } of db.query("SELECT DISTINCT model FROM turns WHERE model IS NOT NULL").all() as Array<{ model: string }>) {
+  // the models of the whole index (a scan of the models table's keys), or those a caller names
+  models ??= (db.query("SELECT id FROM models").all() as Array<{ id: string }>).map((m) => m.id);
+  for (const model of models) {
     const p = priceOf(model, prices);
     if (!p) {
       unpriced.push(model);

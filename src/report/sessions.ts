@@ -83,11 +83,10 @@ const SESSION_COLUMNS = "id, agent, session_key, agent_session_id, project, pare
  * order of last activity. --since and --until choose sessions by the local day of their last call.
  */
 export function sessionReport(db: Database, o: SessionOptions) {
-  const unpriced = loadTurnPrices(db, o.prices);
-  let sessions = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[];
+  let sessions = o.id !== undefined ? sessionsOf(db, o.id, o.subagents ?? false) : (db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[]);
   if (o.agent) sessions = sessions.filter((s) => s.agent === o.agent);
   if (o.project) sessions = sessions.filter((s) => projectMatches(s.project, o.project!));
-  if (o.id !== undefined) sessions = chosenSessions(sessions, o.id, o.subagents ?? false);
+  const unpriced = loadTurnPrices(db, o.prices, o.id !== undefined ? modelsOf(db, sessions) : undefined);
   const keys = rowKeys(sessions, o.subagents ?? false);
   const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, ${SUMS_SQL}
     FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY 1`);
@@ -128,11 +127,30 @@ export function projectMatches(project: string | null, wanted: string): boolean 
   return p === wanted.replace(/\/+$/, "") || p.slice(p.lastIndexOf("/") + 1) === wanted;
 }
 
+/**
+ * The sessions `--id` names, with their subagents: by the index's keys when the id is a whole
+ * session id (what the status line gives, in a millisecond), else by a look at every session.
+ */
+function sessionsOf(db: Database, id: string, apart: boolean): SessionInfo[] {
+  if (!apart && !id.includes("/")) {
+    const own = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE agent_session_id = ?1 AND parent_session IS NULL`).all(id) as SessionInfo[];
+    if (own.length === 1) {
+      const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2`).all(id, own[0]!.agent) as SessionInfo[];
+      return [...own, ...subs];
+    }
+  }
+  return chosenSessions(db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[], id, apart);
+}
+
+function modelsOf(db: Database, sessions: SessionInfo[]): string[] {
+  const q = db.prepare("SELECT DISTINCT model FROM turns WHERE session_id = ? AND model IS NOT NULL");
+  return [...new Set(sessions.flatMap((s) => (q.all(s.id) as Array<{ model: string }>).map((m) => m.model)))];
+}
+
 /** ccusage's `session --id` entries: each call of the chosen session, in time order, with its cost. */
 export function sessionEntries(db: Database, o: SessionOptions): Array<Record<string, unknown>> {
-  loadTurnPrices(db, o.prices);
-  let sessions = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[];
-  sessions = chosenSessions(sessions, o.id!, o.subagents ?? false);
+  const sessions = sessionsOf(db, o.id!, o.subagents ?? false);
+  loadTurnPrices(db, o.prices, modelsOf(db, sessions));
   const q = db.prepare(`SELECT t.at AS timestamp, coalesce(t.model, 'unknown') AS model, t.input_tokens AS inputTokens, t.output_tokens AS outputTokens,
       t.cache_write_5m_tokens + t.cache_write_1h_tokens AS cacheCreationTokens, t.cache_read_tokens AS cacheReadTokens, ${COST_SQL} AS costUSD
     FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY t.id`);
