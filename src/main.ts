@@ -7,6 +7,7 @@
 import { defineCommand, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { helpMeta, renderHelp } from "./cli/help";
 import { checkWords, didYouMean } from "./cli/strict";
+import { useConfigFlag } from "./cli/config";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./runtime/errors";
 import { drainStdout } from "./runtime/exec-self";
 import { log } from "./runtime/log";
@@ -69,6 +70,7 @@ async function dispatch(argv: string[]) {
     return;
   }
   const { cmd, names, rest } = await resolveCommand(argv);
+  useConfigFlag(rest);
   if (argv.length === 0 || rest.includes("--help") || rest.includes("-h") || (cmd.subCommands && !cmd.run)) {
     process.stdout.write(await renderHelp(cmd, names));
     return;

@@ -1,6 +1,7 @@
 // Flags shared by every command, defined once.
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { defaultDatabasePath } from "../runtime/paths";
+import { config } from "./config";
 
 export const dbArg = {
   db: {
@@ -9,6 +10,7 @@ export const dbArg = {
     valueHint: "path",
     group: "database",
   },
+  config: { type: "string", description: "Config file of defaults (default: $SLUICE_CONFIG, else ~/.config/sluice/config.json)", valueHint: "file", group: "database" },
 } as const;
 
 export const jsonArg = {
@@ -23,8 +25,10 @@ export function wantProgress(arg: boolean | undefined): boolean {
   return arg ?? Boolean(process.stderr.isTTY);
 }
 
+/** --db, else $SLUICE_DB, else the config file's, else the platform's default. */
 export function resolveDbPath(arg: string | undefined): string {
-  return arg && arg.length ? arg : defaultDatabasePath();
+  if (arg && arg.length) return arg;
+  return process.env.SLUICE_DB || config().db || defaultDatabasePath();
 }
 
 /** Parses a whole-number flag, with a one-line error naming the flag. */
@@ -65,4 +69,15 @@ export function dateRange(since: string | undefined, until: string | undefined, 
     throw new SluiceError(`--since ${range.since} is after --until ${range.until}; swap them`, EXIT_USAGE);
   }
   return range;
+}
+
+/** --tz, else the config file's, else this machine's zone; one that does not exist is refused. */
+export function tzFlag(v: string | undefined): string {
+  const tz = v ?? config().tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    new Intl.DateTimeFormat("en-CA", { timeZone: tz });
+  } catch {
+    throw new SluiceError(`--tz ${tz} is not a time zone; use an IANA name such as Europe/Berlin or UTC`, EXIT_USAGE);
+  }
+  return tz;
 }

@@ -7,12 +7,13 @@ import { filteredSessionIds, projectSessions, sessionEntries, sessionReport } fr
 import { blocksReport } from "../report/blocks";
 import { blocksText, shortModel } from "./report-blocks";
 import { count as n, usd } from "../runtime/format";
-import { dateRange, dbArg, jsonArg, resolveDbPath } from "./flags";
+import { dateRange, dbArg, jsonArg, resolveDbPath, tzFlag } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
 import { renderTable, type Column } from "./table";
 import type { Database } from "bun:sqlite";
 import { didYouMean } from "./strict";
+import { config } from "./config";
 
 const KINDS = ["daily", "weekly", "monthly", "session", "models", "blocks"] as const;
 type Kind = (typeof KINDS)[number];
@@ -26,15 +27,6 @@ const ONLY_FOR: Record<string, Kind[]> = {
 };
 const AGENTS = ["claude", "codex"];
 
-function tzFlag(v: string | undefined): string {
-  const tz = v ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  try {
-    new Intl.DateTimeFormat("en-CA", { timeZone: tz });
-  } catch {
-    throw new SluiceError(`--tz ${tz} is not a time zone; use an IANA name such as Europe/Berlin or UTC`, EXIT_USAGE);
-  }
-  return tz;
-}
 
 /** A row's token counts and cost, as the table shows them. */
 const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
@@ -152,7 +144,7 @@ function options(kind: Kind, args: Record<string, any>): ReportOptions {
   for (const [flag, only] of Object.entries(ONLY_FOR)) {
     if (args[flag] !== undefined && args[flag] !== false && !only.includes(kind)) throw new SluiceError(`--${flag} is for 'sluice report ${only.join("|")}', not '${kind}'`, EXIT_USAGE);
   }
-  const week = args["start-of-week"];
+  const week = args["start-of-week"] ?? (kind === "weekly" ? config().startOfWeek : undefined);
   if (week !== undefined && !DAYS.includes(week)) throw new SluiceError(`--start-of-week ${week} is not a day; use one of ${DAYS.join(", ")}`, EXIT_USAGE);
   if (args.order !== undefined && !["asc", "desc"].includes(args.order)) throw new SluiceError(`--order ${args.order}: use asc (oldest first, the default) or desc`, EXIT_USAGE);
   if (args.agent !== undefined && !AGENTS.includes(args.agent)) throw new SluiceError(`--agent ${args.agent}: use ${AGENTS.join(" or ")}`, EXIT_USAGE);
@@ -162,7 +154,7 @@ function options(kind: Kind, args: Record<string, any>): ReportOptions {
     tokenLimitFlag(args["token-limit"]);
   }
   const tz = tzFlag(args.tz);
-  return { ...dateRange(args.since, args.until, tz), tz, prices: loadPrices(args.prices), startOfWeek: week === undefined ? 0 : DAYS.indexOf(week) };
+  return { ...dateRange(args.since, args.until, tz), tz, prices: loadPrices(args.prices ?? config().prices), startOfWeek: week === undefined ? 0 : DAYS.indexOf(week) };
 }
 
 /** What the report could not price exactly, and what it left out, under the table on stderr. */

@@ -15,7 +15,8 @@ import { discover } from "../deep-index/discover";
 import { indexFiles } from "../deep-index/indexer";
 import { loadPrices } from "../report/prices";
 import { inputFigures, renderStatusLine, statusFigures, type StatusFigures, type StatusInput } from "../report/statusline";
-import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { config } from "./config";
+import { dbArg, jsonArg, resolveDbPath, tzFlag } from "./flags";
 import { helpMeta } from "./help";
 import { printJson } from "./output";
 
@@ -56,10 +57,10 @@ async function refresh(db: Database, dbPath: string, transcript: string): Promis
   }
 }
 
-async function figures(input: StatusInput, args: Record<string, any>): Promise<{ f: StatusFigures; note?: string }> {
+async function figures(input: StatusInput, args: Record<string, any>, month: boolean): Promise<{ f: StatusFigures; note?: string }> {
   const dbPath = resolveDbPath(args.db);
   if (!existsSync(dbPath)) return { f: inputFigures(input), note: "no sluice index: run 'sluice index'" };
-  const options = { prices: loadPrices(args.prices), tz: args.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone, now: Date.now() };
+  const options = { prices: loadPrices(args.prices ?? config().prices), tz: tzFlag(args.tz), now: Date.now(), month };
   let db: Database;
   try {
     db = openDatabase(dbPath, { currentSchema: true });
@@ -110,12 +111,16 @@ export default defineCommand({
   },
   async run({ args }) {
     try {
-      const low = percent("context-low", args["context-low"], 50), high = percent("context-high", args["context-high"], 80);
-      const budget = args["daily-budget"] === undefined ? undefined : Number(args["daily-budget"]);
-      if (budget !== undefined && !(budget >= 0)) throw new Error(`--daily-budget ${args["daily-budget"]} is not a number of dollars`);
-      const { f, note } = await figures(await readInput(), args);
+      const c = config().statusline ?? {}, budget = config().budget ?? {};
+      const low = percent("context-low", args["context-low"], c.contextLow ?? 50), high = percent("context-high", args["context-high"], c.contextHigh ?? 80);
+      const daily = args["daily-budget"] === undefined ? budget.daily : Number(args["daily-budget"]);
+      if (daily !== undefined && !(daily >= 0)) throw new Error(`--daily-budget ${args["daily-budget"]} is not a number of dollars`);
+      const { f, note } = await figures(await readInput(), args, budget.monthly !== undefined);
       if (args.json) printJson({ ...f, note: note ?? null });
-      else process.stdout.write(renderStatusLine(f, { color: !(process.env.NO_COLOR || process.env.SLUICE_NO_COLOR), contextLow: low, contextHigh: high, dailyBudget: budget, note }) + "\n");
+      else {
+        const color = c.color !== false && !(process.env.NO_COLOR || process.env.SLUICE_NO_COLOR);
+        process.stdout.write(renderStatusLine(f, { color, contextLow: low, contextHigh: high, dailyBudget: daily, monthlyBudget: budget.monthly, note }) + "\n");
+      }
     } catch (err) {
       // a status line that fails blanks Claude Code's: say what is wrong on the line itself
       process.stdout.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -36,6 +36,8 @@ export interface StatusFigures {
   sessionCost: number | null;
   sessionCostSource: "index" | "claude-code" | null;
   todayCost: number | null;
+  /** This month's cost, when a monthly budget asks for it. */
+  monthCost: number | null;
   block: { cost: number; endTime: string; remainingMinutes: number; costPerHour: number | null; tokensPerMinute: number | null } | null;
   contextTokens: number | null;
   contextPercent: number | null;
@@ -47,6 +49,8 @@ export interface StatusOptions {
   prices: Record<string, Price>;
   tz: string;
   now: number;
+  /** Read this month's cost too (a monthly budget is set). */
+  month?: boolean;
 }
 
 /** The figures the JSON alone gives: what the line shows when there is no index to read. */
@@ -60,7 +64,7 @@ export function inputFigures(input: StatusInput): StatusFigures {
   return {
     model: input.model?.display_name ?? input.model?.id ?? null,
     sessionCost: typeof own === "number" ? own : null, sessionCostSource: typeof own === "number" ? "claude-code" : null,
-    todayCost: null, block: null, contextTokens: tokens, contextPercent: percent,
+    todayCost: null, monthCost: null, block: null, contextTokens: tokens, contextPercent: percent,
     fiveHour: rateLimit(input.rate_limits?.five_hour), sevenDay: rateLimit(input.rate_limits?.seven_day),
   };
 }
@@ -83,7 +87,9 @@ export function statusFigures(db: Database, input: StatusInput, o: StatusOptions
     }
   }
   const reader = new UsageReader(db, o.prices);
-  f.todayCost = reader.between(new Date(startOfDay(o.now, o.tz)).toISOString(), new Date(o.now).toISOString()).reduce((s, b) => s + b.cost, 0);
+  const costSince = (ms: number) => reader.between(new Date(ms).toISOString(), new Date(o.now).toISOString()).reduce((s, b) => s + b.cost, 0);
+  f.todayCost = costSince(startOfDay(o.now, o.tz));
+  if (o.month) f.monthCost = costSince(startOfMonth(o.now, o.tz));
   const active = blocksReport(db, { prices: o.prices, tz: o.tz, sessionHours: 5, now: o.now, active: true }).blocks[0];
   if (active) {
     f.block = {
@@ -104,13 +110,22 @@ export function startOfDay(now: number, tz: string): number {
   return now - sinceMidnight;
 }
 
+/** The instant the local month of `now` began in `tz`: local midnights walked back to the 1st (DST-proof). */
+export function startOfMonth(now: number, tz: string): number {
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, day: "numeric" });
+  let t = startOfDay(now, tz);
+  while (day.format(t) !== "1") t = startOfDay(t - 1, tz);
+  return t;
+}
+
 export interface LineOptions {
   color: boolean;
   /** Context use below this percentage is green, below `contextHigh` yellow, else red. */
   contextLow: number;
   contextHigh: number;
-  /** A daily budget in dollars: today's cost is shown against it. */
+  /** Budgets in dollars: today's and this month's cost are shown against them, red past them. */
   dailyBudget?: number;
+  monthlyBudget?: number;
   /** Why the index's figures are missing, said at the end of the line. */
   note?: string;
 }
@@ -130,6 +145,10 @@ export function renderStatusLine(f: StatusFigures, o: LineOptions): string {
     const over = o.dailyBudget !== undefined && f.todayCost > o.dailyBudget;
     const today = `${money(f.todayCost)}${o.dailyBudget !== undefined ? ` of ${money(o.dailyBudget)}` : ""} today`;
     costs.push(over ? paint(31, today) : today);
+  }
+  if (f.monthCost !== null && o.monthlyBudget !== undefined) {
+    const month = `${money(f.monthCost)} of ${money(o.monthlyBudget)} this month`;
+    costs.push(f.monthCost > o.monthlyBudget ? paint(31, month) : month);
   }
   if (f.block) costs.push(`${money(f.block.cost)} block (${left(f.block.remainingMinutes)} left)`);
   if (costs.length) parts.push(`💰 ${costs.join(" / ")}`);
