@@ -293,3 +293,20 @@ test("--project, --agent, --instances, --breakdown and --order choose and group 
   expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([2, 1]);
   expect(bad.stderr).toContain("--instances is for 'sluice report daily|weekly|monthly', not 'blocks'");
 });
+
+test("blocks --active walks only the recent buckets and finds the same active block as a walk over all history", async () => {
+  const now = Date.now();
+  // a streak of calls every 50 minutes for 40 hours up to now (blocks chained, no silence), after a
+  // silence of 6 hours, after older calls: the active block's start depends on the whole streak
+  const streak: Call[] = [];
+  for (let t = now - 2 * MIN; t > now - 40 * HOUR; t -= 50 * MIN) streak.unshift({ at: t, input: 100, output: 10 });
+  const old: Call[] = [{ at: now - 47 * HOUR, input: 5 }, { at: now - 46.5 * HOUR, input: 7 }];
+  for (const [name, sessions] of [["streak", { s1: [...old, ...streak] }], ["short", { s1: [{ at: now - 20 * MIN, input: 3 }] }], ["none active", { s1: old }]] as const) {
+    const report = await indexed(sessions as Record<string, Call[]>);
+    const all = (await report("blocks", "--json")).blocks.filter((b: any) => b.isActive);
+    const active = (await report("blocks", "--json", "--active")).blocks;
+    const strip = (b: any) => ({ ...b, burnRate: null, projection: null });
+    expect({ name, blocks: active.map(strip) }).toEqual({ name, blocks: all.map(strip) });
+    expect({ name, n: active.length }).toEqual({ name, n: name === "none active" ? 0 : 1 });
+  }
+});

@@ -64,14 +64,18 @@ function reportTable(kind: TableKind, r: any, breakdown: boolean): string {
 function sessionTable(r: any, tz: string, breakdown: boolean): string {
   const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
   const project = (p: string | null) => (p ? p.slice(p.replace(/\/+$/, "").lastIndexOf("/") + 1) : "");
+  // an agent column only when there is more than one agent to tell apart
+  const agents = new Set((r.sessions as any[]).map((x) => x.agent)).size > 1;
+  const agent = (a: string) => (agents ? [a] : []);
   const rows: string[][] = (r.sessions as any[]).flatMap((x) => [
-    [x.sessionId + (x.subagents ? ` (+${x.subagents})` : ""), project(x.projectPath), x.lastActivity ? day.format(Date.parse(x.lastActivity)) : "", breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"), ...sums(x)],
-    ...modelRows(x, breakdown).map(([m, ...rest]) => [m!, "", "", ...rest]),
+    [x.sessionId + (x.subagents ? ` (+${x.subagents})` : ""), ...agent(x.agent), project(x.projectPath), x.lastActivity ? day.format(Date.parse(x.lastActivity)) : "", breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"), ...sums(x)],
+    ...modelRows(x, breakdown).map(([m, ...rest]) => [m!, ...agent(""), "", "", ...rest]),
   ]);
-  rows.push(["Total", "", "", "", ...sums(r.totals)]);
+  rows.push(["Total", ...agent(""), "", "", "", ...sums(r.totals)]);
   const num = (h: string, optional = false): Column => ({ head: h, align: "right", optional });
   const columns: Column[] = [
-    { head: "Session", align: "left" }, { head: "Project", align: "left", optional: true }, { head: "Last activity", align: "left" }, { head: "Models", align: "left", optional: true },
+    { head: "Session", align: "left" }, ...(agents ? [{ head: "Agent", align: "left" } as Column] : []), { head: "Project", align: "left", optional: true },
+    { head: "Last activity", align: "left" }, { head: "Models", align: "left", optional: true },
     num("Input"), num("Output"), num("Cache write", true), num("Cache read", true), num("Total tokens", true), num("Cost"),
   ];
   return renderTable(columns, rows, { ...textOutput(), footerRows: 1 });

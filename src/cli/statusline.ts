@@ -50,7 +50,10 @@ async function refresh(db: Database, dbPath: string, transcript: string): Promis
     const projects = dirname(dirname(transcript));
     const sessionDir = join(dirname(transcript), basename(transcript, ".jsonl"));
     const only = existsSync(sessionDir) ? [transcript, sessionDir] : [transcript];
-    await indexFiles(db, discover({ claude: [projects], codex: [] }, only), { parseThreads: 0 });
+    // the index's own setting in WAL: a commit is not synced on its own (a crash loses at most the
+    // last commits, which the next run reads again); the claim and its release are commits too
+    if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode === "wal") db.run("PRAGMA synchronous = NORMAL");
+    await indexFiles(db, discover({ claude: [projects], codex: [] }, only), { parseThreads: 0, some: true });
     return "indexed";
   } finally {
     releaseWriter(db, claim.id);

@@ -319,6 +319,23 @@ export interface BlocksReport {
 }
 
 /**
+ * For --active alone: the first bucket after the last silence longer than the session length
+ * (with a bucket's slack) before now. A block starts there whatever came before, since the block
+ * before it ended within the silence; the walk can begin there and find the same active block as
+ * a walk over all of history, reading minutes of buckets instead of years. '' when no such
+ * silence is found: the whole history.
+ */
+function recentStart(reader: UsageReader, now: number, duration: number): string {
+  const clock = bucketClock();
+  let later: string | null = null;
+  for (const key of reader.recentKeys(iso(now).slice(0, 16))) {
+    if (later !== null && clock(later) - clock(key) > duration + SLOT_MS) return later;
+    later = key;
+  }
+  return "";
+}
+
+/**
  * `blocks`, with ccusage's filters in its order: --since/--until by the day a block starts on
  * (in --tz), then --recent, then --active. "max" is the largest block that is neither a gap nor
  * active among those the dates chose, taken before --recent and --active: ccusage 20 takes it
@@ -328,7 +345,8 @@ export function blocksReport(db: Database, o: BlockOptions): BlocksReport {
   const reader = new UsageReader(db, o.prices, o.sessions);
   const duration = Math.trunc(o.sessionHours * HOUR_MS);
   const edges = new Edges(db);
-  const buckets = reader.buckets();
+  const from = o.active && o.tokenLimit !== "max" && o.since === undefined && o.until === undefined ? recentStart(reader, o.now, duration) : "";
+  const buckets = reader.buckets(from);
   const { slots, undated } = slotsOf(buckets);
   let items = walk(reader, slots, duration, edges);
   edges.orderModels();

@@ -277,19 +277,22 @@ export class UsageReader {
     this.turnPricesLoaded = true;
   }
 
-  /** Every 15-minute bucket (key `YYYY-MM-DDTHH:MM`, UTC; '' for undated calls) and model, in time order. */
-  buckets(): Bucket[] {
+  /**
+   * Every 15-minute bucket (key `YYYY-MM-DDTHH:MM`, UTC; '' for undated calls) and model, in time
+   * order; with `from` (a key), those from it on.
+   */
+  buckets(from = ""): Bucket[] {
     if (this.bySums !== false && !this.only) {
-      const rows = this.db.query("SELECT * FROM usage_buckets ORDER BY bucket, model").all() as Array<UsageBucket & { calls: number }>;
+      const rows = this.db.query("SELECT * FROM usage_buckets WHERE bucket >= ? ORDER BY bucket, model").all(from) as Array<UsageBucket & { calls: number }>;
       if (this.sumsPriceRight(() => new Set(rows.map((u) => u.model)))) return rows.map((u) => this.fromRow(u.bucket, u));
     }
     this.turnPrices();
     return this.db
       .query(
         `SELECT ${BUCKET_SQL("t.at")} AS key, coalesce(t.model, 'unknown') AS model, ${SUMS_SQL}
-         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE 1${this.only} GROUP BY key, t.model ORDER BY key, t.model`,
+         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.at >= ?1${this.only} GROUP BY key, t.model ORDER BY key, t.model`,
       )
-      .all() as Bucket[];
+      .all(from) as Bucket[];
   }
 
   /** The calls from `from` to `to`, both included (canonical UTC times), per model; key is `from`. */
@@ -304,6 +307,16 @@ export class UsageReader {
     return (this.db
       .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.at >= ?1 AND t.at <= ?2${this.only} GROUP BY 1`)
       .all(from, to) as Bucket[]).map((b) => ({ ...b, key: from }));
+  }
+
+  /** The 15-minute buckets that have calls, newest first, up to `to` (a key): for finding where the recent blocks begin. */
+  recentKeys(to: string): Iterable<string> {
+    const q = this.only
+      ? this.db.query(`SELECT DISTINCT ${BUCKET_SQL("t.at")} AS k FROM turns t WHERE t.at <= ?1 || 'Z' AND t.at <> ''${this.only} ORDER BY k DESC`)
+      : this.db.query("SELECT DISTINCT bucket AS k FROM usage_buckets WHERE bucket <= ?1 AND bucket <> '' ORDER BY bucket DESC");
+    return (function* () {
+      for (const r of q.iterate(to) as Iterable<{ k: string }>) yield r.k;
+    })();
   }
 
   /** The models met so far that have no price (named under every report). */

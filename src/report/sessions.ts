@@ -41,6 +41,8 @@ export interface SessionRow extends ReportRow {
   agentType?: string | null;
   /** How many subagents were folded into this row. */
   subagents: number;
+  /** Reasoning tokens, where the agent reports them apart (Codex): a part of outputTokens. */
+  reasoningTokens: number;
 }
 
 /** A session's id as the reports show it: the agent's own id; a subagent's `<parent>/agent-<id>`. */
@@ -88,7 +90,7 @@ export function sessionReport(db: Database, o: SessionOptions) {
   if (o.project) sessions = sessions.filter((s) => projectMatches(s.project, o.project!));
   const unpriced = loadTurnPrices(db, o.prices, o.id !== undefined ? modelsOf(db, sessions) : undefined);
   const keys = rowKeys(sessions, o.subagents ?? false);
-  const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, ${SUMS_SQL}
+  const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, sum(t.reasoning_tokens) AS reasoning, ${SUMS_SQL}
     FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY 1`);
   const rows = new Map<string, SessionRow>();
   for (const s of sessions) {
@@ -96,8 +98,9 @@ export function sessionReport(db: Database, o: SessionOptions) {
     let row = rows.get(name);
     if (!row) rows.set(name, (row = newRow(name, top, o.subagents ?? false)));
     if (s !== top) row.subagents++;
-    for (const b of calls.all(s.id) as Array<Bucket & { firstAt: string; lastAt: string }>) {
+    for (const b of calls.all(s.id) as Array<Bucket & { firstAt: string; lastAt: string; reasoning: number }>) {
       addTo(row, b);
+      row.reasoningTokens += b.reasoning;
       if (row.firstActivity === null || b.firstAt < row.firstActivity) row.firstActivity = b.firstAt;
       if (row.lastActivity === null || b.lastAt > row.lastActivity) row.lastActivity = b.lastAt;
     }
@@ -115,7 +118,7 @@ export function sessionReport(db: Database, o: SessionOptions) {
 }
 
 function newRow(name: string, s: SessionInfo, apart: boolean): SessionRow {
-  const row: SessionRow = { sessionId: name, agent: s.agent, projectPath: s.project, firstActivity: null, lastActivity: null, subagents: 0, ...emptyRow() };
+  const row: SessionRow = { sessionId: name, agent: s.agent, projectPath: s.project, firstActivity: null, lastActivity: null, subagents: 0, reasoningTokens: 0, ...emptyRow() };
   if (apart && s.parent_session !== null) Object.assign(row, { parentSession: s.parent_session, agentType: s.agent_type });
   return row;
 }
