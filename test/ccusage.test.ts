@@ -166,6 +166,15 @@ describe("weekly", () => {
   }, 60_000);
 });
 
+describe("monthly", () => {
+  for (const tz of ["UTC", "Pacific/Auckland"]) {
+    test(`Claude Code transcripts in ${tz}: every month, model and total as ccusage's`, async () => {
+      const c = await corpus("claude");
+      comparePeriods(await ours(c, "monthly", "--tz", tz), await theirs(c, "claude", "monthly", "--timezone", tz), "monthly", "month");
+    }, 60_000);
+  }
+});
+
 /** Seconds of an ISO time: "times to the second". */
 const second = (t: string | null) => (t === null ? null : t.slice(0, 19));
 
