@@ -89,3 +89,23 @@ test("budgets: the status line shows today's and this month's cost against them,
   // 15% is past contextHigh (10): red
   expect(s.stdout).toContain("\x1b[31m15%\x1b[0m");
 });
+
+test("stats shows the budgets against today's and this month's spending, and leaves the verdict alone", async () => {
+  // a call a second ago at $3 per million input tokens: $0.30 today
+  const claude = join(tmp.dir, "claude-now");
+  writeClaude(claude, { now1: [{ at: Date.now() - 1_000, input: 100_000, model: "claude-sonnet-4-5-20250929" }] });
+  const db = join(tmp.dir, "budget.db");
+  expect((await sluice("index", "--claude", claude, "--codex", join(tmp.dir, "codex"), "--db", db)).code).toBe(0);
+  writeConfig({ budget: { daily: 0.2, monthly: 100 } });
+  const r = await sluice("stats", "--db", db, "--json");
+  const s = JSON.parse(r.stdout);
+  expect(s.budget.daily).toMatchObject({ budget: 0.2, over: true });
+  expect(s.budget.daily.spent).toBeCloseTo(0.3, 9);
+  expect(s.budget.monthly).toMatchObject({ budget: 100, over: false });
+  expect(s.budget.monthly.spent).toBeCloseTo(0.3, 9);
+  const text = await sluice("stats", "--db", db);
+  expect(text.stdout).toContain("budget     today $0.30 of $0.20 (over), this month $0.30 of $100.00");
+  expect(text.code).toBe(r.code);
+  writeConfig({});
+  expect(JSON.parse((await sluice("stats", "--db", db, "--json")).stdout).budget).toBeNull();
+});

@@ -1,9 +1,40 @@
 import { defineCommand } from "citty";
 import { helpMeta } from "./help";
 import { readStats, type Health } from "../ops/stats";
-import { count as n, mib as mb, plural } from "../runtime/format";
-import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { count as n, mib as mb, plural, usd } from "../runtime/format";
+import { dbArg, jsonArg, resolveDbPath, tzFlag } from "./flags";
+import { config } from "./config";
+import { openDatabase } from "../db/open";
+import { budgetUse, type BudgetUse } from "../report/budget";
+import { loadPrices } from "../report/prices";
 import { printResult } from "./output";
+
+/**
+ * The config file's budgets against today's and this month's spending, when it sets any and the
+ * database has a deep index; null otherwise. Shown beside the health, which it does not change:
+ * spending is the user's business, the verdict the tool's.
+ */
+function budgetOf(dbPath: string): ReturnType<typeof budgetUse> | null {
+  const budget = config().budget;
+  if (!budget || (budget.daily === undefined && budget.monthly === undefined)) return null;
+  let db;
+  try {
+    db = openDatabase(dbPath, { readonly: true, currentSchema: true });
+  } catch {
+    return null; // readStats has said what is wrong with the database
+  }
+  try {
+    if (!db.query("SELECT 1 FROM agent_files LIMIT 1").get()) return null;
+    return budgetUse(db, budget, { prices: loadPrices(config().prices), tz: tzFlag(undefined), now: Date.now() });
+  } finally {
+    db.close();
+  }
+}
+
+function budgetText(b: NonNullable<ReturnType<typeof budgetOf>>): string {
+  const part = (name: string, u: BudgetUse | null) => (u ? `${name} ${usd(u.spent)} of ${usd(u.budget)}${u.over ? " (over)" : ""}` : null);
+  return [part("today", b.daily), part("this month", b.monthly)].filter(Boolean).join(", ");
+}
 
 /** The verdict as an exit code, in the manner of monitoring plugins: ok 0, degraded 1, unhealthy 2. */
 const EXIT_BY_HEALTH: Record<Health, number> = { ok: 0, degraded: 1, unhealthy: 2 };
@@ -16,7 +47,8 @@ export default defineCommand({
   }),
   args: { ...dbArg, ...jsonArg },
   run({ args }) {
-    const s = readStats(resolveDbPath(args.db));
+    const dbPath = resolveDbPath(args.db);
+    const s = { ...readStats(dbPath), budget: budgetOf(dbPath) };
     printResult(args.json, s, () => {
       const out = [
         `health     ${s.health}${s.reasons.length ? "" : " (nothing to report)"}`,
@@ -35,6 +67,7 @@ export default defineCommand({
             `${plural(src.lines, "line")}, ${plural(src.rejects, "reject")}${src.linesPerSecondLastMinute == null ? "" : `, ${n(Math.round(src.linesPerSecondLastMinute))} lines/s over the last minute`}, last commit ${src.lastCommitAt ?? "never"}`,
         );
       }
+      if (s.budget) out.push(`budget     ${budgetText(s.budget)}`);
       out.push(`last check ${s.lastCheck ? `${s.lastCheck.at} (${s.lastCheck.kind}): ${s.lastCheck.ok ? "ok" : `${plural(s.lastCheck.problems.length, "problem")}`}` : "never: run 'sluice check'"}`);
       return out;
     });

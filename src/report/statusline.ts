@@ -5,6 +5,7 @@
 
 import type { Database } from "bun:sqlite";
 import { blocksReport } from "./blocks";
+import { costSince, startOfDay, startOfMonth } from "./budget";
 import type { Price } from "./prices";
 import { UsageReader } from "./reports";
 import { sessionReport } from "./sessions";
@@ -87,9 +88,8 @@ export function statusFigures(db: Database, input: StatusInput, o: StatusOptions
     }
   }
   const reader = new UsageReader(db, o.prices);
-  const costSince = (ms: number) => reader.between(new Date(ms).toISOString(), new Date(o.now).toISOString()).reduce((s, b) => s + b.cost, 0);
-  f.todayCost = costSince(startOfDay(o.now, o.tz));
-  if (o.month) f.monthCost = costSince(startOfMonth(o.now, o.tz));
+  f.todayCost = costSince(reader, startOfDay(o.now, o.tz), o.now);
+  if (o.month) f.monthCost = costSince(reader, startOfMonth(o.now, o.tz), o.now);
   const active = blocksReport(db, { prices: o.prices, tz: o.tz, sessionHours: 5, now: o.now, active: true }).blocks[0];
   if (active) {
     f.block = {
@@ -98,24 +98,6 @@ export function statusFigures(db: Database, input: StatusInput, o: StatusOptions
     };
   }
   return f;
-}
-
-/** The instant the local day of `now` began in `tz`. */
-export function startOfDay(now: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-CA", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-      .formatToParts(now).map((p) => [p.type, p.value]),
-  );
-  const sinceMidnight = ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 + (now % 1000);
-  return now - sinceMidnight;
-}
-
-/** The instant the local month of `now` began in `tz`: local midnights walked back to the 1st (DST-proof). */
-export function startOfMonth(now: number, tz: string): number {
-  const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, day: "numeric" });
-  let t = startOfDay(now, tz);
-  while (day.format(t) !== "1") t = startOfDay(t - 1, tz);
-  return t;
 }
 
 export interface LineOptions {
