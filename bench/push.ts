@@ -6,9 +6,10 @@
 //   bun bench/push.ts [--mb 1000] [--sessions 668] [--repeat 3] [--bin dist/sluice] [--compare other/sluice] [--corpus DIR]
 //
 // --compare times a second build in turn with the first. --corpus keeps the corpus and its index
-// in DIR for the next run (the index grows by the appended sessions).
+// in DIR for the next run (the index grows by the appended sessions). Then the team reports on a
+// store of 10 devices' worth of the corpus (report daily --from: the target is 200 ms).
 
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -42,6 +43,32 @@ const METRICS = ["first", "incremental", "unchanged", "start"] as const;
 const runs = builds.map(() => Object.fromEntries(METRICS.map((k) => [k, [] as number[]])) as Record<(typeof METRICS)[number], number[]>);
 const appended = readFileSync(join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl"), "utf8").split("\n").filter(Boolean);
 const pg = await new TestPostgres().init();
+
+/**
+ * Reports on a team store of 10 devices' worth of the corpus (copies of its index, each pushed as
+ * a device of its own): `report daily --from` (the target: 200 ms), weekly, and one device's
+ * session report, as whole processes; the first build only (an older one may have no --from).
+ */
+async function teamReports(db: string) {
+  const url = await pg.createDatabase("bench_team");
+  for (let d = 0; d < 10; d++) {
+    const copy = join(dir, `device-${d}.db`);
+    copyFileSync(db, copy);
+    await timed([builds[0]!, "push", url, "--db", copy, "--new-device", "--device", `d${d}`, "--user", `u${d % 3}`]);
+    rmSync(copy, { force: true });
+  }
+  const reports: Record<string, string[]> = {
+    "report daily --from (10 devices)": ["daily"], "report weekly --from --by device": ["weekly", "--by", "device"], "report session --from --device d0": ["session", "--device", "d0"],
+  };
+  for (const [name, args] of Object.entries(reports)) {
+    const ms: number[] = [];
+    for (let i = 0; i <= 20; i++) {
+      const t = (await timed([builds[0]!, "report", ...args, "--from", url, "--json"])).ms;
+      if (i) ms.push(t); // the first warms the server's cache
+    }
+    console.log(`${name}: median ${quantile(ms, 0.5).toFixed(0)} ms, p90 ${quantile(ms, 0.9).toFixed(0)} ms (20 runs)`);
+  }
+}
 try {
   if (existsSync(join(dir, "claude"))) console.log(`corpus: reusing ${dir}`);
   else {
@@ -84,6 +111,7 @@ try {
     );
   }
   if (builds.length === 2) console.log(`first push, ${builds[1]} / ${builds[0]}: ${(med(runs[1]!.first) / med(runs[0]!.first)).toFixed(2)}x the time`);
+  await teamReports(db);
   console.log("(times of whole processes, from spawn to exit)");
 } finally {
   pg.destroy();

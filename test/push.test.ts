@@ -217,8 +217,50 @@ describe("two devices", () => {
     expect(listed).toEqual([["laptop", "alice", one(a, "SELECT count(*) AS n FROM turns").n], ["server", "bob", one(b, "SELECT count(*) AS n FROM turns").n]]);
     const text = await sluice(["devices", "--from", url]);
     expect(text.stdout).toContain("laptop");
-  }, 60_000);
+    await teamReports(url, a, b);
+  }, 90_000);
 });
+
+async function report(args: string[]): Promise<any> {
+  const r = await sluice(["report", ...args, "--json", "--tz", "UTC"]);
+  expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+  const json = JSON.parse(r.stdout);
+  delete json.store;
+  return json;
+}
+
+/** Reports on the team store: the same JSON as each device's local report, and the whole team's sums. */
+async function teamReports(url: string, a: string, b: string) {
+  const [la, lb] = [await report(["daily", "--db", a]), await report(["daily", "--db", b])];
+  // one device: its local report, field for field (the same code on the same sums)
+  expect(await report(["daily", "--from", url, "--device", "laptop"])).toEqual(la);
+  const by = await report(["daily", "--from", url, "--by", "device"]);
+  expect(by.devices).toEqual({ laptop: la.daily, server: lb.daily });
+  expect((await report(["weekly", "--from", url, "--by", "user"])).users.alice).toEqual((await report(["weekly", "--db", a])).weekly);
+  // the whole team: each day's sums are the devices' added up
+  const team = await report(["daily", "--from", url]);
+  const added = new Map<string, any>();
+  for (const d of [...la.daily, ...lb.daily]) {
+    const t = added.get(d.date) ?? { totalTokens: 0, totalCost: 0 };
+    added.set(d.date, { totalTokens: t.totalTokens + d.totalTokens, totalCost: t.totalCost + d.totalCost });
+  }
+  expect(team.daily.map((d: any) => [d.date, d.totalTokens])).toEqual([...added].sort(([x], [y]) => x.localeCompare(y)).map(([date, t]) => [date, t.totalTokens]));
+  for (const d of team.daily) expect(Math.abs(d.totalCost - added.get(d.date).totalCost)).toBeLessThan(1e-6);
+  // sessions, models and blocks read the turns: the same as local for one device
+  expect(await report(["session", "--from", url, "--device", "server"])).toEqual(await report(["session", "--db", b]));
+  expect(await report(["models", "--from", url, "--device", "laptop"])).toEqual(await report(["models", "--db", a]));
+  expect(await report(["blocks", "--from", url, "--user", "alice"])).toEqual(await report(["blocks", "--db", a]));
+  // blocks are one person's; a device that is not there is named
+  for (const [args, message] of [
+    [["blocks", "--from", url], "blocks are one person's 5-hour windows: pass --user (alice, bob) or --device"],
+    [["daily", "--from", url, "--device", "nas"], "has no device nas; it has laptop (alice), server (bob)"],
+    [["daily", "--device", "laptop"], "--device, --user and --by are for a team store: add --from postgres://..."],
+  ] as const) {
+    const r = await sluice(["report", ...args]);
+    expect({ args, code: r.code, stdout: r.stdout, lines: r.stderr.trim().split("\n").length }).toEqual({ args, code: 2, stdout: "", lines: 1 });
+    expect(r.stderr).toContain(message);
+  }
+}
 
 /** The database file as it is, its WAL folded in: a state to put back in place later. */
 function snapshot(db: string): Buffer {

@@ -6,10 +6,10 @@ import type { ArgDef, CommandDef, CommandMeta } from "citty";
 import { textOutput } from "./output";
 import { wrapWords } from "./table";
 
-export type FlagGroup = "input" | "database" | "output" | "live" | "advanced" | "internal";
+export type FlagGroup = "input" | "database" | "output" | "live" | "team" | "advanced" | "internal";
 
 const GROUP_TITLES: Record<Exclude<FlagGroup, "internal">, string> = {
-  input: "Input", database: "Database", output: "Output", live: "Live (with --follow)", advanced: "Advanced",
+  input: "Input", database: "Database", output: "Output", live: "Live (with --follow)", team: "Team store (PostgreSQL)", advanced: "Advanced",
 };
 
 /** A command's meta with the examples its help shows. */

@@ -14,6 +14,7 @@ import { renderTable, type Column } from "./table";
 import type { Database } from "bun:sqlite";
 import { didYouMean } from "./strict";
 import { config } from "./config";
+import { teamReport } from "./team-report";
 
 const KINDS = ["daily", "weekly", "monthly", "session", "models", "blocks"] as const;
 type Kind = (typeof KINDS)[number];
@@ -81,10 +82,10 @@ function sessionTable(r: any, tz: string, breakdown: boolean): string {
   return renderTable(columns, rows, { ...textOutput(), footerRows: 1 });
 }
 
-/** --instances: one table per project, under its name. */
-function instancesText(kind: TableKind, r: any, breakdown: boolean): string {
+/** --instances, --by: one table per project, device or person, under its name. */
+function groupsText(kind: TableKind, groups: Record<string, any[]>, breakdown: boolean): string {
   const [key] = FIRST[kind];
-  return Object.entries(r.projects as Record<string, any[]>)
+  return Object.entries(groups)
     .map(([name, rows]) => `${name}\n${reportTable(kind, { [key]: rows, totals: totalsOf(rows) }, breakdown)}`)
     .join("\n\n");
 }
@@ -162,22 +163,31 @@ function options(kind: Kind, args: Record<string, any>): ReportOptions {
 }
 
 /** What the report could not price exactly, and what it left out, under the table on stderr. */
-function notesOf(db: Database, kind: Kind, r: any): string[] {
+function notesOf(db: Database | null, kind: Kind, r: any): string[] {
   const notes: string[] = [];
   if (r.unpricedModels.length) notes.push(`no price for ${r.unpricedModels.join(", ")}: counted at $0 (pass --prices FILE)`);
   for (const a of r.approximatePrices) notes.push(`${a.model} has no price of its own: priced as ${a.pricedAs} (pass --prices FILE to set it)`);
   if (kind === "blocks") {
     if (r.undatedCalls) notes.push(`${n(r.undatedCalls)} calls without a usable time are in no block`);
     // the buckets do not know the agent: say so where it matters, ccusage's blocks being Claude Code's alone
-    if (db.query("SELECT 1 FROM sessions WHERE agent <> 'claude' LIMIT 1").get()) notes.push("blocks count every agent's calls in the index, Codex's too (--agent claude for Claude Code's alone)");
+    if (db?.query("SELECT 1 FROM sessions WHERE agent <> 'claude' LIMIT 1").get()) notes.push("blocks count every agent's calls in the index, Codex's too (--agent claude for Claude Code's alone)");
   } else if (r.undated) notes.push("undated: calls whose lines had no usable time, in a file with no dated line to date them by");
   return notes;
+}
+
+/** The report on stdout (its JSON, or the table), and its notes on stderr. */
+function show(kind: Kind, r: any, o: ReportOptions, args: Record<string, any>, db: Database | null) {
+  if (args.json) return printJson(r);
+  process.stdout.write(text(kind, r, o, args) + "\n");
+  const notes = notesOf(db, kind, r);
+  if (notes.length) process.stderr.write(notes.join("\n") + "\n");
 }
 
 function text(kind: Kind, r: any, o: ReportOptions, args: Record<string, any>): string {
   if (kind === "blocks") return blocksText(r, o.tz, args["token-limit"], args.active);
   if (kind === "session") return sessionTable(r, o.tz, args.breakdown);
-  if (args.instances) return instancesText(kind, r, args.breakdown);
+  if (args.instances) return groupsText(kind, r.projects, args.breakdown);
+  if (args.by) return groupsText(kind, r[args.by === "user" ? "users" : "devices"], args.breakdown);
   return reportTable(kind, r, args.breakdown);
 }
 
@@ -207,27 +217,30 @@ export default defineCommand({
     instances: { type: "boolean", description: "daily, weekly, monthly: one report per project (ccusage's --instances)", group: "output" },
     breakdown: { type: "boolean", description: "A row per model under each period or session", group: "output" },
     order: { type: "string", description: "asc (oldest first, the default) or desc", valueHint: "asc|desc", group: "output" },
+    from: { type: "string", description: "A team store instead of the local database: postgres://user@host[:port]/database (the password from PGPASSWORD or ~/.pgpass)", valueHint: "url", group: "team" },
+    device: { type: "string", description: "--from: only this device (its name, or its id's start)", valueHint: "name", group: "team" },
+    user: { type: "string", description: "--from: only this person's devices", valueHint: "name", group: "team" },
+    by: { type: "string", description: "--from, daily|weekly|monthly: one report per device or per user", valueHint: "device|user", group: "team" },
     prices: { type: "string", description: `A JSON price table laid over the built-in one (dated ${PRICES_DATE}): its models replace or add to it`, valueHint: "file", group: "advanced" },
     ...dbArg,
     ...jsonArg,
   },
-  run({ args }) {
+  async run({ args }) {
     const kind = args.kind as Kind;
     if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'${didYouMean(args.kind, [...KINDS]) || `; use one of ${KINDS.join(", ")}`}`, EXIT_USAGE);
     const o = options(kind, args);
+    if (args.from !== undefined) {
+      const r = await teamReport(kind, args, o, (db) => build(db, kind, args, o));
+      show(kind, r, o, args, null);
+      return;
+    }
+    if (args.device !== undefined || args.user !== undefined || args.by !== undefined) throw new SluiceError("--device, --user and --by are for a team store: add --from postgres://...", EXIT_USAGE);
     const db = openDatabase(resolveDbPath(args.db), { readonly: true, currentSchema: true });
     try {
       if (!db.query("SELECT 1 FROM agent_files LIMIT 1").get()) {
         throw new SluiceError(`${resolveDbPath(args.db)} has no deep index yet: run 'sluice index' (it reads ~/.claude and ~/.codex) to build one`, EXIT_FAILURE);
       }
-      const r = build(db, kind, args, o);
-      if (args.json) {
-        printJson(r);
-        return;
-      }
-      process.stdout.write(text(kind, r, o, args) + "\n");
-      const notes = notesOf(db, kind, r);
-      if (notes.length) process.stderr.write(notes.join("\n") + "\n");
+      show(kind, build(db, kind, args, o), o, args, db);
     } finally {
       db.close();
     }

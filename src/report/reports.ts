@@ -251,6 +251,11 @@ export class UsageReader {
     return p?.threshold === undefined || p.threshold === LONG_CONTEXT_TOKENS;
   }
 
+  /** Whether the buckets' sums alone price this database's calls (else each call is priced from the turns). */
+  pricesFromBuckets(): boolean {
+    return this.sumsPriceRight(() => (this.db.query("SELECT DISTINCT model FROM usage_buckets").all() as Array<{ model: string }>).map((r) => r.model));
+  }
+
   private sumsPriceRight(models: () => Iterable<string>): boolean {
     if (this.bySums === undefined) {
       this.bySums = true;
