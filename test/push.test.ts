@@ -429,9 +429,21 @@ describe("exactly once", () => {
     await index(db);
     await waitFor("the follower's push of the new calls", async () => (await storeCount("follow", "SELECT count(*) AS n FROM sluice.turns")) === turns + 5, 15_000);
     await expectMirror(followUrl, db);
+    // status and stats show the follower and how far behind its store is
+    const status = JSON.parse((await sluice(["status", "--db", db, "--json"])).stdout);
+    expect(status.writers.map((w: any) => w.role)).toContain("push --follow");
+    const target = status.pushes.find((p: any) => p.target.endsWith("/follow"));
+    expect(target).toMatchObject({ behindChanges: 0 });
+    expect(JSON.parse((await sluice(["stats", "--db", db, "--json"])).stdout).pushes.find((p: any) => p.target.endsWith("/follow")).following).toBe(true);
     f.proc.kill("SIGTERM");
     expect(await f.exited).toBe(0);
     expect(f.stderr()).toContain("pushed again after");
+    appendCalls(largestClaude(samples), 3, "unpushed");
+    await index(db);
+    const after = JSON.parse((await sluice(["status", "--db", db, "--json"])).stdout);
+    expect(after.writers.map((w: any) => w.role)).not.toContain("push --follow");
+    expect(after.pushes.find((p: any) => p.target.endsWith("/follow")).behindChanges).toBeGreaterThanOrEqual(3);
+    expect((await sluice(["status", "--db", db])).stdout).toMatch(/push {7}postgres:\/\/\S+\/follow: \d+ changes behind, last push \d+ s ago/);
   }, 90_000);
 
   test("a file rewritten and re-indexed: its rows are updated in the store, not doubled; two pushes at once", async () => {

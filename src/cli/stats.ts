@@ -8,6 +8,7 @@ import { openDatabase } from "../db/open";
 import { budgetUse, type BudgetUse } from "../report/budget";
 import { loadPrices } from "../report/prices";
 import { printResult } from "./output";
+import { pushLine } from "./status";
 
 /**
  * The config file's budgets against today's and this month's spending, when it sets any and the
@@ -67,6 +68,7 @@ export default defineCommand({
             `${plural(src.lines, "line")}, ${plural(src.rejects, "reject")}${src.linesPerSecondLastMinute == null ? "" : `, ${n(Math.round(src.linesPerSecondLastMinute))} lines/s over the last minute`}, last commit ${src.lastCommitAt ?? "never"}`,
         );
       }
+      for (const p of s.pushes) out.push(pushLine(p) + (p.following ? " (push --follow runs)" : ""));
       if (s.budget) out.push(`budget     ${budgetText(s.budget)}`);
       out.push(`last check ${s.lastCheck ? `${s.lastCheck.at} (${s.lastCheck.kind}): ${s.lastCheck.ok ? "ok" : `${plural(s.lastCheck.problems.length, "problem")}`}` : "never: run 'sluice check'"}`);
       return out;

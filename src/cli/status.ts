@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { hostname } from "node:os";
 import { helpMeta } from "./help";
-import { readStatus } from "../ops/status";
+import { readStatus, type PushTarget } from "../ops/status";
+import { ago } from "../runtime/status-line";
 import { count as n, mib, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson } from "./output";
@@ -32,6 +33,13 @@ export default defineCommand({
       out.push(`           committed ${n(src.committedOffset)} bytes${src.behindBytes == null ? "" : `, ${n(src.behindBytes)} behind`}, ${plural(src.lines, "line")}, last commit ${src.lastCommitAt ?? "never"}`);
     }
     if (s.retiredSources) out.push(`           and ${s.retiredSources} retired sources (rotated, truncated or replaced)`);
+    for (const p of s.pushes) out.push(pushLine(p));
     process.stdout.write(out.join("\n") + "\n");
   },
 });
+
+/** A team store this database pushes to: how far behind it is. */
+export function pushLine(p: PushTarget): string {
+  const behind = p.behindChanges ? `${plural(p.behindChanges, "change")} behind` : "up to date";
+  return `push       ${p.target}: ${behind}, last push ${ago(Date.now() - p.secondsSincePush * 1000)}`;
+}

@@ -8,7 +8,7 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { ingesterRunning, processAlive, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
-import { ingesterStatus, statusOf, type IngesterStatus, type SourceStatus } from "./status";
+import { ingesterStatus, statusOf, type IngesterStatus, type PushTarget, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
 import { mib as mb } from "../runtime/format";
 
@@ -25,6 +25,8 @@ export interface Stats {
   ingester: (IngesterStatus & { heartbeatAgeSeconds: number }) | null;
   sources: Array<SourceStatus & { linesPerSecondLastMinute: number | null }>;
   lastCheck: { at: string; kind: string; ok: boolean; problems: string[] } | null;
+  /** The team stores pushed to, how far behind each is, and whether a `push --follow` runs. */
+  pushes: Array<PushTarget & { following: boolean }>;
 }
 
 /** Thresholds of the verdict; docs/design.md, "Health thresholds", lists them. */
@@ -34,6 +36,8 @@ export const HEALTH = {
   lagBytes: 1024 * 1024,
   /** A running ingester beats once a second; this long without one, it is stuck. */
   heartbeatStaleS: 30,
+  /** A running `push --follow` whose store has waited this long for pending changes is behind. */
+  pushLagS: 600,
 };
 
 const TABLES = ["sse_rows", "sse_raw", "sse_decoded", "rejects", "sources", "source_events", "checks", "agent_files", "sessions", "turns", "invocations", "models"];
@@ -51,7 +55,9 @@ export function readStats(dbPath: string): Stats {
     const files = { dbBytes: fileBytes(dbPath), walBytes: fileBytes(`${dbPath}-wal`), freeBytes: pages.freePages * pages.pageSize };
     const ingester = ing ? { ...ingesterStatus(ing, running), heartbeatAgeSeconds: Math.max(0, (Date.now() - Date.parse(ing.heartbeat_at)) / 1000) } : null;
     const sources = status.sources.map((s) => ({ ...s, linesPerSecondLastMinute: running && ing!.source_id === s.id ? ing!.lines_per_s : null }));
-    const s: Stats = { db: dbPath, schemaVersion: status.schemaVersion, health: "ok", reasons: [], files, pages, tables, ingester, sources, lastCheck };
+    const following = status.writers.some((w) => w.role === "push --follow");
+    const pushes = status.pushes.map((p) => ({ ...p, following }));
+    const s: Stats = { db: dbPath, schemaVersion: status.schemaVersion, health: "ok", reasons: [], files, pages, tables, ingester, sources, lastCheck, pushes };
     judge(s, lastInterruption(db));
     return s;
   } finally {
@@ -84,6 +90,11 @@ function judge(s: Stats, interruption: string | null) {
   }
   if (interruption && !i?.running) degraded.push(interruption);
   if (s.files.walBytes > HEALTH.walBytes) degraded.push(`the WAL is ${mb(s.files.walBytes)}, over ${mb(HEALTH.walBytes)}: a long-lived reader is holding back checkpoints`);
+  for (const p of s.pushes) {
+    if (p.following && p.behindChanges > 0 && p.secondsSincePush > HEALTH.pushLagS) {
+      degraded.push(`the push to ${p.target} is ${p.behindChanges} changes behind, the last one ${Math.round(p.secondsSincePush / 60)} min ago: see the push service's log`);
+    }
+  }
   if (s.lastCheck && !s.lastCheck.ok) unhealthy.push(`the last check (${s.lastCheck.at}) found problems: ${s.lastCheck.problems.slice(0, 3).join("; ")}`);
   s.reasons = [...unhealthy, ...degraded];
   s.health = unhealthy.length ? "unhealthy" : degraded.length ? "degraded" : "ok";

@@ -51,6 +51,29 @@ export interface Status {
   rejects: number;
   sources: SourceStatus[];
   retiredSources: number;
+  /** The team stores this database pushes to, each with how far behind the local change log it is. */
+  pushes: PushTarget[];
+}
+
+export interface PushTarget {
+  /** The store's URL, without a password. */
+  target: string;
+  deviceId: string;
+  pushedAt: string;
+  /** Local changes (rows written or deleted) the store has not got yet. */
+  behindChanges: number;
+  secondsSincePush: number;
+}
+
+/** The stores pushed to (push_targets, written after each push) against the head of the local change log. */
+export function pushTargets(db: Database): PushTarget[] {
+  if (!db.query("SELECT 1 FROM sqlite_schema WHERE name = 'push_targets'").get()) return [];
+  const head = (db.query("SELECT coalesce(max(seq), 0) AS seq FROM push_log").get() as { seq: number }).seq;
+  const rows = db.query("SELECT target, device_id, through_seq, pushed_at FROM push_targets ORDER BY target").all() as Array<{ target: string; device_id: string; through_seq: number; pushed_at: string }>;
+  return rows.map((r) => ({
+    target: r.target, deviceId: r.device_id, pushedAt: r.pushed_at, behindChanges: Math.max(0, head - r.through_seq),
+    secondsSincePush: Math.max(0, Math.round((Date.now() - Date.parse(r.pushed_at)) / 1000)),
+  }));
 }
 
 export function readStatus(dbPath: string): Status {
@@ -105,6 +128,7 @@ export function statusOf(db: Database, dbPath: string): Status {
   return {
     db: dbPath, schemaVersion: version, mode: running ? ing!.mode : "stopped",
     ingester: ing ? ingesterStatus(ing, running) : null, writers, rows: totals.rows, rejects: totals.rejects, sources, retiredSources: all.length - sources.length,
+    pushes: pushTargets(db),
   };
 }
 

@@ -8,7 +8,7 @@ import type { SQL } from "bun";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { openDatabase } from "../db/open";
-import { isReplaced, processAlive, readIngester } from "../db/writer-lock";
+import { isReplaced, processAlive, readIngester, registerRunning, releaseWriter } from "../db/writer-lock";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, wrapError } from "../runtime/errors";
 import { onStopSignals } from "../runtime/signals";
 import { connectStore, describePgError, retryable } from "./connection";
@@ -140,13 +140,20 @@ export async function followPushes(opts: FollowOptions, log: Logger): Promise<vo
   const sql = connectStore(opts.url);
   let db = null as Database | null;
   let failures = 0, pushedThrough = -1, ready = false;
+  let running: number | null = null;
   try {
     while (!stopped) {
       try {
         if (!ready) await storeReady(sql, opts.url);
         ready = true;
         if (!existsSync(opts.dbPath)) throw new SluiceError(`no database at ${opts.dbPath} yet; waiting for 'sluice index' to make it`, EXIT_FAILURE);
-        if (!db || isReplaced(db)) (db?.close(), (db = openDatabase(opts.dbPath)));
+        if (!db || isReplaced(db)) {
+          if (db && running !== null) releaseWriter(db, running);
+          db?.close();
+          db = openDatabase(opts.dbPath);
+          // 'sluice status' and 'stats' show the follower, and judge its store's lag by it
+          running = registerRunning(db, opts.dbPath, "push --follow");
+        }
         if (pushedThrough < 0 || logHead(db).seq !== pushedThrough) {
           const r = await pushFrom(sql, db, opts, log);
           if (failures) log.info(`pushed again after ${failures} failed ${failures === 1 ? "try" : "tries"}`);
@@ -166,6 +173,11 @@ export async function followPushes(opts: FollowOptions, log: Logger): Promise<vo
     }
   } finally {
     off();
+    try {
+      if (db && running !== null) releaseWriter(db, running);
+    } catch {
+      // the row of a process that is gone is ignored by every reader
+    }
     db?.close();
     await sql.close({ timeout: 1 }).catch(() => {});
   }
