@@ -141,6 +141,32 @@ describe.skipIf(!linux)("systemd", () => {
     });
   });
 
+  test("--push adds 'push URL --follow' as a unit of its own, the URL without a password; it passes the lint", async () => {
+    const home = join(tmp.dir, "home-push");
+    const r = await run(BIN, ["service", "install", "--index", "--push", "postgres://sluice@db.internal:5433/usage?sslmode=require", "--db", "/tmp/s.db", "--print"]);
+    expect(r.code).toBe(0);
+    const units = r.stdout.split(/\n(?=# Written by)/);
+    expect(units.length).toBe(2);
+    expect(units[1]).toContain(`ExecStart=${BIN[0]} push "postgres://sluice@db.internal:5433/usage?sslmode=require" --follow --db /tmp/s.db`);
+    expect(units[1]).toContain("SyslogIdentifier=sluice-push");
+    const unit = join(tmp.dir, "sluice-push.service");
+    writeFileSync(unit, units[1]!);
+    expect(verifyUnit(unit, { user: true, home })).toBe("");
+    // written, and removed again with the others
+    const dir = join(tmp.dir, "push-units");
+    // (as root, a unit is a system unit for another user: CI runs as root)
+    const as = isRoot ? ["--system", "--run-as", "daemon"] : [];
+    expect((await run(BIN, ["service", "install", "--push", "postgres://sluice@db.internal/usage", "--db", "/tmp/s.db", "--unit-dir", dir, "--no-enable", ...as])).code).toBe(0);
+    expect(existsSync(join(dir, "sluice-push.service"))).toBe(true);
+    expect((await run(BIN, ["service", "uninstall", "--unit-dir", dir, "--no-enable", ...as])).code).toBe(0);
+    expect(existsSync(join(dir, "sluice-push.service"))).toBe(false);
+    // a password in the URL would be in a world-readable unit: refused
+    const bad = await run(BIN, ["service", "install", "--push", "postgres://sluice:hunter2@db.internal/usage", "--print"]);
+    expect([bad.code, bad.stdout, bad.stderr.trim().split("\n").length]).toEqual([2, "", 1]);
+    expect(bad.stderr).toContain("holds a password");
+    expect(bad.stderr).not.toContain("hunter2");
+  });
+
   test("deploy/sluice.service passes systemd-analyze verify without a warning", () => {
     const home = join(tmp.dir, "home-deploy");
     mkdirSync(join(home, ".local", "bin"), { recursive: true });

@@ -3,7 +3,8 @@ import { helpMeta } from "./help";
 import { existsSync } from "node:fs";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { selfCommand } from "../runtime/exec-self";
-import { manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Job, type Platform } from "../ops/service";
+import { JOBS, manage, managerCommands, removeUnit, serviceSpec, unitPath, unitText, writeUnit, type Job, type Platform } from "../ops/service";
+import { storeUrl } from "../team/url";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
 
@@ -23,7 +24,7 @@ function platformOf(arg: string | undefined): Platform {
 function specFrom(args: Record<string, any>, forWriting: boolean, job: Job = "ingest") {
   return serviceSpec({
     job,
-    platform: platformOf(args.platform), command: selfCommand(), input: inputOf(args) ?? "", db: resolveDbPath(args.db),
+    platform: platformOf(args.platform), command: selfCommand(), input: inputOf(args) ?? "", db: resolveDbPath(args.db), pushUrl: pushUrlOf(args),
     system: args.system, runAs: args["run-as"] ?? null, forWriting,
   });
 }
@@ -31,24 +32,45 @@ function specFrom(args: Record<string, any>, forWriting: boolean, job: Job = "in
 /** The capture file, named as \`ingest\` names it (a word), or with --input as before. */
 const inputOf = (args: Record<string, any>): string | undefined => args.file ?? args.input;
 
-/** The services to install: the capture tail for a file, the index follower with --index, or both. */
+/**
+ * --push: the store's URL as `push` takes it, checked now (a password in it is refused: the unit
+ * is world-readable, so the service reads the password from ~/.pgpass); written masked.
+ */
+function pushUrlOf(args: Record<string, any>): string {
+  if (args.push === undefined) return "";
+  const url = storeUrl(args.push);
+  return url.query ? `${url.masked}?${url.query}` : url.masked;
+}
+
+/** The services to install: the capture tail for a file, the index follower with --index, the push with --push; any of them together. */
 function jobsOf(args: Record<string, any>): Job[] {
   const jobs: Job[] = inputOf(args) === undefined ? [] : ["ingest"];
   if (args.index) jobs.push("index");
-  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index for the deep-index follower alone", EXIT_USAGE);
+  if (args.push !== undefined) jobs.push("push");
+  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index (the deep-index follower) or --push URL (the push to a team store)", EXIT_USAGE);
   return jobs;
 }
+
+const STARTED: Record<Job, (s: { input: string; pushUrl: string }) => string> = {
+  ingest: (s) => `the capture follows ${s.input}`,
+  index: () => "the index follower keeps the deep index current",
+  push: (s) => `the deep index is pushed to ${s.pushUrl} as it grows`,
+};
 
 const install = defineCommand({
   meta: helpMeta({
     name: "install",
     description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)",
-    examples: ["sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index", "sluice service install --index        # the deep-index follower alone"],
+    examples: [
+      "sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index",
+      "sluice service install --index        # the deep-index follower alone", "sluice service install --index --push postgres://sluice@db.internal/usage",
+    ],
   }),
   args: {
     file: { type: "positional", description: "The sse_lines.jsonl file the capture service follows", required: false, valueHint: "file" },
     input: { type: "string", description: "The same file, as a flag (the form before 0.2)", valueHint: "file" },
     index: { type: "boolean", description: "Install 'sluice index --follow', which keeps the deep index current (alone, or as a second unit beside the capture)", default: false },
+    push: { type: "string", description: "Install 'sluice push URL --follow': the deep index into a team store as it grows (the password from ~/.pgpass)", valueHint: "postgres-url" },
     print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
     enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
     ...placementArgs,
@@ -71,7 +93,7 @@ const install = defineCommand({
     printResult(args.json, { unit: units[0]!.path, units: units.map((u) => u.path), enabled: args.enable, input: spec.input, db: spec.db }, () => [
       ...units.map((u) => `wrote ${u.path}`),
       args.enable
-        ? `${specs.length === 1 ? "service" : "services"} started: ${specs.map((s) => (s.job === "ingest" ? `the capture follows ${s.input}` : "the index follower keeps the deep index current")).join("; ")}, into ${spec.db}; see 'sluice status' and 'sluice service status'`
+        ? `${specs.length === 1 ? "service" : "services"} started: ${specs.map((s) => STARTED[s.job](s)).join("; ")}, with ${spec.db}; see 'sluice status' and 'sluice service status'`
         : `not started (--no-enable); load with: ${units.map((u) => u.load).join(" && ")}`,
     ]);
   },
@@ -81,7 +103,7 @@ const uninstall = defineCommand({
   meta: { name: "uninstall", description: "Stop the service and remove its unit (the database stays)" },
   args: { enable: { type: "boolean", description: "Only remove the file: do not stop or unload the service", default: true }, ...placementArgs, ...jsonArg },
   run({ args }) {
-    const results = (["ingest", "index"] as const).map((job) => {
+    const results = JOBS.map((job) => {
       const spec = specFrom(args, false, job);
       const path = unitPath(spec, args["unit-dir"] ?? null);
       const cmds = managerCommands(spec, path);
@@ -100,7 +122,7 @@ const status = defineCommand({
   meta: { name: "status", description: "Whether the unit is installed and running" },
   args: { ...placementArgs, ...jsonArg },
   run({ args }) {
-    const units = (["ingest", "index"] as const).map((job) => {
+    const units = JOBS.map((job) => {
       const spec = specFrom(args, false, job);
       const path = unitPath(spec, args["unit-dir"] ?? null);
       const installed = existsSync(path);

@@ -11,8 +11,9 @@ import { VERSION } from "../runtime/version";
 
 export type Platform = "linux" | "darwin";
 
-/** The two long-running jobs: the live ingester, and the deep index's follower. */
-export type Job = "ingest" | "index";
+/** The long-running jobs: the live ingester, the deep index's follower, and the push to a team store. */
+export type Job = "ingest" | "index" | "push";
+export const JOBS: Job[] = ["ingest", "index", "push"];
 
 export interface ServiceSpec {
   job: Job;
@@ -21,14 +22,24 @@ export interface ServiceSpec {
   command: string[];
   input: string;
   db: string;
+  /** The team store `push --follow` sends to (no password: that comes from ~/.pgpass). */
+  pushUrl: string;
   /** A system unit (Linux) that runs as `runAs` instead of a user unit. */
   system: boolean;
   runAs: string | null;
   home: string;
 }
 
-const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service" };
-const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index" };
+const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service", push: "sluice-push.service" };
+const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index", push: "dev.sluice.push" };
+/** The name its log lines carry (syslog identifier, launchd log file). */
+const LOG_NAMES: Record<Job, string> = { ingest: "sluice", index: "sluice-index", push: "sluice-push" };
+
+function description(spec: ServiceSpec): string {
+  if (spec.job === "ingest") return `sluice: ingest ${spec.input} into SQLite`;
+  if (spec.job === "index") return "sluice: keep the deep index of Claude Code and Codex logs current";
+  return `sluice: push the deep index to ${spec.pushUrl}`;
+}
 export const unitName = (spec: ServiceSpec) => UNIT_NAMES[spec.job];
 export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
 
@@ -36,7 +47,9 @@ export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
 const STOP_TIMEOUT_S = 30;
 
 export function jobArgs(spec: ServiceSpec): string[] {
-  return spec.job === "ingest" ? [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db] : [...spec.command, "index", "--follow", "--db", spec.db];
+  if (spec.job === "ingest") return [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db];
+  if (spec.job === "push") return [...spec.command, "push", spec.pushUrl, "--follow", "--db", spec.db];
+  return [...spec.command, "index", "--follow", "--db", spec.db];
 }
 
 /** One word of ExecStart: quoted when it has to be; % and $ escaped, since systemd expands them. */
@@ -48,7 +61,7 @@ function systemdWord(word: string): string {
 export function systemdUnit(spec: ServiceSpec): string {
   return `# Written by 'sluice service install' (sluice ${VERSION}); reinstalling overwrites it.
 [Unit]
-Description=${spec.job === "ingest" ? `sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite` : "sluice: keep the deep index of Claude Code and Codex logs current"}
+Description=${description(spec).replace(/%/g, "%%")}
 StartLimitIntervalSec=300
 StartLimitBurst=10
 
@@ -66,7 +79,7 @@ NoNewPrivileges=yes
 # No MemoryDenyWriteExecute: Bun's JIT runs 2-3x slower under it.
 StandardOutput=journal
 StandardError=journal
-SyslogIdentifier=${spec.job === "ingest" ? "sluice" : "sluice-index"}
+SyslogIdentifier=${LOG_NAMES[spec.job]}
 ${spec.system ? `User=${spec.runAs}\n` : ""}
 [Install]
 WantedBy=${spec.system ? "multi-user.target" : "default.target"}
@@ -108,9 +121,9 @@ ${jobArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
   <key>Umask</key>
   <integer>63</integer>
   <key>StandardOutPath</key>
-  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.out.log`))}</string>
+  <string>${xml(join(logs, `${LOG_NAMES[spec.job]}.out.log`))}</string>
   <key>StandardErrorPath</key>
-  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.log`))}</string>
+  <string>${xml(join(logs, `${LOG_NAMES[spec.job]}.log`))}</string>
 </dict>
 </plist>
 `;
@@ -132,7 +145,7 @@ export function unitPath(spec: ServiceSpec, unitDir: string | null, env: NodeJS.
  * The spec for this machine and user. A service that reads people's logs runs as that person:
  * as root, only a system unit with another user to run as (--system --run-as) is accepted.
  */
-export function serviceSpec(o: { job: Job; platform: Platform; command: string[]; input: string; db: string; system: boolean; runAs: string | null; forWriting: boolean }): ServiceSpec {
+export function serviceSpec(o: { job: Job; platform: Platform; command: string[]; input: string; db: string; pushUrl?: string; system: boolean; runAs: string | null; forWriting: boolean }): ServiceSpec {
   if (o.system && o.platform === "darwin") throw new SluiceError("--system is for Linux; on macOS sluice installs a LaunchAgent for the user", EXIT_USAGE);
   let runAs = o.runAs;
   if (o.system) {
@@ -141,7 +154,7 @@ export function serviceSpec(o: { job: Job; platform: Platform; command: string[]
   } else if (o.forWriting && process.getuid?.() === 0) {
     throw new SluiceError("refusing to install a service as root: sluice should run as the user whose logs it reads; run this as that user, or pass --system --run-as USER for a system unit", EXIT_USAGE);
   }
-  return { job: o.job, platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), system: o.system, runAs, home: process.env.HOME || homedir() };
+  return { job: o.job, platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), pushUrl: o.pushUrl ?? "", system: o.system, runAs, home: process.env.HOME || homedir() };
 }
 
 /** Writes the unit (temporary name, then rename); returns its path. */
