@@ -260,6 +260,13 @@ async function teamReports(url: string, a: string, b: string) {
     expect({ args, code: r.code, stdout: r.stdout, lines: r.stderr.trim().split("\n").length }).toEqual({ args, code: 2, stdout: "", lines: 1 });
     expect(r.stderr).toContain(message);
   }
+  // the store's URL from the config file; SLUICE_PUSH_URL beats it
+  const config = fresh("config.json");
+  writeFileSync(config, JSON.stringify({ push: { url } }));
+  const listed = await sluice(["devices", "--json"], { SLUICE_CONFIG: config, SLUICE_PUSH_URL: "" });
+  expect(JSON.parse(listed.stdout).devices.map((d: any) => d.name)).toEqual(["laptop", "server"]);
+  const env = await sluice(["devices"], { SLUICE_CONFIG: config, SLUICE_PUSH_URL: url.replace(/\/team$/, "/nosuchdb") });
+  expect([env.code, env.stderr]).toEqual([2, expect.stringContaining('database "nosuchdb" does not exist')]);
 }
 
 /** The database file as it is, its WAL folded in: a state to put back in place later. */

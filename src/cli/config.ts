@@ -24,6 +24,8 @@ export interface Config {
   statusline?: { contextLow?: number; contextHigh?: number; color?: boolean };
   /** Keep the conversations' content in the index (sluice index). */
   archive?: boolean;
+  /** The team store `push` and `devices --from` use by default, and this device's name and owner there. */
+  push?: { url?: string; device?: string; user?: string };
 }
 
 type Kind = "string" | "number" | "boolean" | { [key: string]: Kind };
@@ -31,6 +33,7 @@ const SCHEMA: { [key: string]: Kind } = {
   db: "string", tz: "string", prices: "string", startOfWeek: "string", archive: "boolean",
   budget: { daily: "number", monthly: "number" },
   statusline: { contextLow: "number", contextHigh: "number", color: "boolean" },
+  push: { url: "string", device: "string", user: "string" },
 };
 
 /** Where the config file is looked for when none is named. */
@@ -85,4 +88,9 @@ export function useConfigFlag(argv: string[], env: NodeJS.ProcessEnv = process.e
     if (argv[i] === "--config" && argv[i + 1] !== undefined) env.SLUICE_CONFIG = argv[i + 1];
     else if (argv[i]!.startsWith("--config=")) env.SLUICE_CONFIG = argv[i]!.slice("--config=".length);
   }
+}
+
+/** A value of the environment, else the config file's: the file is below the environment. */
+export function envOrConfig(name: string, fromConfig: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[name] ? undefined : fromConfig;
 }

@@ -3,6 +3,7 @@ import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { count as n } from "../runtime/format";
 import { listDevices } from "../team/devices";
 import { storeUrl } from "../team/url";
+import { config, envOrConfig } from "./config";
 import { jsonArg } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
@@ -23,7 +24,7 @@ export default defineCommand({
   },
   async run({ args }) {
     if (args.from === "") throw new SluiceError("--from needs a postgres:// URL", EXIT_USAGE);
-    const url = storeUrl(args.from);
+    const url = storeUrl(args.from ?? envOrConfig("SLUICE_PUSH_URL", config().push?.url));
     const devices = await listDevices(url);
     if (args.json) {
       printJson({ store: url.masked, devices });

@@ -6,6 +6,7 @@ import { labelFlag } from "../team/device";
 import { followPushes, runPush, type PushOptions } from "../team/push-loop";
 import type { PushResult } from "../team/push";
 import { storeUrl } from "../team/url";
+import { config, envOrConfig } from "./config";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, printResult } from "./output";
@@ -35,7 +36,7 @@ export default defineCommand({
     ],
   }),
   args: {
-    url: { type: "positional", description: "postgres://user@host[:port]/database (default: $SLUICE_PUSH_URL); the password comes from PGPASSWORD or ~/.pgpass, never the URL", required: false, valueHint: "url" },
+    url: { type: "positional", description: "postgres://user@host[:port]/database (default: $SLUICE_PUSH_URL, else the config file's push.url); the password comes from PGPASSWORD or ~/.pgpass, never the URL", required: false, valueHint: "url" },
     device: { type: "string", description: "This database's device name in the store, kept for later pushes (default: $SLUICE_DEVICE, else the host name)", valueHint: "name", group: "input" },
     user: { type: "string", description: "Whose device it is, kept for later pushes (default: $SLUICE_USER, else the user name)", valueHint: "label", group: "input" },
     "with-archive": { type: "boolean", description: "Also send what people wrote (session summaries, first prompts); off: counts and metadata only (docs/team.md lists the columns)", default: false, group: "input" },
@@ -50,12 +51,12 @@ export default defineCommand({
     if (args.adopt && args["new-device"]) throw new SluiceError("--adopt and --new-device answer the same question two ways; give one", EXIT_USAGE);
     const opts: PushOptions = {
       dbPath: resolveDbPath(args.db),
-      url: storeUrl(args.url),
+      url: storeUrl(args.url ?? envOrConfig("SLUICE_PUSH_URL", config().push?.url)),
       withArchive: args["with-archive"],
       adopt: args.adopt,
       newDevice: args["new-device"],
-      name: labelFlag("device", args.device),
-      user: labelFlag("user", args.user),
+      name: labelFlag("device", args.device ?? envOrConfig("SLUICE_DEVICE", config().push?.device)),
+      user: labelFlag("user", args.user ?? envOrConfig("SLUICE_USER", config().push?.user)),
     };
     if (args.follow) {
       const pollMs = intFlag("poll-ms", args["poll-ms"], 1000, 10);
