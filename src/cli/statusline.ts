@@ -7,12 +7,10 @@
 
 import type { Database } from "bun:sqlite";
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { openDatabase } from "../db/open";
 import { releaseWriter, tryClaimWriter } from "../db/writer-lock";
-import { discover } from "../deep-index/discover";
-import { indexFiles } from "../deep-index/indexer";
 import { loadPrices } from "../report/prices";
 import { inputFigures, renderStatusLine, statusFigures, type StatusFigures, type StatusInput } from "../report/statusline";
 import { config } from "./config";
@@ -44,6 +42,7 @@ async function readInput(): Promise<StatusInput> {
  */
 async function refresh(db: Database, dbPath: string, transcript: string): Promise<"indexed" | "busy" | "none"> {
   if (!existsSync(transcript) || !db.query("SELECT 1 FROM agent_files LIMIT 1").get()) return "none";
+  if (unchanged(db, transcript)) return "none";
   const claim = tryClaimWriter(db, dbPath, "deep-index", "statusline");
   if (!("id" in claim)) return "busy";
   try {
@@ -53,11 +52,24 @@ async function refresh(db: Database, dbPath: string, transcript: string): Promis
     // the index's own setting in WAL: a commit is not synced on its own (a crash loses at most the
     // last commits, which the next run reads again); the claim and its release are commits too
     if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode === "wal") db.run("PRAGMA synchronous = NORMAL");
+    // loaded only when there is something to index: most of the binary's start-up is not paid for nothing
+    const [{ discover }, { indexFiles }] = await Promise.all([import("../deep-index/discover"), import("../deep-index/indexer")]);
     await indexFiles(db, discover({ claude: [projects], codex: [] }, only), { parseThreads: 0, some: true });
     return "indexed";
   } finally {
     releaseWriter(db, claim.id);
   }
+}
+
+/**
+ * Whether the index already has the transcript as it is (its size and mtime as indexed, and no
+ * subagent directory beside it that could have grown): one read, no write, no claim.
+ */
+function unchanged(db: Database, transcript: string): boolean {
+  const st = statSync(transcript);
+  if (existsSync(join(dirname(transcript), basename(transcript, ".jsonl")))) return false;
+  const row = db.query("SELECT size, mtime_ms FROM agent_files WHERE path = ?").get(transcript) as { size: number; mtime_ms: number } | null;
+  return row !== null && row.size === st.size && row.mtime_ms === st.mtimeMs;
 }
 
 async function figures(input: StatusInput, args: Record<string, any>, month: boolean): Promise<{ f: StatusFigures; note?: string }> {
