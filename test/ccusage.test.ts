@@ -167,6 +167,11 @@ describe("weekly", () => {
 });
 
 describe("monthly", () => {
+  test("Codex rollouts: the same tokens and cost per month and model as ccusage", async () => {
+    const c = await corpus("codex");
+    compare(breakdowns((await ours(c, "monthly", "--tz", "UTC")).monthly, "month"), breakdowns((await theirs(c, "codex", "monthly", "--timezone", "UTC")).monthly, "month"), 2);
+  }, 60_000);
+
   for (const tz of ["UTC", "Pacific/Auckland"]) {
     test(`Claude Code transcripts in ${tz}: every month, model and total as ccusage's`, async () => {
       const c = await corpus("claude");
@@ -269,6 +274,18 @@ describe("session", () => {
     }
     // a session new-layout subagents ran in: its calls are in its row, as in ccusage's
     expect(us.sessions.some((x: any) => x.subagents > 0 && !x.sessionId.includes("/"))).toBe(true);
+  }, 60_000);
+
+  test("Codex rollouts: every session's tokens, reasoning tokens, cost and last activity as ccusage's", async () => {
+    const c = await corpus("codex");
+    const us = (await ours(c, "session", "--tz", "UTC")).sessions as any[];
+    const them = (await theirs(c, "codex", "session", "--timezone", "UTC")).sessions as any[];
+    // ccusage names a Codex session by its file (<dir>/rollout-<time>-<id>); sluice by the id inside it
+    const idOf = (t: any) => /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(t.sessionId)?.[1] ?? t.sessionId.split("/").pop();
+    const key = (x: any) => [x.inputTokens, x.outputTokens, x.cacheReadTokens, second(x.lastActivity)];
+    expect(us.length).toBeGreaterThanOrEqual(3);
+    expect(new Map(us.map((x) => [x.sessionId, [...key(x), x.reasoningTokens]]))).toEqual(new Map(them.map((t) => [idOf(t), [...key(t), t.reasoningOutputTokens]])));
+    for (const x of us) expect(Math.abs(x.totalCost - them.find((t) => idOf(t) === x.sessionId).costUSD)).toBeLessThan(1e-6);
   }, 60_000);
 
   test("--id: the session's calls as ccusage's entries, with the subagent's", async () => {
