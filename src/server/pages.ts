@@ -23,7 +23,7 @@ interface Chart {
 export function layout(path: string, title: string, main: Html): string {
   const nav = Object.entries(PAGES).map(([p, name]) => html`<a href="${p}"${p === path ? html` aria-current="page"` : ""}>${name}</a>`);
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · sluice</title><link rel="stylesheet" href="/static/uPlot.min.css"><link rel="stylesheet" href="/static/app.css">
+<title>${title} · sluice</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/uPlot.min.css"><link rel="stylesheet" href="/static/app.css">
 <script src="/static/uPlot.iife.min.js" defer></script><script src="/static/app.js" defer></script></head>
 <body><header><strong>sluice</strong><nav>${nav}</nav><span id="live" title="live updates">●</span></header>
 <main id="main">${main}</main></body></html>`}`;
@@ -187,6 +187,6 @@ export function healthPage(store: Store): Html {
 }
 
 export function loginPage(failed: boolean): string {
-  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · sluice</title><link rel="stylesheet" href="/static/app.css"></head>
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · sluice</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css"></head>
 <body><main class="login"><h1>sluice</h1>${failed ? html`<p class="bad">That token is wrong.</p>` : ""}<form method="post" action="/login"><label>Token <input type="password" name="token" autocomplete="current-password" autofocus></label><button>Log in</button></form></main></body></html>`}`;
 }

@@ -42,7 +42,7 @@
       var opts = {
         width: Math.max(200, el.clientWidth), height: 220, series: series, bands: bands,
         axes: [axis, Object.assign({}, axis, { size: 60, values: function (u, vals) { return vals.map(f); } })],
-        legend: { live: true }, cursor: { drag: { x: false, y: false } }, scales: { x: { time: true } },
+        legend: { live: true }, cursor: { drag: { x: false, y: false } }, scales: { x: { time: true }, y: c.stacked ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.05 : 1]; } } : {} },
       };
       if (!xs.length) { el.textContent = "No data in this period."; return; }
       plots.push(new uPlot(opts, data, el));
