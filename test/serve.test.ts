@@ -4,7 +4,7 @@
 // wrong token is 401; a foreign Host header is refused; strict CSP and no CORS on every answer.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { run } from "./helpers";
@@ -12,7 +12,8 @@ import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
 
 let s: Awaited<ReturnType<typeof indexedSamples>>;
 let open: Served;
-const hash = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+/** The database file and its WAL, if any: a write would change one of them. */
+const hash = (p: string) => createHash("sha256").update(readFileSync(p)).update(existsSync(`${p}-wal`) ? readFileSync(`${p}-wal`) : "").digest("hex");
 let dbHash = "";
 
 beforeAll(async () => {
