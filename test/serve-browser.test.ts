@@ -88,14 +88,14 @@ async function visit(path: string, width: number): Promise<{ page: Page; problem
   page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on("response", (r) => { if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`); });
   await page.goto(served.url + path, { waitUntil: "load" });
-  await page.waitForFunction(() => document.getElementById("live")?.className === "on");
+  await page.waitForFunction(() => (globalThis as any).document.getElementById("live")?.className === "on");
   return { page, problems };
 }
 
 const rawOf = (page: Page, name: string) => page.$$eval(`[data-value="${name}"]`, (els) => els.map((e) => Number(e.getAttribute("data-raw"))));
 
 /** How many pixels of each chart's canvas are drawn on. */
-const inked = (page: Page) => page.$$eval(".plot canvas", (cs) => (cs as HTMLCanvasElement[]).map((c) => {
+const inked = (page: Page) => page.$$eval(".plot canvas", (cs) => (cs as any[]).map((c) => {
   const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
   let n = 0;
   for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
@@ -145,7 +145,7 @@ describe("every page at 1280 and 375 px", () => {
         const { page, problems } = await visit(path, width);
         await check(page);
         // nothing wider than the screen but the tables that scroll on their own
-        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+        expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
         await page.screenshot({ path: join(ARTIFACTS, `${path === "/" ? "overview" : path.slice(1)}-${width}.png`), fullPage: true });
         await page.close();
         expect({ path, problems }).toEqual({ path, problems: [] });
@@ -163,7 +163,7 @@ describe("hostile text", () => {
         expect(text).toContain(`<img src=x onerror="window.__pwned=3">`);
         expect(text).toContain("javascript:window.__pwned=4");
       } else expect(text).toContain("evil-<b>bold</b>");
-      expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
       expect(await page.$$eval("main img, main script:not([type='application/json']), main b, a[href^='javascript']", (x) => x.length)).toBe(0);
       await page.close();
       expect(problems).toEqual([]);
@@ -174,16 +174,16 @@ describe("hostile text", () => {
 describe("live", () => {
   test("a call appended to a transcript and indexed shows on the open page within 2 s, without a reload", async () => {
     const { page, problems } = await visit("/", 1280);
-    await page.evaluate(() => ((window as any).__samePage = true));
+    await page.evaluate(() => ((globalThis as any).__samePage = true));
     const before = (await rawOf(page, "period-tokens"))[0]!;
     appendFileSync(recentFile(), transcript("recent-1", [{ at: now - 60_000, input: 7000, output: 700, model: "claude-sonnet-4-5-20250929" }]).split("\n").slice(1).join("\n"));
     await reindex();
     const indexed = performance.now();
-    await page.waitForFunction((b) => Number(document.querySelector('[data-value="period-tokens"]')?.getAttribute("data-raw")) > b, before, { timeout: 5_000 });
+    await page.waitForFunction((b) => Number((globalThis as any).document.querySelector('[data-value="period-tokens"]')?.getAttribute("data-raw")) > b, before, { timeout: 5_000 });
     const took = performance.now() - indexed;
     expect(took).toBeLessThan(2_000);
     expect((await rawOf(page, "period-tokens"))[0]).toBe(before + 7700);
-    expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
     expect((await inked(page)).length).toBe(2);
     await page.close();
     expect(problems).toEqual([]);

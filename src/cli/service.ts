@@ -35,20 +35,22 @@ const inputOf = (args: Record<string, any>): string | undefined => args.file ?? 
 function jobsOf(args: Record<string, any>): Job[] {
   const jobs: Job[] = inputOf(args) === undefined ? [] : ["ingest"];
   if (args.index) jobs.push("index");
-  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index for the deep-index follower alone", EXIT_USAGE);
+  if (args.serve) jobs.push("serve");
+  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index for the deep-index follower, --serve for the dashboard", EXIT_USAGE);
   return jobs;
 }
 
 const install = defineCommand({
   meta: helpMeta({
     name: "install",
-    description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)",
-    examples: ["sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index", "sluice service install --index        # the deep-index follower alone"],
+    description: "Install and start 'sluice ingest FILE --follow' (with --index, 'sluice index --follow'; with --serve, 'sluice serve') as services of this user (systemd user units, or LaunchAgents)",
+    examples: ["sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index", "sluice service install --index        # the deep-index follower alone", "sluice service install --index --serve   # the follower and the dashboard"],
   }),
   args: {
     file: { type: "positional", description: "The sse_lines.jsonl file the capture service follows", required: false, valueHint: "file" },
     input: { type: "string", description: "The same file, as a flag (the form before 0.2)", valueHint: "file" },
     index: { type: "boolean", description: "Install 'sluice index --follow', which keeps the deep index current (alone, or as a second unit beside the capture)", default: false },
+    serve: { type: "boolean", description: "Install 'sluice serve', the read-only dashboard and /metrics on 127.0.0.1:7341 (alone, or beside the others)", default: false },
     print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
     enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
     ...placementArgs,
@@ -71,7 +73,7 @@ const install = defineCommand({
     printResult(args.json, { unit: units[0]!.path, units: units.map((u) => u.path), enabled: args.enable, input: spec.input, db: spec.db }, () => [
       ...units.map((u) => `wrote ${u.path}`),
       args.enable
-        ? `${specs.length === 1 ? "service" : "services"} started: ${specs.map((s) => (s.job === "ingest" ? `the capture follows ${s.input}` : "the index follower keeps the deep index current")).join("; ")}, into ${spec.db}; see 'sluice status' and 'sluice service status'`
+        ? `${specs.length === 1 ? "service" : "services"} started: ${specs.map((s) => (s.job === "ingest" ? `the capture follows ${s.input}` : s.job === "serve" ? "the dashboard serves http://127.0.0.1:7341/" : "the index follower keeps the deep index current")).join("; ")}, into ${spec.db}; see 'sluice status' and 'sluice service status'`
         : `not started (--no-enable); load with: ${units.map((u) => u.load).join(" && ")}`,
     ]);
   },
@@ -81,7 +83,7 @@ const uninstall = defineCommand({
   meta: { name: "uninstall", description: "Stop the service and remove its unit (the database stays)" },
   args: { enable: { type: "boolean", description: "Only remove the file: do not stop or unload the service", default: true }, ...placementArgs, ...jsonArg },
   run({ args }) {
-    const results = (["ingest", "index"] as const).map((job) => {
+    const results = (["ingest", "index", "serve"] as const).map((job) => {
       const spec = specFrom(args, false, job);
       const path = unitPath(spec, args["unit-dir"] ?? null);
       const cmds = managerCommands(spec, path);
@@ -100,7 +102,7 @@ const status = defineCommand({
   meta: { name: "status", description: "Whether the unit is installed and running" },
   args: { ...placementArgs, ...jsonArg },
   run({ args }) {
-    const units = (["ingest", "index"] as const).map((job) => {
+    const units = (["ingest", "index", "serve"] as const).map((job) => {
       const spec = specFrom(args, false, job);
       const path = unitPath(spec, args["unit-dir"] ?? null);
       const installed = existsSync(path);
