@@ -1,4 +1,4 @@
-// `sluice service`: runs `sluice ingest --follow` (and with --index `sluice index --follow`) as user
+// `sluice service`: runs `sluice ingest --follow` (with --index `sluice index --follow`, with --serve `sluice serve`) as user
 // services, systemd user units on Linux and LaunchAgents on macOS, with absolute paths to this very binary. The unit text is built here;
 // installing is writing it (to a temporary name, then renamed) and asking the service manager to
 // load it.
@@ -11,8 +11,8 @@ import { VERSION } from "../runtime/version";
 
 export type Platform = "linux" | "darwin";
 
-/** The two long-running jobs: the live ingester, and the deep index's follower. */
-export type Job = "ingest" | "index";
+/** The long-running jobs: the live ingester, the deep index's follower, and the dashboard. */
+export type Job = "ingest" | "index" | "serve";
 
 export interface ServiceSpec {
   job: Job;
@@ -27,8 +27,14 @@ export interface ServiceSpec {
   home: string;
 }
 
-const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service" };
-const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index" };
+const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service", serve: "sluice-serve.service" };
+const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index", serve: "dev.sluice.serve" };
+/** The name its logs go by: the journal's identifier, the LaunchAgent's log files. */
+const LOG_NAMES: Record<Job, string> = { ingest: "sluice", index: "sluice-index", serve: "sluice-serve" };
+const DESCRIPTIONS: Record<Exclude<Job, "ingest">, string> = {
+  index: "sluice: keep the deep index of Claude Code and Codex logs current",
+  serve: "sluice: the local dashboard and /metrics (read-only, 127.0.0.1:7341)",
+};
 export const unitName = (spec: ServiceSpec) => UNIT_NAMES[spec.job];
 export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
 
@@ -36,7 +42,9 @@ export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
 const STOP_TIMEOUT_S = 30;
 
 export function jobArgs(spec: ServiceSpec): string[] {
-  return spec.job === "ingest" ? [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db] : [...spec.command, "index", "--follow", "--db", spec.db];
+  if (spec.job === "ingest") return [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db];
+  if (spec.job === "serve") return [...spec.command, "serve", "--db", spec.db];
+  return [...spec.command, "index", "--follow", "--db", spec.db];
 }
 
 /** One word of ExecStart: quoted when it has to be; % and $ escaped, since systemd expands them. */
@@ -48,7 +56,7 @@ function systemdWord(word: string): string {
 export function systemdUnit(spec: ServiceSpec): string {
   return `# Written by 'sluice service install' (sluice ${VERSION}); reinstalling overwrites it.
 [Unit]
-Description=${spec.job === "ingest" ? `sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite` : "sluice: keep the deep index of Claude Code and Codex logs current"}
+Description=${spec.job === "ingest" ? `sluice: ingest ${spec.input.replace(/%/g, "%%")} into SQLite` : DESCRIPTIONS[spec.job]}
 StartLimitIntervalSec=300
 StartLimitBurst=10
 
@@ -66,7 +74,7 @@ NoNewPrivileges=yes
 # No MemoryDenyWriteExecute: Bun's JIT runs 2-3x slower under it.
 StandardOutput=journal
 StandardError=journal
-SyslogIdentifier=${spec.job === "ingest" ? "sluice" : "sluice-index"}
+SyslogIdentifier=${LOG_NAMES[spec.job]}
 ${spec.system ? `User=${spec.runAs}\n` : ""}
 [Install]
 WantedBy=${spec.system ? "multi-user.target" : "default.target"}
@@ -108,9 +116,9 @@ ${jobArgs(spec).map((a) => `    <string>${xml(a)}</string>`).join("\n")}
   <key>Umask</key>
   <integer>63</integer>
   <key>StandardOutPath</key>
-  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.out.log`))}</string>
+  <string>${xml(join(logs, `${LOG_NAMES[spec.job]}.out.log`))}</string>
   <key>StandardErrorPath</key>
-  <string>${xml(join(logs, `${spec.job === "ingest" ? "sluice" : "sluice-index"}.log`))}</string>
+  <string>${xml(join(logs, `${LOG_NAMES[spec.job]}.log`))}</string>
 </dict>
 </plist>
 `;
