@@ -106,6 +106,9 @@ export class App {
     }
     if (this.cache.size > 200) this.cache.clear();
     this.cache.set(key, { version, at: Date.now(), body: made[0], type: made[1] });
+    // a report over the whole index leaves megabytes of rows behind: collect them now, not at the
+    // heap's next growth, to keep the server's RSS flat (a few ms, paid only when the data changed)
+    Bun.gc(true);
     return respond(made[0], 200, made[1]);
   }
 
