@@ -181,6 +181,7 @@ describe("live", () => {
     const indexed = performance.now();
     await page.waitForFunction((b) => Number((globalThis as any).document.querySelector('[data-value="period-tokens"]')?.getAttribute("data-raw")) > b, before, { timeout: 5_000 });
     const took = performance.now() - indexed;
+    console.log(`live update ${took.toFixed(0)} ms after the index run`);
     expect(took).toBeLessThan(2_000);
     expect((await rawOf(page, "period-tokens"))[0]).toBe(before + 7700);
     expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
