@@ -64,6 +64,29 @@ describe("the API is the CLI's --json", () => {
   });
 });
 
+describe("a database without a deep index", () => {
+  test("the pages say to run sluice index; the reports are 409 with that line; health and /metrics answer", async () => {
+    const db = join(s.dir, "capture-only.db");
+    const lines = join(s.dir, "sse_lines.jsonl");
+    writeFileSync(lines, JSON.stringify({ t: "2026-01-24T10:15:02.000Z", source: "claude", sid: "s1", flow_id: "f1", round: 0, event: "ping", metadata: "{}", line: "event: ping" }) + "\n");
+    expect((await run(BIN, ["ingest", lines, "--db", db], { env: s.env })).code).toBe(0);
+    const t = await serve(db, s.env);
+    try {
+      const page = await fetch(t.url + "/sessions");
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("no deep index yet: run &#39;sluice index&#39;");
+      const api = await fetch(t.url + "/api/report/daily");
+      expect(api.status).toBe(409);
+      expect(((await api.json()) as any).error).toContain("run 'sluice index'");
+      expect((await fetch(t.url + "/health")).status).toBe(200);
+      const metrics = await (await fetch(t.url + "/metrics")).text();
+      expect(metrics).toMatch(/^sluice_capture_lines_total\{source="[^"]+sse_lines.jsonl"\} 1$/m);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("/metrics", () => {
   test("passes promtool check metrics; tokens and cost per model add up to report daily's totals", async () => {
     const text = await (await get("/metrics")).text();

@@ -10,7 +10,7 @@ import { ASSETS } from "./assets";
 import { Live } from "./live";
 import { metricsText } from "./metrics";
 import { healthPage, layout, loginPage, modelsPage, overviewPage, PAGES, sessionsPage, toolsPage, type PagePath } from "./pages";
-import type { Html } from "./html";
+import { html, type Html } from "./html";
 import { Store } from "./store";
 
 export interface ServeOptions {
@@ -77,7 +77,10 @@ export class App {
     if (path === "/api/stats") return json(statsJson(this.store));
     if (path === "/api/status") return json(statusJson(this.store));
     if (path in PAGES || path.startsWith("/api/")) {
-      if (!this.store.hasIndex() && path !== "/health") throw noIndex(this.store);
+      if (!this.store.hasIndex() && path !== "/health") {
+        if (path.startsWith("/api/")) throw noIndex(this.store);
+        return respond(layout(path, PAGES[path as PagePath], html`<h1>${PAGES[path as PagePath]}</h1><p>${noIndex(this.store).message}.</p>`), 200, "text/html; charset=utf-8");
+      }
       return this.cached(url, () => {
         if (path.startsWith("/api/report/")) return [JSON.stringify(reportJson(this.store, path.slice("/api/report/".length), url.searchParams)), "application/json; charset=utf-8"];
         if (path === "/api/latency") return [JSON.stringify(latencyJson(this.store)), "application/json; charset=utf-8"];
