@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ROOT, run, SHARED } from "./helpers";
+import { query, ROOT, run, SHARED } from "./helpers";
 import { transcript, type Call } from "./transcripts";
 import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
 
@@ -134,7 +134,10 @@ describe("every page at 1280 and 375 px", () => {
           for (const n of ink) expect(n).toBeGreaterThan(200);
         },
         "/tools": async (p) => {
-          expect((await rawOf(p, "tool-calls"))[0]).toBeGreaterThan(0);
+          const calls = query(s.db, "SELECT count(*) AS n, coalesce(sum(is_error = 1), 0) AS e FROM invocations")[0];
+          expect(await rawOf(p, "tool-calls")).toEqual([calls.n]);
+          expect(await rawOf(p, "tool-errors")).toEqual([calls.e]);
+          expect(await p.textContent("main")).toContain("MCP servers");
           for (const n of await inked(p)) expect(n).toBeGreaterThan(200);
         },
         "/health": async (p) => {

@@ -109,7 +109,19 @@ export function toolsJson(store: Store, days = 90): unknown {
     .query("SELECT substr(at, 1, 10) AS day, kind, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors FROM invocations WHERE at >= ? GROUP BY 1, 2 ORDER BY 1, 2")
     .all(since) as Array<{ day: string; kind: string; calls: number; errors: number }>;
   const total = tools.reduce((s, t) => s + t.calls, 0), errors = tools.reduce((s, t) => s + t.errors, 0);
-  return { since, totals: { calls: total, errors }, tools: tools.map((t) => ({ ...t, errorRate: t.calls ? t.errors / t.calls : 0 })), perDay };
+  // an MCP tool is named mcp__<server>__<tool>
+  const servers = new Map<string, { server: string; tools: number; calls: number; errors: number }>();
+  for (const t of tools.filter((x) => x.kind === "mcp")) {
+    const server = t.name.split("__")[1] || t.name;
+    const x = servers.get(server) ?? servers.set(server, { server, tools: 0, calls: 0, errors: 0 }).get(server)!;
+    x.tools++;
+    x.calls += t.calls;
+    x.errors += t.errors;
+  }
+  return {
+    since, totals: { calls: total, errors }, tools: tools.map((t) => ({ ...t, errorRate: t.calls ? t.errors / t.calls : 0 })), perDay,
+    mcpServers: [...servers.values()].sort((a, b) => b.calls - a.calls),
+  };
 }
 
 export function noIndex(store: Store): SluiceError {

@@ -161,8 +161,12 @@ export function toolsPage(store: Store): Html {
     id: "tools-per-day", title: "Calls per day, by kind", unit: "calls", stacked: true, x: days,
     series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.calls ?? 0) })),
   };
+  const errorsChart: Chart = { ...chart, id: "tool-errors-per-day", title: "Errors per day, by kind", series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.errors ?? 0) })) };
   return html`<h1>Tools</h1><p>${raw("tool-calls", t.totals.calls, n(t.totals.calls))} calls, ${raw("tool-errors", t.totals.errors, n(t.totals.errors))} errors</p>
-    ${days.length ? chartBlocks([chart]) : ""}
+    ${days.length ? chartBlocks([chart, errorsChart]) : ""}
+    ${t.mcpServers.length ? html`<h2>MCP servers</h2><div class="scroll"><table><thead><tr><th>Server</th><th class="num">Tools</th><th class="num">Calls</th><th class="num">Errors</th></tr></thead><tbody>
+      ${t.mcpServers.map((x: any) => html`<tr><td>${x.server}</td><td class="num">${n(x.tools)}</td><td class="num">${n(x.calls)}</td><td class="num">${n(x.errors)}</td></tr>`)}</tbody></table></div>` : ""}
+    <h2>Every tool, skill, subagent and command</h2>
     <div class="scroll"><table class="sortable"><thead><tr><th data-type="text">Kind</th><th data-type="text">Name</th><th data-type="num" class="num">Calls</th><th data-type="num" class="num">Errors</th><th data-type="num" class="num">Error rate</th></tr></thead><tbody>
     ${t.tools.map((x: any) => html`<tr><td>${x.kind}</td><td>${x.name}</td><td class="num" data-sort="${x.calls}">${n(x.calls)}</td><td class="num" data-sort="${x.errors}">${n(x.errors)}</td><td class="num" data-sort="${x.errorRate}">${(x.errorRate * 100).toFixed(1)}%</td></tr>`)}
     </tbody></table></div>`;
