@@ -112,12 +112,15 @@ describe("every page at 1280 and 375 px", () => {
       const sessions = await s.cli("report", "session", "--json");
       const models = await s.cli("report", "models", "--json");
       const stats = await s.cli("stats", "--json");
+      const active = await s.cli("report", "blocks", "--active", "--json");
+      expect(active.blocks).toHaveLength(1);
       const checks: Record<string, (p: Page) => Promise<void>> = {
         "/": async (p) => {
           expect(await rawOf(p, "period-cost")).toEqual([daily.totals.totalCost]);
           expect(await rawOf(p, "period-tokens")).toEqual([daily.totals.totalTokens]);
           expect(await rawOf(p, "month-0-cost")).toEqual([monthly.monthly.find((m: any) => m.month === localDay(now).slice(0, 7))?.totalCost ?? 0]);
           expect(await p.textContent("main")).toContain("Budget");
+          expect(await rawOf(p, "block-cost")).toEqual([active.blocks[0].costUSD]);
           const ink = await inked(p);
           expect(ink.length).toBe(2);
           for (const n of ink) expect(n).toBeGreaterThan(500);
@@ -155,6 +158,41 @@ describe("every page at 1280 and 375 px", () => {
       }
     }, 60_000);
   }
+});
+
+describe("sessions list and themes", () => {
+  test("the text filter hides rows that do not match; a header sorts by its column, both ways", async () => {
+    const { page, problems } = await visit("/sessions", 1280);
+    const visible = () => page.$$eval("#sessions tbody tr", (rows) => rows.filter((r) => !(r as any).hidden).length);
+    const all = await visible();
+    await page.fill("#filter", "recent-1");
+    expect(await visible()).toBe(1);
+    await page.fill("#filter", "");
+    expect(await visible()).toBe(all);
+    const costs = () => page.$$eval("#sessions tbody tr td:last-child", (tds) => tds.map((td) => Number((td as any).dataset.sort)));
+    await page.click("#sessions th:last-child");
+    const up = await costs();
+    expect(up).toEqual([...up].sort((a, b) => a - b));
+    await page.click("#sessions th:last-child");
+    const down = await costs();
+    expect(down).toEqual([...up].sort((a, b) => b - a));
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  test("dark and light follow the system", async () => {
+    const colors: string[] = [];
+    for (const scheme of ["light", "dark"] as const) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+      await page.goto(served.url + "/", { waitUntil: "load" });
+      await page.waitForSelector(".plot canvas");
+      colors.push(await page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor));
+      await page.screenshot({ path: join(ARTIFACTS, `overview-1280-${scheme}.png`) });
+      await page.close();
+    }
+    expect(colors[0]).toBe("rgb(251, 251, 250)");
+    expect(colors[1]).toBe("rgb(21, 23, 26)");
+  }, 30_000);
 });
 
 describe("hostile text", () => {
