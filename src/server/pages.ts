@@ -122,10 +122,10 @@ export function sessionsPage(store: Store, params: URLSearchParams): Html {
     <p><input type="search" id="filter" placeholder="Filter the rows shown" aria-label="Filter the rows shown"> ${raw("sessions-count", r.sessions.length, `${n(r.sessions.length)} sessions`)},
       ${raw("sessions-cost", r.totals.totalCost, usd(r.totals.totalCost))}, ${raw("sessions-tokens", r.totals.totalTokens, n(r.totals.totalTokens))} tokens</p>
     <div class="scroll"><table class="sortable" id="sessions"><thead><tr>
-      <th data-type="text">Session</th><th data-type="text">Agent</th><th data-type="text">Project</th><th data-type="text">Models</th><th data-type="text">Last activity</th><th data-type="num" class="num">Tokens</th><th data-type="num" class="num">Cost</th>
+      <th data-type="text">Session</th><th data-type="text" class="opt">Agent</th><th data-type="text">Project</th><th data-type="text" class="opt">Models</th><th data-type="text" class="opt">Last activity</th><th data-type="num" class="num">Tokens</th><th data-type="num" class="num">Cost</th>
     </tr></thead><tbody>${[...r.sessions].reverse().map((s: any) => html`<tr>
-      <td class="id">${s.sessionId}${s.subagents ? html` <small>(+${s.subagents})</small>` : ""}</td><td>${s.agent}</td><td title="${s.projectPath}">${project(s.projectPath)}</td>
-      <td>${(s.modelsUsed as string[]).map(shortModel).join(", ")}</td><td data-sort="${s.lastActivity ?? ""}">${day(s.lastActivity)}</td>
+      <td class="id" title="${s.sessionId}">${s.sessionId}${s.subagents ? html` <small>(+${s.subagents})</small>` : ""}</td><td class="opt">${s.agent}</td><td class="proj" title="${s.projectPath}">${project(s.projectPath)}</td>
+      <td class="opt">${(s.modelsUsed as string[]).map(shortModel).join(", ")}</td><td class="opt" data-sort="${s.lastActivity ?? ""}">${day(s.lastActivity)}</td>
       <td class="num" data-sort="${s.totalTokens}">${n(s.totalTokens)}</td><td class="num" data-sort="${s.totalCost}">${usd(s.totalCost)}</td></tr>`)}</tbody></table></div>
     <p class="muted">Search over the conversations and the conversation view come with the archive (sluice show).</p>`;
 }
