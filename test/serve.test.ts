@@ -136,6 +136,17 @@ describe("safe by default", () => {
     expect(r2.stderr).toContain("at least 16");
   });
 
+  test("a port in use or a bad port: exit 2 with one line", async () => {
+    const port = new URL(open.url).port;
+    const busy = await run(BIN, ["serve", "--db", s.db, "--port", port], { env: s.env });
+    expect(busy.code).toBe(2);
+    expect(busy.stderr.trim().split("\n")).toHaveLength(1);
+    expect(busy.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+    const bad = await run(BIN, ["serve", "--db", s.db, "--port", "70000"], { env: s.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--port 70000");
+  });
+
   test("with a token: none or a wrong one is 401; the bearer is let in; a login sets an HttpOnly SameSite=Strict cookie that is", async () => {
     const file = join(s.dir, "token");
     const token = "f".repeat(8) + "0123456789abcdef0123";
