@@ -70,7 +70,7 @@ beforeAll(async () => {
   if (ing.code !== 0) throw new Error(ing.stderr);
   await reindex();
   served = await serve(s.db, s.env);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 afterAll(async () => {
