@@ -120,7 +120,7 @@ export class App {
     if (req.method === "GET") return respond(loginPage(false), 200, "text/html; charset=utf-8");
     if (req.method !== "POST") return text(`${req.method} is not allowed here`, 405);
     const origin = req.headers.get("origin");
-    if (origin && origin !== "null" && new URL(origin).host !== req.headers.get("host")) return text("a login from another site is refused", 403);
+    if (origin && origin !== "null" && URL.parse(origin)?.host !== req.headers.get("host")) return text("a login from another site is refused", 403);
     const form = await req.formData().catch(() => null);
     const token = form?.get("token");
     if (this.gate.open) return respond(null, 303, "text/plain", { location: "/" });
