@@ -39,6 +39,7 @@ const main = defineCommand({
     statusline: () => import("./cli/statusline").then((m) => m.default),
     push: () => import("./cli/push").then((m) => m.default),
     devices: () => import("./cli/devices").then((m) => m.default),
+    serve: () => import("./cli/serve").then((m) => m.default),
   },
 });
 

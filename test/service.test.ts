@@ -87,11 +87,11 @@ function parsePlist(text: string): Plist {
 
 function checkAgent(p: Plist) {
   const d = p as Record<string, any>;
-  expect(d.Label).toMatch(/^dev\.sluice\.(ingest|index)$/);
+  expect(d.Label).toMatch(/^dev\.sluice\.(ingest|index|serve)$/);
   expect(Array.isArray(d.ProgramArguments)).toBe(true);
   expect(d.ProgramArguments.every((a: unknown) => typeof a === "string")).toBe(true);
   expect(d.ProgramArguments[0]).toMatch(/^\//);
-  expect(d.ProgramArguments.slice(1)).toContain("--follow");
+  if (d.Label !== "dev.sluice.serve") expect(d.ProgramArguments.slice(1)).toContain("--follow");
   expect(d.RunAtLoad).toBe(true);
   expect(d.KeepAlive).toEqual({ SuccessfulExit: false });
   expect(typeof d.ThrottleInterval).toBe("number");
@@ -167,6 +167,24 @@ describe.skipIf(!linux)("systemd", () => {
     expect(bad.stderr).not.toContain("hunter2");
   });
 
+  test("--serve adds the dashboard as a unit of its own that passes the lint; uninstall removes it", async () => {
+    const home = join(tmp.dir, "home-serve");
+    const r = await run(BIN, ["service", "install", "--index", "--serve", "--db", "/tmp/s.db", "--print"]);
+    expect(r.code).toBe(0);
+    const units = r.stdout.split(/\n(?=# Written by)/);
+    expect(units.length).toBe(2);
+    expect(units[1]).toContain(`ExecStart=${BIN[0]} serve --db /tmp/s.db`);
+    expect(units[1]).toContain("SyslogIdentifier=sluice-serve");
+    const unit = join(tmp.dir, "sluice-serve.service");
+    writeFileSync(unit, units[1]!);
+    expect(verifyUnit(unit, { user: true, home })).toBe("");
+    const dir = join(tmp.dir, "serve-units");
+    expect((await run(BIN, ["service", "install", "--serve", "--system", "--run-as", "daemon", "--db", "/tmp/s.db", "--unit-dir", dir, "--no-enable"])).code).toBe(0);
+    expect(existsSync(join(dir, "sluice-serve.service"))).toBe(true);
+    expect((await run(BIN, ["service", "uninstall", "--system", "--run-as", "daemon", "--unit-dir", dir, "--no-enable"])).code).toBe(0);
+    expect(existsSync(join(dir, "sluice-serve.service"))).toBe(false);
+  });
+
   test("deploy/sluice.service passes systemd-analyze verify without a warning", () => {
     const home = join(tmp.dir, "home-deploy");
     mkdirSync(join(home, ".local", "bin"), { recursive: true });
@@ -222,6 +240,14 @@ describe("launchd", () => {
     const agents = r.stdout.split(/\n(?=<\?xml)/).map((t) => parsePlist(t) as Record<string, any>);
     expect(agents.map((a) => a.Label)).toEqual(["dev.sluice.ingest", "dev.sluice.index"]);
     expect(agents[1]!.ProgramArguments.slice(-4)).toEqual(["index", "--follow", "--db", "/tmp/s.db"]);
+  });
+
+  test("--serve: a LaunchAgent for the dashboard", async () => {
+    const r = await run(BIN, ["service", "install", "--serve", "--platform", "darwin", "--db", "/tmp/s.db", "--print"]);
+    const agent = parsePlist(r.stdout) as Record<string, any>;
+    checkAgent(agent);
+    expect(agent.Label).toBe("dev.sluice.serve");
+    expect(agent.ProgramArguments.slice(-3)).toEqual(["serve", "--db", "/tmp/s.db"]);
   });
 
   test("deploy/dev.sluice.ingest.plist parses, with the same keys", () => {

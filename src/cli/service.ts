@@ -47,7 +47,8 @@ function jobsOf(args: Record<string, any>): Job[] {
   const jobs: Job[] = inputOf(args) === undefined ? [] : ["ingest"];
   if (args.index) jobs.push("index");
   if (args.push !== undefined) jobs.push("push");
-  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index (the deep-index follower) or --push URL (the push to a team store)", EXIT_USAGE);
+  if (args.serve) jobs.push("serve");
+  if (!jobs.length) throw new SluiceError("name the sse_lines.jsonl file the service follows ('sluice service install FILE'), or pass --index (the deep-index follower), --push URL (the push to a team store) or --serve (the dashboard)", EXIT_USAGE);
   return jobs;
 }
 
@@ -55,15 +56,17 @@ const STARTED: Record<Job, (s: { input: string; pushUrl: string }) => string> = 
   ingest: (s) => `the capture follows ${s.input}`,
   index: () => "the index follower keeps the deep index current",
   push: (s) => `the deep index is pushed to ${s.pushUrl} as it grows`,
+  serve: () => "the dashboard serves http://127.0.0.1:7341/",
 };
 
 const install = defineCommand({
   meta: helpMeta({
     name: "install",
-    description: "Install and start 'sluice ingest FILE --follow' (and with --index, 'sluice index --follow') as services of this user (systemd user units, or LaunchAgents)",
+    description: "Install and start 'sluice ingest FILE --follow' (with --index, 'sluice index --follow'; --push URL, 'sluice push URL --follow'; --serve, 'sluice serve') as services of this user (systemd user units, or LaunchAgents)",
     examples: [
       "sluice service install ~/capture/sse_lines.jsonl", "sluice service install ~/capture/sse_lines.jsonl --index",
-      "sluice service install --index        # the deep-index follower alone", "sluice service install --index --push postgres://sluice@db.internal/usage",
+      "sluice service install --index        # the deep-index follower alone", "sluice service install --index --serve   # the follower and the dashboard",
+      "sluice service install --index --push postgres://sluice@db.internal/usage",
     ],
   }),
   args: {
@@ -71,6 +74,7 @@ const install = defineCommand({
     input: { type: "string", description: "The same file, as a flag (the form before 0.2)", valueHint: "file" },
     index: { type: "boolean", description: "Install 'sluice index --follow', which keeps the deep index current (alone, or as a second unit beside the capture)", default: false },
     push: { type: "string", description: "Install 'sluice push URL --follow': the deep index into a team store as it grows (the password from ~/.pgpass)", valueHint: "postgres-url" },
+    serve: { type: "boolean", description: "Install 'sluice serve', the read-only dashboard and /metrics on 127.0.0.1:7341 (alone, or beside the others)", default: false },
     print: { type: "boolean", description: "Print the unit instead of installing it", default: false },
     enable: { type: "boolean", description: "Only write the unit: do not load or start it", default: true },
     ...placementArgs,

@@ -1,4 +1,4 @@
-// `sluice service`: runs `sluice ingest --follow` (and with --index `sluice index --follow`) as user
+// `sluice service`: runs `sluice ingest --follow` (with --index `sluice index --follow`, with --serve `sluice serve`) as user
 // services, systemd user units on Linux and LaunchAgents on macOS, with absolute paths to this very binary. The unit text is built here;
 // installing is writing it (to a temporary name, then renamed) and asking the service manager to
 // load it.
@@ -11,9 +11,9 @@ import { VERSION } from "../runtime/version";
 
 export type Platform = "linux" | "darwin";
 
-/** The long-running jobs: the live ingester, the deep index's follower, and the push to a team store. */
-export type Job = "ingest" | "index" | "push";
-export const JOBS: Job[] = ["ingest", "index", "push"];
+/** The long-running jobs: the live ingester, the deep index's follower, the push to a team store, and the dashboard. */
+export type Job = "ingest" | "index" | "push" | "serve";
+export const JOBS: Job[] = ["ingest", "index", "push", "serve"];
 
 export interface ServiceSpec {
   job: Job;
@@ -30,15 +30,16 @@ export interface ServiceSpec {
   home: string;
 }
 
-const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service", push: "sluice-push.service" };
-const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index", push: "dev.sluice.push" };
-/** The name its log lines carry (syslog identifier, launchd log file). */
-const LOG_NAMES: Record<Job, string> = { ingest: "sluice", index: "sluice-index", push: "sluice-push" };
+const UNIT_NAMES: Record<Job, string> = { ingest: "sluice.service", index: "sluice-index.service", push: "sluice-push.service", serve: "sluice-serve.service" };
+const LAUNCHD_LABELS: Record<Job, string> = { ingest: "dev.sluice.ingest", index: "dev.sluice.index", push: "dev.sluice.push", serve: "dev.sluice.serve" };
+/** The name its logs go by: the journal's identifier, the LaunchAgent's log files. */
+const LOG_NAMES: Record<Job, string> = { ingest: "sluice", index: "sluice-index", push: "sluice-push", serve: "sluice-serve" };
 
 function description(spec: ServiceSpec): string {
   if (spec.job === "ingest") return `sluice: ingest ${spec.input} into SQLite`;
-  if (spec.job === "index") return "sluice: keep the deep index of Claude Code and Codex logs current";
-  return `sluice: push the deep index to ${spec.pushUrl}`;
+  if (spec.job === "push") return `sluice: push the deep index to ${spec.pushUrl}`;
+  if (spec.job === "serve") return "sluice: the local dashboard and /metrics (read-only, 127.0.0.1:7341)";
+  return "sluice: keep the deep index of Claude Code and Codex logs current";
 }
 export const unitName = (spec: ServiceSpec) => UNIT_NAMES[spec.job];
 export const launchdLabel = (spec: ServiceSpec) => LAUNCHD_LABELS[spec.job];
@@ -49,6 +50,7 @@ const STOP_TIMEOUT_S = 30;
 export function jobArgs(spec: ServiceSpec): string[] {
   if (spec.job === "ingest") return [...spec.command, "ingest", spec.input, "--follow", "--db", spec.db];
   if (spec.job === "push") return [...spec.command, "push", spec.pushUrl, "--follow", "--db", spec.db];
+  if (spec.job === "serve") return [...spec.command, "serve", "--db", spec.db];
   return [...spec.command, "index", "--follow", "--db", spec.db];
 }
 

@@ -1,0 +1,233 @@
+// The dashboard in a real Chromium (Debian's, driven by playwright-core): every page at 1280 and
+// 375 px wide with no console error and no failed request, its numbers equal to `report --json`,
+// its charts drawn, a screenshot of each under test-artifacts/serve/; a call appended to a
+// transcript and indexed shows on the open page without a reload; hostile text renders as text.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { query, ROOT, run, SHARED } from "./helpers";
+import { transcript, type Call } from "./transcripts";
+import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
+
+const CHROMIUM = process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = join(ROOT, "test-artifacts", "serve");
+const DAY = 86_400_000;
+let s: Awaited<ReturnType<typeof indexedSamples>>;
+let served: Served;
+let browser: Browser;
+const now = Date.now();
+const recentFile = () => join(s.claude, "projects", "-work-recent", "recent-1.jsonl");
+
+/** Calls on each of the last 12 days, on two models, so the 30-day charts have something to draw. */
+function recentCalls(): Call[] {
+  return Array.from({ length: 24 }, (_, i) => ({ at: now - Math.floor(i / 2) * DAY - 3_600_000, input: 1000 + i, output: 500 + i, cacheRead: 20_000, model: i % 2 ? "claude-opus-4-1-20250805" : "claude-sonnet-4-5-20250929" }));
+}
+
+/** A session whose working directory, id and tool names are markup and scripts. */
+function hostileTranscript(): string {
+  const cwd = `/work/<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+  const at = new Date(now - 2 * DAY).toISOString();
+  const base = { sessionId: "evil-<b>bold</b>", cwd, version: "2.0.42", timestamp: at };
+  return [
+    { ...base, type: "user", uuid: "e-u1", message: { role: "user", content: "<script>alert(1)</script>" } },
+    { ...base, type: "assistant", uuid: "e-a1", requestId: "req_evil", message: { model: "claude-sonnet-4-5-20250929", id: "msg_evil", type: "message", role: "assistant",
+      content: [{ type: "tool_use", id: "toolu_evil1", name: `<img src=x onerror="window.__pwned=3">`, input: {} }, { type: "tool_use", id: "toolu_evil2", name: "javascript:window.__pwned=4", input: {} }],
+      usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+  ].map((x) => JSON.stringify(x)).join("\n") + "\n";
+}
+
+/** The sample API streams in capture envelopes dated in the last days: flows for the latency page. */
+function captured(): string {
+  const lines: string[] = [];
+  const names = ["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse", "anthropic/basic_response.sse"];
+  names.forEach((name, round) => {
+    let event = "", ms = 0;
+    const base = now - (round + 1) * DAY;
+    for (const line of readFileSync(join(SHARED, "samples", "sse", name), "utf8").split("\n")) {
+      if (line.startsWith("event: ")) event = line.slice(7);
+      ms += 20 + round * 15;
+      lines.push(JSON.stringify({ t: new Date(base + ms).toISOString(), source: name.startsWith("openai") ? "codex" : "claude", sid: "s1", flow_id: `fl_${round}`, round, event, metadata: JSON.stringify({ pid: 1, cwd: "/p", turn_id: `turn_${round}` }), line }));
+    }
+  });
+  return lines.join("\n") + "\n";
+}
+
+async function reindex() {
+  const r = await run(BIN, ["index", "--claude", s.claude, "--codex", s.codex, "--db", s.db], { env: s.env });
+  if (r.code !== 0) throw new Error(r.stderr);
+}
+
+beforeAll(async () => {
+  s = await indexedSamples("sluice-browser-", { budget: { daily: 50, monthly: 500 } });
+  mkdirSync(join(s.claude, "projects", "-work-recent"), { recursive: true });
+  writeFileSync(recentFile(), transcript("recent-1", recentCalls()));
+  mkdirSync(join(s.claude, "projects", "-work-evil"), { recursive: true });
+  writeFileSync(join(s.claude, "projects", "-work-evil", "evil.jsonl"), hostileTranscript());
+  writeFileSync(join(s.dir, "sse_lines.jsonl"), captured());
+  const ing = await run(BIN, ["ingest", join(s.dir, "sse_lines.jsonl"), "--db", s.db], { env: s.env });
+  if (ing.code !== 0) throw new Error(ing.stderr);
+  await reindex();
+  served = await serve(s.db, s.env);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  s?.cleanup();
+});
+
+/** A page that records every console error, page error, failed request and error status. */
+async function visit(path: string, width: number): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const problems: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => { if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`); });
+  await page.goto(served.url + path, { waitUntil: "load" });
+  await page.waitForFunction(() => (globalThis as any).document.getElementById("live")?.className === "on");
+  return { page, problems };
+}
+
+const rawOf = (page: Page, name: string) => page.$$eval(`[data-value="${name}"]`, (els) => els.map((e) => Number(e.getAttribute("data-raw"))));
+
+/** How many pixels of each chart's canvas are drawn on. */
+const inked = (page: Page) => page.$$eval(".plot canvas", (cs) => (cs as any[]).map((c) => {
+  const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+  return n;
+}));
+
+const localDay = (ms: number) => new Date(ms).toISOString().slice(0, 10); // TZ=UTC for both
+
+describe("every page at 1280 and 375 px", () => {
+  for (const width of [1280, 375]) {
+    test(`${width} px: overview, sessions, models, tools, health; numbers equal the reports'`, async () => {
+      const daily = await s.cli("report", "daily", "--since", localDay(now - 29 * DAY), "--json");
+      const monthly = await s.cli("report", "monthly", "--json");
+      const sessions = await s.cli("report", "session", "--json");
+      const models = await s.cli("report", "models", "--json");
+      const stats = await s.cli("stats", "--json");
+      const active = await s.cli("report", "blocks", "--active", "--json");
+      expect(active.blocks).toHaveLength(1);
+      const checks: Record<string, (p: Page) => Promise<void>> = {
+        "/": async (p) => {
+          expect(await rawOf(p, "period-cost")).toEqual([daily.totals.totalCost]);
+          expect(await rawOf(p, "period-tokens")).toEqual([daily.totals.totalTokens]);
+          expect(await rawOf(p, "month-0-cost")).toEqual([monthly.monthly.find((m: any) => m.month === localDay(now).slice(0, 7))?.totalCost ?? 0]);
+          expect(await p.textContent("main")).toContain("Budget");
+          expect(await rawOf(p, "block-cost")).toEqual([active.blocks[0].costUSD]);
+          const ink = await inked(p);
+          expect(ink.length).toBe(2);
+          for (const n of ink) expect(n).toBeGreaterThan(500);
+        },
+        "/sessions": async (p) => {
+          expect(await rawOf(p, "sessions-cost")).toEqual([sessions.totals.totalCost]);
+          expect(await rawOf(p, "sessions-count")).toEqual([sessions.sessions.length]);
+          expect(await p.$$eval("#sessions tbody tr", (r) => r.length)).toBe(sessions.sessions.length);
+        },
+        "/models": async (p) => {
+          expect(await rawOf(p, "model-cost")).toEqual(models.models.map((m: any) => m.totalCost));
+          const ink = await inked(p);
+          expect(ink.length).toBe(3);
+          for (const n of ink) expect(n).toBeGreaterThan(200);
+        },
+        "/tools": async (p) => {
+          const calls = query(s.db, "SELECT count(*) AS n, coalesce(sum(is_error = 1), 0) AS e FROM invocations")[0];
+          expect(await rawOf(p, "tool-calls")).toEqual([calls.n]);
+          expect(await rawOf(p, "tool-errors")).toEqual([calls.e]);
+          expect(await p.textContent("main")).toContain("MCP servers");
+          for (const n of await inked(p)) expect(n).toBeGreaterThan(200);
+        },
+        "/health": async (p) => {
+          expect(await p.textContent('[data-value="health"]')).toBe(stats.health);
+        },
+      };
+      for (const [path, check] of Object.entries(checks)) {
+        const { page, problems } = await visit(path, width);
+        await check(page);
+        // nothing wider than the screen but the tables that scroll on their own
+        expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
+        await page.screenshot({ path: join(ARTIFACTS, `${path === "/" ? "overview" : path.slice(1)}-${width}.png`), fullPage: true });
+        await page.close();
+        expect({ path, problems }).toEqual({ path, problems: [] });
+      }
+    }, 60_000);
+  }
+});
+
+describe("sessions list and themes", () => {
+  test("the text filter hides rows that do not match; a header sorts by its column, both ways", async () => {
+    const { page, problems } = await visit("/sessions", 1280);
+    const visible = () => page.$$eval("#sessions tbody tr", (rows) => rows.filter((r) => !(r as any).hidden).length);
+    const all = await visible();
+    await page.fill("#filter", "recent-1");
+    expect(await visible()).toBe(1);
+    await page.fill("#filter", "");
+    expect(await visible()).toBe(all);
+    const costs = () => page.$$eval("#sessions tbody tr td:last-child", (tds) => tds.map((td) => Number((td as any).dataset.sort)));
+    await page.click("#sessions th:last-child");
+    const up = await costs();
+    expect(up).toEqual([...up].sort((a, b) => a - b));
+    await page.click("#sessions th:last-child");
+    const down = await costs();
+    expect(down).toEqual([...up].sort((a, b) => b - a));
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  test("dark and light follow the system", async () => {
+    const colors: string[] = [];
+    for (const scheme of ["light", "dark"] as const) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+      await page.goto(served.url + "/", { waitUntil: "load" });
+      await page.waitForSelector(".plot canvas");
+      colors.push(await page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor));
+      await page.screenshot({ path: join(ARTIFACTS, `overview-1280-${scheme}.png`) });
+      await page.close();
+    }
+    expect(colors[0]).toBe("rgb(251, 251, 250)");
+    expect(colors[1]).toBe("rgb(21, 23, 26)");
+  }, 30_000);
+});
+
+describe("hostile text", () => {
+  test("<script>, <img onerror> and javascript: in a transcript render as text; nothing runs", async () => {
+    for (const path of ["/sessions", "/tools"]) {
+      const { page, problems } = await visit(path, 1280);
+      const text = (await page.textContent("main"))!;
+      if (path === "/tools") {
+        expect(text).toContain(`<img src=x onerror="window.__pwned=3">`);
+        expect(text).toContain("javascript:window.__pwned=4");
+      } else expect(text).toContain("evil-<b>bold</b>");
+      expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
+      expect(await page.$$eval("main img, main script:not([type='application/json']), main b, a[href^='javascript']", (x) => x.length)).toBe(0);
+      await page.close();
+      expect(problems).toEqual([]);
+    }
+  }, 30_000);
+});
+
+describe("live", () => {
+  test("a call appended to a transcript and indexed shows on the open page within 2 s, without a reload", async () => {
+    const { page, problems } = await visit("/", 1280);
+    await page.evaluate(() => ((globalThis as any).__samePage = true));
+    const before = (await rawOf(page, "period-tokens"))[0]!;
+    appendFileSync(recentFile(), transcript("recent-1", [{ at: now - 60_000, input: 7000, output: 700, model: "claude-sonnet-4-5-20250929" }]).split("\n").slice(1).join("\n"));
+    await reindex();
+    const indexed = performance.now();
+    await page.waitForFunction((b) => Number((globalThis as any).document.querySelector('[data-value="period-tokens"]')?.getAttribute("data-raw")) > b, before, { timeout: 5_000 });
+    const took = performance.now() - indexed;
+    console.log(`live update ${took.toFixed(0)} ms after the index run`);
+    expect(took).toBeLessThan(2_000);
+    expect((await rawOf(page, "period-tokens"))[0]).toBe(before + 7700);
+    expect(await page.evaluate(() => (globalThis as any).__samePage)).toBe(true);
+    expect((await inked(page)).length).toBe(2);
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 30_000);
+});

@@ -1,0 +1,181 @@
+// `sluice serve` over real HTTP on the samples indexed by the real binary: the API answers what
+// `report --json` and `stats --json` print, /metrics passes promtool and its totals are the
+// reports', the database is never written, and the gate holds: no token, no other address; a
+// wrong token is 401; a foreign Host header is refused; strict CSP and no CORS on every answer.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { run } from "./helpers";
+import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
+
+let s: Awaited<ReturnType<typeof indexedSamples>>;
+let open: Served;
+/** The database file and its WAL, if any: a write would change one of them. */
+const hash = (p: string) => createHash("sha256").update(readFileSync(p)).update(existsSync(`${p}-wal`) ? readFileSync(`${p}-wal`) : "").digest("hex");
+let dbHash = "";
+
+beforeAll(async () => {
+  s = await indexedSamples("sluice-serve-", { budget: { daily: 5, monthly: 100 } });
+  dbHash = hash(s.db);
+  open = await serve(s.db, s.env);
+});
+afterAll(async () => {
+  await open?.stop();
+  s?.cleanup();
+});
+
+const get = (path: string, init: RequestInit = {}) => fetch(open.url + path, init);
+
+describe("the API is the CLI's --json", () => {
+  const cases: Array<[string, string[]]> = [
+    ["daily", []], ["weekly", []], ["monthly", []], ["session", []], ["models", []], ["blocks", []],
+    ["daily", ["since=2025-06-01", "until=2025-12-31"]], ["daily", ["agent=codex"]], ["monthly", ["tz=Pacific/Auckland"]],
+    ["weekly", ["start-of-week=monday"]], ["session", ["subagents=1", "order=desc"]], ["blocks", ["token-limit=max"]], ["daily", ["instances=1"]],
+  ];
+  for (const [kind, params] of cases) {
+    test(`/api/report/${kind}?${params.join("&")} equals report ${kind} --json`, async () => {
+      const r = await get(`/api/report/${kind}?${params.join("&")}`);
+      expect(r.status).toBe(200);
+      const flags = params.flatMap((p) => {
+        const [k, v] = p.split("=");
+        return v === "1" ? [`--${k}`] : [`--${k}`, v!];
+      });
+      const cli = await s.cli("report", kind, ...flags, "--json");
+      expect(await r.json()).toEqual(cli);
+    });
+  }
+
+  test("/api/stats equals stats --json (with the config file's budget)", async () => {
+    const api: any = await (await get("/api/stats")).json();
+    const cli = await s.cli("stats", "--json");
+    expect(api.budget.monthly.budget).toBe(100);
+    expect(api).toEqual(cli);
+  });
+
+  test("a mistake is 400 with the CLI's line; an unknown parameter too; no file is read through a parameter", async () => {
+    const bad = await get("/api/report/daily?since=yesterdayish");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error).toContain("--since");
+    expect((await get("/api/report/daily?prices=/etc/passwd")).status).toBe(400);
+    expect((await get("/api/report/nope")).status).toBe(400);
+    expect((await get("/nope")).status).toBe(404);
+  });
+});
+
+describe("a database without a deep index", () => {
+  test("the pages say to run sluice index; the reports are 409 with that line; health and /metrics answer", async () => {
+    const db = join(s.dir, "capture-only.db");
+    const lines = join(s.dir, "sse_lines.jsonl");
+    writeFileSync(lines, JSON.stringify({ t: "2026-01-24T10:15:02.000Z", source: "claude", sid: "s1", flow_id: "f1", round: 0, event: "ping", metadata: "{}", line: "event: ping" }) + "\n");
+    expect((await run(BIN, ["ingest", lines, "--db", db], { env: s.env })).code).toBe(0);
+    const t = await serve(db, s.env);
+    try {
+      const page = await fetch(t.url + "/sessions");
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("no deep index yet: run &#39;sluice index&#39;");
+      const api = await fetch(t.url + "/api/report/daily");
+      expect(api.status).toBe(409);
+      expect(((await api.json()) as any).error).toContain("run 'sluice index'");
+      expect((await fetch(t.url + "/health")).status).toBe(200);
+      const metrics = await (await fetch(t.url + "/metrics")).text();
+      expect(metrics).toMatch(/^sluice_capture_lines_total\{source="[^"]+sse_lines.jsonl"\} 1$/m);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe("/metrics", () => {
+  test("passes promtool check metrics; tokens and cost per model add up to report daily's totals", async () => {
+    const text = await (await get("/metrics")).text();
+    const p = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stderr: "pipe", stdout: "pipe" });
+    expect({ code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() }).toEqual({ code: 0, out: "" });
+    const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
+    const daily = await s.cli("report", "daily", "--json");
+    expect(sum("sluice_tokens_total")).toBe(daily.totals.totalTokens);
+    expect(Math.abs(sum("sluice_cost_usd_total") - daily.totals.totalCost)).toBeLessThan(1e-9);
+    expect(text).toMatch(/^sluice_health\{verdict="ok"\} [01]$/m);
+    expect(text).toMatch(/^sluice_wal_bytes \d+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+  });
+});
+
+describe("safe by default", () => {
+  test("every answer: strict CSP, nosniff, no CORS; OPTIONS and POST refused", async () => {
+    for (const path of ["/", "/api/report/daily", "/metrics", "/static/app.js"]) {
+      const r = await get(path, { headers: { origin: "http://evil.example" } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(r.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+      expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(r.headers.get("access-control-allow-origin")).toBeNull();
+    }
+    expect((await get("/api/report/daily", { method: "OPTIONS" })).status).toBe(405);
+    expect((await get("/api/report/daily", { method: "POST" })).status).toBe(405);
+  });
+
+  test("a foreign Host header (DNS rebinding) is refused; localhost and 127.0.0.1 are not", async () => {
+    const port = new URL(open.url).port;
+    const curl = (host: string) => Bun.spawnSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${host}`, `${open.url}/api/report/daily`]).stdout.toString();
+    expect(curl(`evil.example:${port}`)).toBe("421");
+    expect(curl("127.0.0.1.evil.example")).toBe("421");
+    expect(curl(`localhost:${port}`)).toBe("200");
+    expect(curl(`127.0.0.1:${port}`)).toBe("200");
+  });
+
+  test("another address without a token is refused at start; a short token too", async () => {
+    const r = await run(BIN, ["serve", "--db", s.db, "--host", "0.0.0.0", "--port", "0"], { env: s.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--token-file");
+    const short = join(s.dir, "short-token");
+    writeFileSync(short, "abc\n");
+    const r2 = await run(BIN, ["serve", "--db", s.db, "--port", "0", "--token-file", short], { env: s.env });
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("at least 16");
+  });
+
+  test("a port in use or a bad port: exit 2 with one line", async () => {
+    const port = new URL(open.url).port;
+    const busy = await run(BIN, ["serve", "--db", s.db, "--port", port], { env: s.env });
+    expect(busy.code).toBe(2);
+    expect(busy.stderr.trim().split("\n")).toHaveLength(1);
+    expect(busy.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+    const bad = await run(BIN, ["serve", "--db", s.db, "--port", "70000"], { env: s.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--port 70000");
+  });
+
+  test("with a token: none or a wrong one is 401; the bearer is let in; a login sets an HttpOnly SameSite=Strict cookie that is", async () => {
+    const file = join(s.dir, "token");
+    const token = "f".repeat(8) + "0123456789abcdef0123";
+    writeFileSync(file, token + "\n", { mode: 0o600 });
+    const t = await serve(s.db, s.env, "--token-file", file);
+    try {
+      const at = (path: string, init: RequestInit = {}) => fetch(t.url + path, { redirect: "manual", ...init });
+      expect((await at("/api/report/daily")).status).toBe(401);
+      expect((await at("/metrics", { headers: { authorization: `Bearer ${token}x` } })).status).toBe(401);
+      expect((await at("/metrics", { headers: { authorization: "Bearer " } })).status).toBe(401);
+      expect((await at("/api/report/daily", { headers: { cookie: "sluice_session=guess" } })).status).toBe(401);
+      expect((await at("/metrics", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const page = await at("/", { headers: { accept: "text/html" } });
+      expect(page.status).toBe(401);
+      expect(await page.text()).toContain('action="/login"');
+      expect((await at("/login", { method: "POST", body: new URLSearchParams({ token: "wrong-wrong-wrong" }) })).status).toBe(401);
+      const login = await at("/login", { method: "POST", body: new URLSearchParams({ token }) });
+      expect(login.status).toBe(303);
+      const cookie = login.headers.get("set-cookie")!;
+      expect(cookie).toMatch(/^sluice_session=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\/$/);
+      expect((await at("/api/report/daily", { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("the database is never written: its bytes are the same after every request above", async () => {
+    await get("/");
+    expect(hash(s.db)).toBe(dbHash);
+    expect(statSync(s.db).mode & 0o777).toBe(0o600);
+  });
+});
