@@ -6,8 +6,9 @@
 
 import { defineCommand, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { helpMeta, renderHelp } from "./cli/help";
-import { checkWords, didYouMean } from "./cli/strict";
-import { useConfigFlag } from "./cli/config";
+import { checkWords } from "./cli/strict";
+import { didYouMean } from "./runtime/words";
+import { useConfigFlag } from "./runtime/config";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "./runtime/errors";
 import { drainStdout } from "./runtime/exec-self";
 import { log } from "./runtime/log";

@@ -3,7 +3,7 @@ import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { count as n } from "../runtime/format";
 import { listDevices } from "../team/devices";
 import { storeUrl } from "../team/url";
-import { config, envOrConfig } from "./config";
+import { config, envOrConfig } from "../runtime/config";
 import { jsonArg } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";

@@ -6,7 +6,7 @@ import { labelFlag } from "../team/device";
 import { followPushes, runPush, type PushOptions } from "../team/push-loop";
 import type { PushResult } from "../team/push";
 import { storeUrl } from "../team/url";
-import { config, envOrConfig } from "./config";
+import { config, envOrConfig } from "../runtime/config";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, printResult } from "./output";

@@ -10,8 +10,8 @@ import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
 import { renderTable, type Column } from "./table";
 import type { Database } from "bun:sqlite";
-import { didYouMean } from "./strict";
-import { build, KINDS, options, type Kind, type TableKind } from "./report-build";
+import { didYouMean } from "../runtime/words";
+import { build, KINDS, options, type Kind, type TableKind } from "../report/request";
 import { teamReport } from "./team-report";
 
 /** A row's token counts and cost, as the table shows them. */

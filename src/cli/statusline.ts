@@ -13,8 +13,9 @@ import { openDatabase } from "../db/open";
 import { releaseWriter, tryClaimWriter } from "../db/writer-lock";
 import { loadPrices } from "../report/prices";
 import { inputFigures, renderStatusLine, statusFigures, type StatusFigures, type StatusInput } from "../report/statusline";
-import { config } from "./config";
-import { dbArg, jsonArg, resolveDbPath, tzFlag } from "./flags";
+import { config } from "../runtime/config";
+import { dbArg, jsonArg, resolveDbPath } from "./flags";
+import { tzFlag } from "../report/dates";
 import { helpMeta } from "./help";
 import { printJson } from "./output";
 

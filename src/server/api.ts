@@ -3,9 +3,9 @@
 // and the dashboard's own figures: latency per model from `flows`, tools from `invocations`.
 
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
-import { build, KINDS, options, type Kind } from "../cli/report-build";
-import { config } from "../cli/config";
-import { tzFlag } from "../cli/flags";
+import { build, KINDS, options, type Kind } from "../report/request";
+import { config } from "../runtime/config";
+import { tzFlag } from "../report/dates";
 import { loadPrices } from "../report/prices";
 import { budgetUse } from "../report/budget";
 import { readStats } from "../ops/stats";

@@ -2,8 +2,8 @@
 // prefix, _total on counters, base units (_bytes, _seconds), labels for model, kind and source.
 // Token and cost totals come from the daily report itself, so they equal `report daily --json`.
 
-import { config } from "../cli/config";
-import { tzFlag } from "../cli/flags";
+import { config } from "../runtime/config";
+import { tzFlag } from "../report/dates";
 import { loadPrices } from "../report/prices";
 import { periodReport } from "../report/reports";
 import { readStats, type Health } from "../ops/stats";

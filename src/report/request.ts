@@ -4,13 +4,12 @@
 
 import type { Database } from "bun:sqlite";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
-import { loadPrices } from "../report/prices";
-import { modelsReport, periodReport, type ReportOptions } from "../report/reports";
-import { filteredSessionIds, projectSessions, sessionEntries, sessionReport } from "../report/sessions";
-import { blocksReport } from "../report/blocks";
-import { dateRange, tzFlag } from "./flags";
-import { didYouMean } from "./strict";
-import { config } from "./config";
+import { config } from "../runtime/config";
+import { loadPrices } from "./prices";
+import { modelsReport, periodReport, type ReportOptions } from "./reports";
+import { filteredSessionIds, projectSessions, sessionEntries, sessionReport } from "./sessions";
+import { blocksReport } from "./blocks";
+import { dateRange, tzFlag } from "./dates";
 
 export const KINDS = ["daily", "weekly", "monthly", "session", "models", "blocks"] as const;
 export type Kind = (typeof KINDS)[number];

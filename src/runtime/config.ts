@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { SluiceError, EXIT_USAGE } from "../runtime/errors";
-import { didYouMean } from "./strict";
+import { SluiceError, EXIT_USAGE } from "./errors";
+import { didYouMean } from "./words";
 
 export interface Config {
   /** The database every command uses. */
