@@ -86,10 +86,10 @@ export default defineCommand({
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
     const r = await indexWithRetry(dbPath, roots, { ...threads, bulk: args.bulk });
     printResult(args.json, { ...r, roots }, () => [
-      `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
-        `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
+      `indexed ${r.files} files (${r.new} new, ${r.grown} grown, ${r.rewritten} rewritten, ${r.unchanged} unchanged): ${count(r.lines)} lines, ` +
+        `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.writeMs} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
         (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
-        (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
+        (r.flowsRebuilt ? `; ${count(r.flowsRebuilt)} flows from sse_lines built in ${count(r.flowsMs)} ms` : ""),
     ]);
   },
 });

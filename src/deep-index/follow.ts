@@ -120,7 +120,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
-        if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+        if (r && (r.lines || r.flowsRebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.unchanged} files, ${r.flowsRebuilt} flows`);
       }
       if (!pagesReleased) {
         pagesReleased = true;

@@ -9,7 +9,7 @@ import { discover, type AgentFile } from "./discover";
 import { buildFlows } from "./flows";
 import { indexFiles, type IndexOptions, type IndexSummary } from "./indexer";
 
-export type IndexOnceResult = IndexSummary & { flows_rebuilt: number; flows_ms: number };
+export type IndexOnceResult = IndexSummary & { flowsRebuilt: number; flowsMs: number };
 
 export interface IndexOnceOptions {
   dbPath: string;
@@ -36,7 +36,7 @@ export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<Inde
     o.prepare?.();
     const files = await indexFiles(db, o.files ?? discover(o.roots), o.threads);
     const flows = buildFlows(db);
-    return { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
+    return { ...files, flowsRebuilt: flows.flows, flowsMs: flows.ms };
   } finally {
     releaseWriter(db, claim);
   }

@@ -18,10 +18,14 @@ export { defaultParseThreads } from "./parse-pool";
 
 export interface IndexSummary {
   files: number;
-  skipped: number;
-  appended: number;
-  reindexed: number;
-  added: number;
+  /** Files read for the first time. */
+  new: number;
+  /** Files read on from their indexed offset. */
+  grown: number;
+  /** Files read again from byte 0 (their content changed before the indexed offset). */
+  rewritten: number;
+  /** Files with nothing new to read. */
+  unchanged: number;
   bytes: number;
   lines: number;
   malformed: number;
@@ -29,7 +33,7 @@ export interface IndexSummary {
   sessions: number;
   turns: number;
   ms: number;
-  write_ms: number;
+  writeMs: number;
 }
 
 /** Bytes of log read per transaction. */
@@ -94,7 +98,7 @@ class IndexRun {
     private readonly db: Database,
     private readonly files: AgentFile[],
   ) {
-    this.sum = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
+    this.sum = { files: files.length, new: 0, grown: 0, rewritten: 0, unchanged: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, writeMs: 0 };
     this.writer = new IndexWriter(db);
   }
 
@@ -114,7 +118,7 @@ class IndexRun {
   private consider(m: FileMatch) {
     const st = m.f.listed, row = m.byInode;
     if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs) {
-      this.sum.skipped++;
+      this.sum.unchanged++;
       return;
     }
     this.changed.push(m);
@@ -183,8 +187,8 @@ class IndexRun {
       from = row.indexed_offset;
       state = row.state;
       // touched (a new mtime) or renamed, with nothing new to read: unchanged, as a person counts it
-      if (st.size > from) this.sum.appended++;
-      else this.sum.skipped++;
+      if (st.size > from) this.sum.grown++;
+      else this.sum.unchanged++;
     } else if (row || atPath) {
       // rewritten since it was read. Renamed too, it is still the inode's row that goes: a new row
       // would leave the old content counted beside the new.
@@ -192,10 +196,10 @@ class IndexRun {
       target = { fileId: known.id, sessionId: known.session_id, subagent: f.subagent };
       if (known.path !== f.path) this.writer.moveFile(target, f.path);
       this.writer.restartFile(target);
-      this.sum.reindexed++;
+      this.sum.rewritten++;
     } else {
       target = this.writer.addFile(f);
-      this.sum.added++;
+      this.sum.new++;
     }
     return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state } };
   }
@@ -259,7 +263,7 @@ class IndexRun {
     this.sum.sessions = counts.s;
     this.sum.turns = counts.t;
     this.sum.ms = Math.round(performance.now() - this.started);
-    this.sum.write_ms = Math.round(this.writeMs);
+    this.sum.writeMs = Math.round(this.writeMs);
     return this.sum;
   }
 }
