@@ -12,13 +12,13 @@ import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/set
 import { claimWriter, DatabaseReplaced, fileReplaced, registerRunning, releaseWriter } from "../db/writer-lock";
 import { Waker } from "../input/waker";
 import { execSelf, liveEnv } from "../runtime/exec-self";
-import { count, seconds } from "../runtime/format";
+import { count, plural, seconds } from "../runtime/format";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
-import { onStopSignals } from "../runtime/signals";
+import { exitBySignal, onStopSignals, StopRequest } from "../runtime/signals";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
-import { indexOnce } from "./index-once";
+import { indexOnce, interruptedLine, isStopped } from "./index-once";
 import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
@@ -91,11 +91,22 @@ async function startLive(db: Database, o: FollowOptions, log: ConsolaInstance, s
   }
 }
 
-/** The first run, with the JIT and parse threads: everything there is to index (again on the new file, if `vacuum --full` replaced it meanwhile). */
+/**
+ * The first run, with the JIT and parse threads: everything there is to index (again on the new
+ * file, if `vacuum --full` replaced it meanwhile). Stopped by a signal, it ends as `sluice index`
+ * does: what was written committed, one line, 130 or 143.
+ */
 async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
-  const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, prepare: () => useIndexSettings(db) });
-  const r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
-  if (r) log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+  const stop = new StopRequest();
+  let r: Awaited<ReturnType<typeof indexOnce>>;
+  try {
+    const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, stop, prepare: () => useIndexSettings(db) });
+    r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
+  } finally {
+    stop.dispose();
+  }
+  if (r && isStopped(r)) exitBySignal(stop.signal!, interruptedLine(r));
+  if (r) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
 }
 
 /**
@@ -120,7 +131,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
-        if (r && (r.lines || r.flowsRebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.unchanged} files, ${r.flowsRebuilt} flows`);
+        if (r && !isStopped(r) && (r.lines || r.flowsRebuilt)) log.debug(`indexed ${plural(r.lines, "line")} from ${plural(r.files - r.unchanged, "file")}, ${plural(r.flowsRebuilt, "flow")}`);
       }
       if (!pagesReleased) {
         pagesReleased = true;

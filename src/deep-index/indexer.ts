@@ -13,6 +13,7 @@ import { parseFile, type ParseJob, type ParsedFile } from "./file-parser";
 import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer";
 import { KnownFiles, type FileMatch } from "./known-files";
 import { defaultParseThreads, ParsePool } from "./parse-pool";
+import { yieldToSignals } from "../runtime/signals";
 
 export { defaultParseThreads } from "./parse-pool";
 
@@ -70,6 +71,16 @@ export interface IndexOptions {
    * index is empty and there is more than PARALLEL_BYTES to read, as on a first index.
    */
   bulk?: boolean;
+  /** A stop request (SIGINT, SIGTERM): the run ends after the file being written, with what was written committed. */
+  stop?: { readonly stopped: boolean };
+}
+
+/** Where a stopped run ended: the files (and their bytes) written and committed, of those it had to read. */
+export interface IndexInterruption {
+  files: number;
+  ofFiles: number;
+  bytes: number;
+  ofBytes: number;
 }
 
 /**
@@ -77,10 +88,13 @@ export interface IndexOptions {
  * worker threads, a few files ahead of the one being written; the rows are still written in file
  * order, so the result does not depend on the threads.
  */
-export async function indexFiles(db: Database, files: AgentFile[], threads: IndexOptions = { parseThreads: defaultParseThreads() }): Promise<IndexSummary> {
+export async function indexFiles(
+  db: Database, files: AgentFile[], threads: IndexOptions = { parseThreads: defaultParseThreads() },
+): Promise<IndexSummary & { interrupted?: IndexInterruption }> {
   const run = new IndexRun(db, files);
   await run.write(threads);
-  return run.summary();
+  if (!threads.stop?.stopped) return run.summary();
+  return { ...run.summary(), interrupted: run.interruption() };
 }
 
 /** One index run: the files that changed, planned, parsed and written in file order. */
@@ -93,6 +107,9 @@ class IndexRun {
   private newBytes = 0;
   private writeMs = 0;
   private batchBytes = 0;
+  /** Files whose rows were written (held by a bulk load, or in the batch): all committed by the end of write(). */
+  private written = 0;
+  private lastYield = performance.now();
 
   constructor(
     private readonly db: Database,
@@ -125,9 +142,15 @@ class IndexRun {
     this.newBytes += Math.max(0, st.size - (row?.indexed_offset ?? 0));
   }
 
-  /** Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). */
+  /**
+   * Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). A stop
+   * request ends it after the file being written: the parse threads go, the files planned but not
+   * yet written are left for the next run (read from where their rows say), and what was written
+   * is committed, as at the end of a batch.
+   */
   async write(threads: IndexOptions) {
     const { db, changed } = this;
+    const stopped = () => threads.stop?.stopped === true;
     db.run("BEGIN IMMEDIATE");
     let pool: ParsePool | null = null;
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
@@ -136,7 +159,7 @@ class IndexRun {
       this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
-      while (next < changed.length || inFlight.length) {
+      while ((next < changed.length || inFlight.length) && !stopped()) {
         // keep the parse threads busy: a few files ahead of the one being written
         while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {
           const m = changed[next++]!;
@@ -146,12 +169,19 @@ class IndexRun {
         const head = inFlight.shift();
         if (!head) continue;
         await this.writeParsed(head.p, head.parsed, bulkLoad);
+        this.written++;
         if (bulkLoad?.full) {
           this.writeBulkLoad(bulkLoad);
           bulkLoad = null; // the rest of the run writes file by file, into the indexes now built
           db.run("BEGIN IMMEDIATE");
           this.batchBytes = 0;
         } else if (this.batchBytes >= BATCH_BYTES) this.timed(() => this.commitBatch(true));
+        if (threads.stop) await this.yieldIfDue();
+      }
+      if (stopped()) {
+        pool?.close(); // before their files are closed: a thread may be reading one
+        pool = null;
+        for (const { p } of inFlight.splice(0)) closeQuietly(p.fd);
       }
       if (bulkLoad) this.writeBulkLoad(bulkLoad);
       else this.timed(() => this.commitBatch(false));
@@ -196,7 +226,9 @@ class IndexRun {
       target = { fileId: known.id, sessionId: known.session_id, subagent: f.subagent };
       if (known.path !== f.path) this.writer.moveFile(target, f.path);
       this.writer.restartFile(target);
-      this.sum.rewritten++;
+      // a row never read (planned by a run stopped before it got to the file) is a new file, as a person counts it
+      if (known.ino === null) this.sum.new++;
+      else this.sum.rewritten++;
     } else {
       target = this.writer.addFile(f);
       this.sum.new++;
@@ -246,6 +278,18 @@ class IndexRun {
       this.db.run("COMMIT");
       load.write();
     });
+  }
+
+  /** Lets a stop signal's handler run, every few milliseconds of work (it runs only when the event loop has control). */
+  private async yieldIfDue() {
+    if (performance.now() - this.lastYield < 5) return;
+    await yieldToSignals();
+    this.lastYield = performance.now();
+  }
+
+  /** Where a stopped run ended. */
+  interruption(): IndexInterruption {
+    return { files: this.written, ofFiles: this.changed.length, bytes: this.sum.bytes, ofBytes: this.newBytes };
   }
 
   /** Runs `f`, counting its time as write time. */
