@@ -15,10 +15,12 @@ import { execSelf, liveEnv } from "../runtime/exec-self";
 import { count, plural, seconds } from "../runtime/format";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
+import { rssBytes } from "../runtime/proc";
+import { ago, statusLine } from "../runtime/status-line";
 import { exitBySignal, onStopSignals, StopRequest } from "../runtime/signals";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
-import { indexOnce, interruptedLine, isStopped } from "./index-once";
+import { indexOnce, interruptedLine, isStopped, type IndexOnceResult } from "./index-once";
 import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
@@ -119,6 +121,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
   const stopping = () => stop.stopping;
   const roots = new WatchedRoots([...o.roots.claude, ...o.roots.codex], () => waker.wake(), log);
   const budget = new FollowerBudget(o.maxRssBytes, log);
+  const status = new FollowStatus(db, log);
   let pagesReleased = false, lastRescan = -Infinity;
   try {
     while (!stopping()) {
@@ -131,8 +134,9 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
-        if (r && !isStopped(r) && (r.lines || r.flowsRebuilt)) log.debug(`indexed ${plural(r.lines, "line")} from ${plural(r.files - r.unchanged, "file")}, ${plural(r.flowsRebuilt, "flow")}`);
+        if (r && !isStopped(r)) status.ran(r, rescan);
       }
+      status.show();
       if (!pagesReleased) {
         pagesReleased = true;
         releaseStartupPagesLogged(o.dbPath, log);
@@ -144,8 +148,44 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
     }
     return false;
   } finally {
+    statusLine.clear();
     roots.close();
     releaseRunning(db, running);
+  }
+}
+
+/**
+ * The live follower's status line (runtime/status-line.ts): the files it watches (as of the last
+ * full listing, and the new ones since), what the index holds, when it last wrote and its RSS.
+ * On a terminal it is drawn after every pass; off one, logged once a minute.
+ */
+class FollowStatus {
+  private files = 0;
+  private sessions = 0;
+  private turns = 0;
+  private lines = 0;
+  private lastCommitAt: number | null;
+
+  constructor(db: Database, private readonly log: ConsolaInstance) {
+    // the first image's writes count as the last commit until this one makes its own
+    const at = (db.query("SELECT max(indexed_at) AS at FROM agent_files").get() as { at: string | null }).at;
+    this.lastCommitAt = at === null ? null : Date.parse(at);
+  }
+
+  ran(r: IndexOnceResult, rescan: boolean) {
+    this.files = rescan ? r.files : this.files + r.new;
+    this.sessions = r.sessions;
+    this.turns = r.turns;
+    this.lines += r.lines;
+    if (r.lines || r.new || r.grown || r.rewritten || r.flowsRebuilt) this.lastCommitAt = Date.now();
+    if (r.lines || r.flowsRebuilt) this.log.debug(`indexed ${plural(r.lines, "line")} from ${plural(r.files - r.unchanged, "file")}, ${plural(r.flowsRebuilt, "flow")}`);
+  }
+
+  show() {
+    statusLine.update(() =>
+      `${plural(this.files, "file")} watched · ${plural(this.sessions, "session")}, ${plural(this.turns, "turn")} indexed · ` +
+      `commit ${ago(this.lastCommitAt)} · RSS ${Math.round(rssBytes() / (1 << 20))} MB · ${plural(this.lines, "line")} since start`,
+      (line) => this.log.info(line));
   }
 }
 
