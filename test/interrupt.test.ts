@@ -30,7 +30,7 @@ beforeAll(async () => {
   const r = await run(BIN, ["ingest", file, "--db", join(tmp.dir, "probe.db")]);
   expect(r.code).toBe(0);
   fullMs = performance.now() - t0;
-});
+}, 60_000); // a loaded machine takes more than the default 5 s
 afterAll(() => tmp.cleanup());
 
 /** stderr as the lines a person sees: the progress line's redraws taken out. */
@@ -186,7 +186,7 @@ describe("backup and vacuum --full", () => {
   const db = join(tmp.dir, "ops.db");
   beforeAll(async () => {
     expect((await run(BIN, ["ingest", file, "--db", db])).code).toBe(0);
-  });
+  }, 60_000);
 
   for (const op of ["backup", "vacuum --full"] as const) {
     test(`${op}: SIGINT and SIGTERM at random moments remove the copy, leave the database as it was, one line, 130/143`, async () => {
@@ -249,7 +249,7 @@ describe("index", () => {
     const r = await run(BIN, ["index", ...roots(), "--db", reference]);
     indexMs = performance.now() - t0;
     expect(r.code, r.stderr).toBe(0);
-  });
+  }, 60_000);
 
   /** Runs `index` and sends `sig` (twice with `double`) at a random moment of the run, once the database exists. */
   async function indexInterrupted(db: string, sig: Sig, extra: string[], ms: number, double: boolean) {
