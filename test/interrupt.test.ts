@@ -317,6 +317,36 @@ describe("index", () => {
     expect(seen.someWritten).toBeGreaterThan(0);
     expect(seen.stoppedEarly).toBeGreaterThanOrEqual(3);
   }, 240_000);
+
+  test("index --follow stopped during its first index: one line and 130/143, or (the index complete) exit 0 without following; never a follower left running", async () => {
+    const rng = new Rng(29);
+    const outcomes = { interrupted: 0, complete: 0 };
+    for (let i = 0; i < 6; i++) {
+      const sig: Sig = i % 2 ? "SIGTERM" : "SIGINT";
+      const db = join(tmp.dir, `follow-${i}.db`);
+      const s = start(BIN, ["index", "--follow", ...roots(), "--db", db, "--poll-ms", "100"]);
+      let exited = false;
+      void s.exited.then(() => (exited = true));
+      await until(() => exited || existsSync(db), 5000);
+      // the late moments (the first index done, or nearly) are the ones a lost signal would leave following
+      await Bun.sleep(i < 3 ? rng.int(Math.ceil(indexMs * 0.8)) : indexMs * (0.8 + 0.1 * i));
+      s.proc.kill(sig);
+      const code = await Promise.race([s.exited, Bun.sleep(15_000).then(() => "still running")]);
+      if (code === "still running") s.proc.kill("SIGKILL");
+      await Bun.sleep(20);
+      const lines = stderrLines(s.stderr());
+      const what = `${sig} ${i}: exit ${code}, stderr ${JSON.stringify(lines)}`;
+      if (code === EXIT[sig] && lines.length === 1) {
+        expect(lines[0], what).toMatch(/^\[warn\] interrupted: (indexed [\d,]+ of [\d,]+ files? to read|nothing indexed).*; run the same command to resume$/);
+        outcomes.interrupted++;
+      } else if (code === 0) {
+        // done before the signal: stopped before following, or the live follower's clean stop
+        expect(lines.join("\n"), what).toMatch(/stopped before following|handing over/);
+        outcomes.complete++;
+      } else expect(code, what).toBe(EXIT[sig]); // before its handlers were set: nothing said
+    }
+    expect(outcomes.interrupted, JSON.stringify(outcomes)).toBeGreaterThan(0);
+  }, 180_000);
 });
 
 describe("the wrong input", () => {

@@ -17,7 +17,7 @@ import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
 import { ago, statusLine } from "../runtime/status-line";
-import { exitBySignal, onStopSignals, StopRequest } from "../runtime/signals";
+import { exitBySignal, onStopSignals, settleSignals, StopRequest } from "../runtime/signals";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
 import { indexOnce, interruptedLine, isStopped, type IndexOnceResult } from "./index-once";
@@ -42,7 +42,7 @@ const SETTLE_MS = 100;
 
 export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promise<void> {
   if (!o.handover) {
-    await firstIndex(o, log);
+    if (!(await firstIndex(o, log))) return;
     await execSelf(o.liveArgs, liveEnv());
   }
   const stop = new LiveStop();
@@ -96,19 +96,24 @@ async function startLive(db: Database, o: FollowOptions, log: ConsolaInstance, s
 /**
  * The first run, with the JIT and parse threads: everything there is to index (again on the new
  * file, if `vacuum --full` replaced it meanwhile). Stopped by a signal, it ends as `sluice index`
- * does: what was written committed, one line, 130 or 143.
+ * does: what was written committed, one line, 130 or 143. A signal that came after its last
+ * commit is not lost either: the run is complete, and the follower stops as it would while
+ * following (false: no hand-over).
  */
-async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
+async function firstIndex(o: FollowOptions, log: ConsolaInstance): Promise<boolean> {
   const stop = new StopRequest();
   let r: Awaited<ReturnType<typeof indexOnce>>;
   try {
     const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, stop, prepare: () => useIndexSettings(db) });
     r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
   } finally {
+    await settleSignals(); // one that came while the database closed: seen below, not dropped
     stop.dispose();
   }
   if (r && isStopped(r)) exitBySignal(stop.signal!, interruptedLine(r));
-  if (r) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+  if (r && stop.signal) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; ${stop.signal}: stopped before following`);
+  else if (r) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+  return stop.signal === null;
 }
 
 /**
