@@ -14,7 +14,26 @@ afterAll(() => tmp.cleanup());
 const BIN = RUNNERS[1]!.cmd;
 const D = (name: string) => join(tmp.dir, name);
 
-const GOOD = D("good.db"), EMPTY = D("empty.db"), TEXT = D("notes.txt"), FOREIGN = D("foreign.db"), NEWER = D("newer.db");
+const GOOD = D("good.db"), EMPTY = D("empty.db"), TEXT = D("notes.txt"), FOREIGN = D("foreign.db"), NEWER = D("newer.db"), HOT = D("hot.db");
+
+/**
+ * A database as a writer in rollback-journal mode (a backfill, a bulk index) leaves it when killed
+ * -9 mid-commit: pages already written into the file, the originals in a hot journal beside it.
+ * Made by copying both files while a transaction that spilled its cache is open.
+ */
+function killedWriter(from: string, to: string) {
+  const scratch = D("scratch-hot.sqlite");
+  copyFileSync(from, scratch);
+  const db = new Database(scratch);
+  db.run("PRAGMA journal_mode = DELETE");
+  db.run("PRAGMA cache_size = 2"); // so that the change spills into the file before the commit
+  db.run("BEGIN");
+  db.run("UPDATE turns SET output_tokens = output_tokens + 1");
+  copyFileSync(scratch, to);
+  copyFileSync(`${scratch}-journal`, `${to}-journal`);
+  db.run("ROLLBACK");
+  db.close();
+}
 
 beforeAll(async () => {
   mkdirSync(D("claude"));
@@ -31,12 +50,13 @@ beforeAll(async () => {
   const n = new Database(NEWER);
   n.run("PRAGMA user_version = 999");
   n.close();
+  killedWriter(GOOD, HOT);
 });
 
 /** Every database file's bytes, to show that a mistake changed none of them. */
 function snapshot(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const name of readdirSync(tmp.dir)) if (/\.db(-wal|-shm)?$/.test(name)) out.set(name, Bun.hash(readFileSync(D(name))).toString());
+  for (const name of readdirSync(tmp.dir)) if (/\.db(-wal|-shm|-journal)?$/.test(name)) out.set(name, Bun.hash(readFileSync(D(name))).toString());
   return out;
 }
 
@@ -72,6 +92,10 @@ const MISTAKES: Array<[string[], number, RegExp]> = [
   [["status", "--db", FOREIGN], 2, /is not a sluice database/],
   [["report", "daily", "--db", NEWER], 2, /made by a newer sluice/],
   [["index", "--claude", D("claude"), "--codex", D("codex"), "--db", NEWER], 2, /made by a newer sluice/],
+  // a reader cannot roll back a killed writer's journal: not damage, not read-only, and a writer fixes it
+  ...([["report", "daily"], ["status"], ["stats"], ["check"], ["backup", D("b.db")]] as const).map((words): [string[], number, RegExp] => [
+    [...words, "--db", HOT], 1, /has a hot journal from an interrupted write .*not damaged.*'sluice vacuum --db [^']*hot\.db'/,
+  ]),
 ];
 
 describe("mistakes", () => {
@@ -112,6 +136,17 @@ describe("what is not damage", () => {
     expect(w.code).toBe(1);
     expect(w.stderr).toMatch(/permission denied: this user cannot write/);
     expect(w.stderr).not.toMatch(/damaged|backup/);
+  });
+
+  test("a hot journal: the command the readers name rolls it back, and they read what was committed", async () => {
+    const db = D("hot-again.sqlite");
+    killedWriter(GOOD, db);
+    const said = (await run(BIN, ["report", "daily", "--json", "--db", db])).stderr;
+    const fix = /e\.g\. '(sluice vacuum --db [^']+)'/.exec(said)![1]!.split(" ").slice(1);
+    expect((await run(BIN, fix)).code).toBe(0);
+    const [after, good] = await Promise.all([run(BIN, ["report", "daily", "--json", "--db", db]), run(BIN, ["report", "daily", "--json", "--db", GOOD])]);
+    expect([after.code, after.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(after.stdout)).toEqual(JSON.parse(good.stdout));
   });
 
   test("a database with only a deep index is healthy: check exits 0, stats says ok", async () => {

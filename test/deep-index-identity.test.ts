@@ -62,7 +62,7 @@ describe("files by identity", () => {
     expect(totals(db)).toEqual({ turns: 5, input: 5000 });
     // and again, with the roots in the other order: nothing new, nothing twice
     const again = await index(db, [join(root, "a"), root].join(","));
-    expect(again.skipped).toBe(2);
+    expect(again.unchanged).toBe(2);
     expect(totals(db)).toEqual({ turns: 5, input: 5000 });
   });
 
@@ -91,8 +91,8 @@ describe("files by identity", () => {
     renameSync(dir, join(root, "after"));
     appendFileSync(join(root, "after", "sess", "subagents", "agent-x.jsonl"), call("sub-2", 500, "2026-01-10T10:01:00.000Z"));
     const r = await index(db, root);
-    expect(r.added).toBe(0);
-    expect([r.appended, r.skipped]).toEqual([1, 1]); // the renamed file with nothing new is unchanged
+    expect(r.new).toBe(0);
+    expect([r.grown, r.unchanged]).toEqual([1, 1]); // the renamed file with nothing new is unchanged
     expect(query(db, "SELECT id, session_key FROM sessions ORDER BY id")).toEqual(sessions);
     expect(totals(db)).toEqual({ turns: 4, input: 3000 });
     expect(one(db, "SELECT count(*) AS n FROM agent_files WHERE path LIKE '%/after/%'").n).toBe(2);
@@ -110,7 +110,7 @@ describe("files by identity", () => {
     // the same first bytes, different calls after them, and longer than before: "grown" by size alone
     writeFileSync(file, head + call("new-1", 300, "2026-01-10T10:00:00.000Z") + call("new-2", 300, "2026-01-10T10:00:00.000Z") + call("new-3", 300, "2026-01-10T10:00:00.000Z"));
     const r = await index(db, root);
-    expect(r.reindexed).toBe(1);
+    expect(r.rewritten).toBe(1);
     expect(query(db, "SELECT message_id FROM turns ORDER BY message_id").map((t) => t.message_id)).toEqual(["m-head", "m-new-1", "m-new-2", "m-new-3"]);
   });
 
@@ -135,7 +135,7 @@ describe("files by identity", () => {
     renameSync(dir, join(root, "q")); // its project directory renamed
     const r = await index(db, root);
     await expectFresh(db, root);
-    expect([r.reindexed, r.added]).toEqual([1, 0]);
+    expect([r.rewritten, r.new]).toEqual([1, 0]);
     expect(query(db, "SELECT path FROM agent_files").map((f) => f.path)).toEqual([join(root, "q", "s.jsonl")]);
   });
 
@@ -153,7 +153,7 @@ describe("files by identity", () => {
     symlinkSync(file, join(dir, "a-link.jsonl"));
     const r = await index(db, root);
     await expectFresh(db, root);
-    expect([r.reindexed, r.added]).toEqual([1, 0]);
+    expect([r.rewritten, r.new]).toEqual([1, 0]);
     expect(query(db, "SELECT path FROM agent_files").map((f) => f.path)).toEqual([file]);
   });
 

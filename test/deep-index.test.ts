@@ -57,8 +57,12 @@ describe("the samples", () => {
 
   test("every file indexes: sessions, subagents of both layouts, malformed and unknown lines counted, never fatal", async () => {
     const r = await index(db, `${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`);
-    expect(r.added).toBe(r.files);
+    expect(r.new).toBe(r.files);
     expect(r.files).toBeGreaterThan(35);
+    // camelCase, in the words of the text output ("N new, N grown, N rewritten, N unchanged")
+    expect(Object.keys(r).sort()).toEqual(
+      ["files", "new", "grown", "rewritten", "unchanged", "bytes", "lines", "malformed", "unknown", "sessions", "turns", "ms", "writeMs", "flowsRebuilt", "flowsMs", "roots"].sort(),
+    );
     // the only malformed lines are in the fixtures made to have them
     for (const f of query(db, "SELECT path, malformed FROM agent_files WHERE malformed > 0")) expect(f.path).toMatch(/synthetic/);
     expect(one(db, "SELECT sum(malformed) AS n FROM agent_files WHERE path LIKE '%/claude/projects/%'").n).toBe(0);
@@ -210,10 +214,10 @@ describe("incremental", () => {
     const db = fresh("inc.db"), whole = fresh("whole.db");
     const codex = emptyDir();
     let r = await index(db, root, codex);
-    expect(r.added).toBe(1);
+    expect(r.new).toBe(1);
     appendFileSync(file, bytes.subarray(cut));
     r = await index(db, root, codex);
-    expect([r.appended, r.reindexed]).toEqual([1, 0]);
+    expect([r.grown, r.rewritten]).toEqual([1, 0]);
     const wholeDir = fresh("claude-whole");
     mkdirSync(join(wholeDir, "projects", "-work-demo"), { recursive: true });
     copyFileSync(src, join(wholeDir, "projects", "-work-demo", "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl"));
@@ -232,17 +236,17 @@ describe("incremental", () => {
     expect(snap(db)).toEqual(snap(whole));
 
     r = await index(db, root, codex);
-    expect([r.skipped, r.lines]).toEqual([1, 0]);
+    expect([r.unchanged, r.lines]).toEqual([1, 0]);
 
     // rewritten (an editor, a rewrite of history): indexed again from byte 0, nothing twice
     writeFileSync(file, readFileSync(join(SAMPLES, "claude", "projects", "-experiments-ideas", "03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl")));
     r = await index(db, root, codex);
-    expect(r.reindexed).toBe(1);
+    expect(r.rewritten).toBe(1);
     expect(snap(db)).not.toEqual(snap(whole));
     expect(bucketRows(db)).toEqual(bucketsFromTurns(db));
     writeFileSync(file, bytes);
     r = await index(db, root, codex);
-    expect(r.reindexed).toBe(1);
+    expect(r.rewritten).toBe(1);
     expect(snap(db)).toEqual(snap(whole));
     expect(bucketRows(db)).toEqual(bucketsFromTurns(db));
     expect(bucketRows(db).length).toBeGreaterThan(0);
@@ -341,7 +345,7 @@ describe("flows from sse_lines", () => {
     writeFileSync(file, first.text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
     const r = await index(db, emptyDir(), emptyDir());
-    expect(r.flows_rebuilt).toBe(3);
+    expect(r.flowsRebuilt).toBe(3);
     const flows = query(db, "SELECT * FROM flows ORDER BY round");
     expect(flows.map((f) => [f.flow_id, f.model, f.stop_reason])).toEqual([
       ["fl_0", "claude-3-opus-latest", "end_turn"],
@@ -357,11 +361,11 @@ describe("flows from sse_lines", () => {
     expect(flows[1].message_id).toBe("msg_019Q1hrJbZG26Fb9BQhrkHEr");
 
     // a second run with nothing new builds nothing; new lines rebuild only their flows
-    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(0);
+    expect((await index(db, emptyDir(), emptyDir())).flowsRebuilt).toBe(0);
     const more = envelopes(["anthropic/server_tool_use_response.sse"], 3);
     appendFileSync(file, more.text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
-    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(1);
+    expect((await index(db, emptyDir(), emptyDir())).flowsRebuilt).toBe(1);
     expect(one(db, "SELECT count(*) AS n FROM flows").n).toBe(4);
     expect(one(db, "SELECT stop_reason FROM flows WHERE flow_id = 'fl_3'").stop_reason).toBe("end_turn");
   });
@@ -370,7 +374,7 @@ describe("flows from sse_lines", () => {
     const file = fresh("sse_lines.jsonl"), other = fresh("sse_lines.jsonl"), db = fresh("flows.db");
     writeFileSync(file, envelopes(["anthropic/basic_response.sse", "anthropic/tool_use_response.sse", "openai/codex_cli_responses_fixture.sse"], 0).text);
     expect((await sluice("ingest", file, "--db", db)).code).toBe(0);
-    expect((await index(db, emptyDir(), emptyDir())).flows_rebuilt).toBe(3);
+    expect((await index(db, emptyDir(), emptyDir())).flowsRebuilt).toBe(3);
     // fewer rows than before, so the new row ids all lie below the old high-water mark
     writeFileSync(other, envelopes(["anthropic/server_tool_use_response.sse"], 7).text);
     expect((await sluice("ingest", other, "--db", db, "--from-scratch")).code).toBe(0);
@@ -464,7 +468,7 @@ describe("a first index's bulk load", () => {
     buildAgentCorpus(root, 40e6, 40);
     const roots = [join(root, "claude"), join(root, "codex")] as const;
     const reference = fresh("reference.db");
-    const { write_ms: writeMs } = await index(reference, ...roots, "--bulk");
+    const { writeMs } = await index(reference, ...roots, "--bulk");
     const expected = CONTENT.map((sql) => query(reference, sql));
     expect(one(reference, "SELECT count(*) AS n FROM turns").n).toBeGreaterThan(1000);
     let hot = 0;

@@ -1,6 +1,6 @@
 // SIGINT and SIGTERM at seeded random moments of a backfill (the parallel load with its part files,
 // the sequential load, the index build at the end, a second signal while cleaning up), of a backup
-// and of vacuum --full: exit 130 or 143 with one line that says where it stopped, no part or
+// of vacuum --full and of a first `sluice index`: exit 130 or 143 with one line that says where it stopped, no part or
 // temporary file left, every other command reads the database at once (never "damaged"), and the
 // next ingest resumes with every line exactly once. Also: the wrong input (a transcript, a rollout,
 // a raw SSE stream) said in one line, and stdin piped twice.
@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { buildAgentCorpus } from "../bench/agent-corpus";
 import { generateFile, Rng } from "../bench/generate";
 import { checkExactlyOnce, one, query, RUNNERS, run, SHARED, start, tempDir } from "./helpers";
 
@@ -29,7 +30,7 @@ beforeAll(async () => {
   const r = await run(BIN, ["ingest", file, "--db", join(tmp.dir, "probe.db")]);
   expect(r.code).toBe(0);
   fullMs = performance.now() - t0;
-});
+}, 60_000); // a loaded machine takes more than the default 5 s
 afterAll(() => tmp.cleanup());
 
 /** stderr as the lines a person sees: the progress line's redraws taken out. */
@@ -185,7 +186,7 @@ describe("backup and vacuum --full", () => {
   const db = join(tmp.dir, "ops.db");
   beforeAll(async () => {
     expect((await run(BIN, ["ingest", file, "--db", db])).code).toBe(0);
-  });
+  }, 60_000);
 
   for (const op of ["backup", "vacuum --full"] as const) {
     test(`${op}: SIGINT and SIGTERM at random moments remove the copy, leave the database as it was, one line, 130/143`, async () => {
@@ -227,6 +228,125 @@ describe("backup and vacuum --full", () => {
       expect(interrupted).toBeGreaterThan(1);
     }, 60_000);
   }
+});
+
+describe("index", () => {
+  const corpus = join(tmp.dir, "agents");
+  const roots = () => ["--claude", join(corpus, "claude"), "--codex", join(corpus, "codex")];
+  const reference = join(tmp.dir, "index-reference.db");
+  /** What an index holds, as the reports and the tables say it. */
+  const contents = async (db: string) => ({
+    daily: JSON.parse((await run(BIN, ["report", "daily", "--json", "--db", db])).stdout),
+    rows: query(db, "SELECT (SELECT count(*) FROM sessions) AS s, (SELECT count(*) FROM turns) AS t, (SELECT count(*) FROM invocations) AS i, (SELECT sum(output_tokens) FROM turns) AS o, (SELECT sum(lines) FROM agent_files) AS l"),
+  });
+  /** Files whose rows a run wrote (a file planned but not yet read has no inode recorded). */
+  const readFiles = (db: string) => (existsSync(db) ? one(db, "SELECT count(ino) AS n FROM agent_files").n : 0);
+  let indexMs = 0;
+  beforeAll(async () => {
+    // above 64 MB: a first index parses in threads and loads in bulk; --no-bulk commits every 64 MB
+    buildAgentCorpus(corpus, 50e6, 240);
+    const t0 = performance.now();
+    const r = await run(BIN, ["index", ...roots(), "--db", reference]);
+    indexMs = performance.now() - t0;
+    expect(r.code, r.stderr).toBe(0);
+  }, 60_000);
+
+  /** Runs `index` and sends `sig` (twice with `double`) at a random moment of the run, once the database exists. */
+  async function indexInterrupted(db: string, sig: Sig, extra: string[], ms: number, double: boolean) {
+    const s = start(BIN, ["index", ...roots(), "--db", db, ...extra]);
+    let exited = false;
+    void s.exited.then(() => (exited = true));
+    await until(() => exited || existsSync(db), 5000);
+    await Bun.sleep(ms);
+    s.proc.kill(sig);
+    if (double) {
+      await Bun.sleep(2);
+      s.proc.kill(sig);
+    }
+    const code = await s.exited;
+    await Bun.sleep(20);
+    return { code, lines: stderrLines(s.stderr()) };
+  }
+
+  test("SIGINT and SIGTERM at random moments of a first index: one line with how far it got, 130/143, readers at once, then the same index as one run", async () => {
+    const rng = new Rng(23);
+    const expected = await contents(reference);
+    expect(expected.rows[0].t).toBeGreaterThan(5000);
+    const seen = { interrupted: 0, SIGINT: 0, SIGTERM: 0, someWritten: 0, stoppedEarly: 0, double: 0 };
+    for (let trial = 0; trial < 6; trial++) {
+      const db = join(tmp.dir, `index-${trial}.db`);
+      const extra = [[], ["--no-bulk"], ["--jobs", "0", "--no-bulk"]][trial % 3]!;
+      for (const sig of (trial % 2 ? ["SIGTERM", "SIGINT"] : ["SIGINT", "SIGTERM"]) as Sig[]) {
+        const before = readFiles(db);
+        const double = trial === 5 && sig === "SIGINT";
+        const o = await indexInterrupted(db, sig, extra, rng.int(Math.ceil(indexMs * 0.8)), double);
+        const what = `trial ${trial} ${extra.join(" ")} ${sig}: exit ${o.code}, stderr ${JSON.stringify(o.lines)}`;
+        if (o.code === 0) expect(o.lines, what).toEqual([]); // done before the signal (its summary is on stdout)
+        else {
+          expect(o.code, what).toBe(EXIT[sig]);
+          if (o.lines.length) {
+            if (double && o.lines[0]!.includes("interrupted again")) seen.double++;
+            expect(o.lines.length, what).toBe(1);
+            const m = /^\[warn\] interrupted: (?:indexed ([\d,]+) of ([\d,]+) files? to read \(.+ of .+\), committed|nothing indexed .*); run the same command to resume$/.exec(o.lines[0]!);
+            expect(m, what).not.toBeNull();
+            // the files it says it indexed are the ones committed
+            const n = (x: string) => Number(x.replace(/,/g, ""));
+            if (m![1] !== undefined) expect(readFiles(db) - before, what).toBe(n(m![1]));
+            // stopped mid-run, not at the end of it
+            if (m![1] !== undefined && n(m![1]) < n(m![2]!)) seen.stoppedEarly++;
+            if (readFiles(db) > before) seen.someWritten++;
+            seen.interrupted++;
+            seen[sig]++;
+          }
+        }
+        // no hot journal left behind: every other command reads the database at once
+        expect(existsSync(`${db}-journal`) && statSync(`${db}-journal`).size > 0, what).toBe(false);
+        if (existsSync(db)) await readersAgree(db, what);
+      }
+      const last = await run(BIN, ["index", ...roots(), "--db", db, "--json"]);
+      expect(last.code, last.stderr).toBe(0);
+      const r = JSON.parse(last.stdout);
+      expect(r.rewritten + r.grown, last.stdout).toBe(0); // what a stopped run left is new or unchanged, never "rewritten"
+      expect(await contents(db), `trial ${trial}`).toEqual(expected);
+      expect((await run(BIN, ["check", "--db", db])).code).toBe(0);
+    }
+    console.log(`index interrupt: ${JSON.stringify(seen)} over 12 moments; an uninterrupted first index took ${indexMs.toFixed(0)} ms`);
+    expect(seen.interrupted).toBeGreaterThanOrEqual(4);
+    expect(seen.SIGINT).toBeGreaterThan(0);
+    expect(seen.SIGTERM).toBeGreaterThan(0);
+    expect(seen.someWritten).toBeGreaterThan(0);
+    expect(seen.stoppedEarly).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+
+  test("index --follow stopped during its first index: one line and 130/143, or (the index complete) exit 0 without following; never a follower left running", async () => {
+    const rng = new Rng(29);
+    const outcomes = { interrupted: 0, complete: 0 };
+    for (let i = 0; i < 6; i++) {
+      const sig: Sig = i % 2 ? "SIGTERM" : "SIGINT";
+      const db = join(tmp.dir, `follow-${i}.db`);
+      const s = start(BIN, ["index", "--follow", ...roots(), "--db", db, "--poll-ms", "100"]);
+      let exited = false;
+      void s.exited.then(() => (exited = true));
+      await until(() => exited || existsSync(db), 5000);
+      // the late moments (the first index done, or nearly) are the ones a lost signal would leave following
+      await Bun.sleep(i < 3 ? rng.int(Math.ceil(indexMs * 0.8)) : indexMs * (0.8 + 0.1 * i));
+      s.proc.kill(sig);
+      const code = await Promise.race([s.exited, Bun.sleep(15_000).then(() => "still running")]);
+      if (code === "still running") s.proc.kill("SIGKILL");
+      await Bun.sleep(20);
+      const lines = stderrLines(s.stderr());
+      const what = `${sig} ${i}: exit ${code}, stderr ${JSON.stringify(lines)}`;
+      if (code === EXIT[sig] && lines.length === 1) {
+        expect(lines[0], what).toMatch(/^\[warn\] interrupted: (indexed [\d,]+ of [\d,]+ files? to read|nothing indexed).*; run the same command to resume$/);
+        outcomes.interrupted++;
+      } else if (code === 0) {
+        // done before the signal: stopped before following, or the live follower's clean stop
+        expect(lines.join("\n"), what).toMatch(/stopped before following|handing over/);
+        outcomes.complete++;
+      } else expect(code, what).toBe(EXIT[sig]); // before its handlers were set: nothing said
+    }
+    expect(outcomes.interrupted, JSON.stringify(outcomes)).toBeGreaterThan(0);
+  }, 180_000);
 });
 
 describe("the wrong input", () => {

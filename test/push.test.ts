@@ -192,7 +192,7 @@ describe("two devices", () => {
     expect(pb.tables.turns.rows).toBe(one(b, "SELECT count(*) AS n FROM turns").n);
     // B grows: an incremental index, then an incremental push
     appendCalls(largestClaude(samples), 12, "grow1");
-    expect((await index(b)).appended).toBe(1);
+    expect((await index(b)).grown).toBe(1);
     const again = await push(url, b);
     expect(again.whole_because).toBeNull();
     expect(again.tables.turns).toEqual({ how: "changes", rows: 12, deleted: 0 });
@@ -358,7 +358,7 @@ describe("exactly once", () => {
     appendCalls(largestClaude(root), 30, "kill");
     rewriteCodex(root);
     const r = await index(db, root);
-    expect([r.appended, r.reindexed]).toEqual([1, 1]);
+    expect([r.grown, r.rewritten]).toEqual([1, 1]);
     const after = snapshot(db);
     // what a push that nothing interrupted leaves, and when its transaction opens and commits
     const SMALL = { SLUICE_PUSH_BATCH_ROWS: "50", SLUICE_LOG_LEVEL: "4" };
@@ -467,7 +467,7 @@ describe("exactly once", () => {
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean).slice(0, -20);
     writeFileSync(file, lines.join("\n").replace(/"output_tokens":(\d+)/g, (_, n) => `"output_tokens":${Number(n) + 1000}`) + "\n");
     rewriteCodex(root);
-    expect((await index(db, root)).reindexed).toBe(2);
+    expect((await index(db, root)).rewritten).toBe(2);
     const [p1, p2] = await Promise.all([push(url, db), push(url, db)]);
     expect([p1.whole_because, p2.whole_because]).toEqual([null, null]);
     expect(p1.tables.turns.deleted + p2.tables.turns.deleted).toBeGreaterThanOrEqual(calls - 5);

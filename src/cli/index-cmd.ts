@@ -6,11 +6,12 @@ import { onCurrentFile } from "../db/open";
 import { useIndexSettings } from "../db/settings";
 import { agentRoots } from "../deep-index/discover";
 import { followIndex } from "../deep-index/follow";
-import { indexOnce } from "../deep-index/index-once";
+import { indexOnce, interruptedLine, isStopped, type IndexStopped } from "../deep-index/index-once";
 import { defaultParseThreads, type IndexOptions } from "../deep-index/indexer";
 import type { IndexOnceResult } from "../deep-index/index-once";
 import { count, megabytes, seconds } from "../runtime/format";
 import { log } from "../runtime/log";
+import { exitBySignal, StopRequest } from "../runtime/signals";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printResult } from "./output";
@@ -19,9 +20,27 @@ import { printResult } from "./output";
  * One index run; when `vacuum --full` replaced the file while this run waited for its claim, the
  * run opens the path again (nothing was written to the old file) and goes on there.
  */
-function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions): Promise<IndexOnceResult> {
-  const work = async (db: Database) => (await indexOnce(db, { dbPath, roots, role: "index", threads, log, prepare: () => useIndexSettings(db) }))!;
+function indexWithRetry(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions, stop: StopRequest): Promise<IndexOnceResult | IndexStopped> {
+  const work = async (db: Database) => (await indexOnce(db, { dbPath, roots, role: "index", threads, log, stop, prepare: () => useIndexSettings(db) }))!;
   return onCurrentFile(dbPath, { create: true }, work, log, "indexing the new file");
+}
+
+/**
+ * The run, stopped by SIGINT or SIGTERM after the file being written (what was written is
+ * committed, the database closed): one line that says where, and the end by the signal (130, 143).
+ */
+async function indexInterruptible(dbPath: string, roots: { claude: string[]; codex: string[] }, threads: IndexOptions): Promise<IndexOnceResult> {
+  // before the database is opened: a signal during a migration waits for it to commit
+  const stop = new StopRequest();
+  let r: IndexOnceResult | IndexStopped;
+  try {
+    r = await indexWithRetry(dbPath, roots, threads, stop);
+  } finally {
+    stop.dispose();
+  }
+  if (isStopped(r)) exitBySignal(stop.signal!, interruptedLine(r));
+  // a signal after the last commit: the run is complete, and says so
+  return r;
 }
 
 /**
@@ -84,12 +103,12 @@ export default defineCommand({
       return;
     }
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
-    const r = await indexWithRetry(dbPath, roots, { ...threads, bulk: args.bulk });
+    const r = await indexInterruptible(dbPath, roots, { ...threads, bulk: args.bulk });
     printResult(args.json, { ...r, roots }, () => [
-      `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
-        `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
-        (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
-        (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
+      `indexed ${r.files} files (${r.new} new, ${r.grown} grown, ${r.rewritten} rewritten, ${r.unchanged} unchanged): ${count(r.lines)} lines, ` +
+        `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.writeMs} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
+        (r.malformed || r.unknown ? `; ${count(r.malformed)} malformed and ${count(r.unknown)} unknown lines skipped` : "") +
+        (r.flowsRebuilt ? `; ${count(r.flowsRebuilt)} flows from sse_lines built in ${count(r.flowsMs)} ms` : ""),
     ]);
   },
 });

@@ -4,7 +4,7 @@
 import { constants, Database } from "bun:sqlite";
 import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { describeSqliteError, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
+import { describeSqliteError, hotJournal, SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema";
 import { BUSY_TIMEOUT_MS } from "./settings";
 import { DatabaseReplaced, fileAt, fileReplaced, isReplaced, rememberFile, whenUnlocked } from "./writer-lock";
@@ -152,6 +152,7 @@ function writable(dir: string): boolean {
 function cannotOpen(path: string, err: unknown): SluiceError {
   const code = String((err as { code?: unknown })?.code ?? "");
   if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return damaged(path, err);
+  if (code === "SQLITE_READONLY_ROLLBACK") return hotJournal(`database ${path}`, `'sluice vacuum --db ${path}'`);
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM") {
     const why = accessProblem(path);
     if (why) return new SluiceError(`cannot write database ${path}: ${why}; this command writes to it (a reader such as 'sluice report' does not need to)`, EXIT_FAILURE);

@@ -12,13 +12,15 @@ import { checkpointTruncate, useIndexSettings, useLiveSettings } from "../db/set
 import { claimWriter, DatabaseReplaced, fileReplaced, registerRunning, releaseWriter } from "../db/writer-lock";
 import { Waker } from "../input/waker";
 import { execSelf, liveEnv } from "../runtime/exec-self";
-import { count, seconds } from "../runtime/format";
+import { count, plural, seconds } from "../runtime/format";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
-import { onStopSignals } from "../runtime/signals";
+import { rssBytes } from "../runtime/proc";
+import { ago, statusLine } from "../runtime/status-line";
+import { exitBySignal, onStopSignals, settleSignals, StopRequest } from "../runtime/signals";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
-import { indexOnce } from "./index-once";
+import { indexOnce, interruptedLine, isStopped, type IndexOnceResult } from "./index-once";
 import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
@@ -40,7 +42,7 @@ const SETTLE_MS = 100;
 
 export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promise<void> {
   if (!o.handover) {
-    await firstIndex(o, log);
+    if (!(await firstIndex(o, log))) return;
     await execSelf(o.liveArgs, liveEnv());
   }
   const stop = new LiveStop();
@@ -91,11 +93,27 @@ async function startLive(db: Database, o: FollowOptions, log: ConsolaInstance, s
   }
 }
 
-/** The first run, with the JIT and parse threads: everything there is to index (again on the new file, if `vacuum --full` replaced it meanwhile). */
-async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
-  const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, prepare: () => useIndexSettings(db) });
-  const r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
-  if (r) log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+/**
+ * The first run, with the JIT and parse threads: everything there is to index (again on the new
+ * file, if `vacuum --full` replaced it meanwhile). Stopped by a signal, it ends as `sluice index`
+ * does: what was written committed, one line, 130 or 143. A signal that came after its last
+ * commit is not lost either: the run is complete, and the follower stops as it would while
+ * following (false: no hand-over).
+ */
+async function firstIndex(o: FollowOptions, log: ConsolaInstance): Promise<boolean> {
+  const stop = new StopRequest();
+  let r: Awaited<ReturnType<typeof indexOnce>>;
+  try {
+    const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, stop, prepare: () => useIndexSettings(db) });
+    r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
+  } finally {
+    await settleSignals(); // one that came while the database closed: seen below, not dropped
+    stop.dispose();
+  }
+  if (r && isStopped(r)) exitBySignal(stop.signal!, interruptedLine(r));
+  if (r && stop.signal) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; ${stop.signal}: stopped before following`);
+  else if (r) log.info(`indexed ${plural(r.files, "file")} (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
+  return stop.signal === null;
 }
 
 /**
@@ -108,6 +126,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
   const stopping = () => stop.stopping;
   const roots = new WatchedRoots([...o.roots.claude, ...o.roots.codex], () => waker.wake(), log);
   const budget = new FollowerBudget(o.maxRssBytes, log);
+  const status = new FollowStatus(db, log);
   let pagesReleased = false, lastRescan = -Infinity;
   try {
     while (!stopping()) {
@@ -120,8 +139,9 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
-        if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
+        if (r && !isStopped(r)) status.ran(r, rescan);
       }
+      status.show();
       if (!pagesReleased) {
         pagesReleased = true;
         releaseStartupPagesLogged(o.dbPath, log);
@@ -133,8 +153,44 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
     }
     return false;
   } finally {
+    statusLine.clear();
     roots.close();
     releaseRunning(db, running);
+  }
+}
+
+/**
+ * The live follower's status line (runtime/status-line.ts): the files it watches (as of the last
+ * full listing, and the new ones since), what the index holds, when it last wrote and its RSS.
+ * On a terminal it is drawn after every pass; off one, logged once a minute.
+ */
+class FollowStatus {
+  private files = 0;
+  private sessions = 0;
+  private turns = 0;
+  private lines = 0;
+  private lastCommitAt: number | null;
+
+  constructor(db: Database, private readonly log: ConsolaInstance) {
+    // the first image's writes count as the last commit until this one makes its own
+    const at = (db.query("SELECT max(indexed_at) AS at FROM agent_files").get() as { at: string | null }).at;
+    this.lastCommitAt = at === null ? null : Date.parse(at);
+  }
+
+  ran(r: IndexOnceResult, rescan: boolean) {
+    this.files = rescan ? r.files : this.files + r.new;
+    this.sessions = r.sessions;
+    this.turns = r.turns;
+    this.lines += r.lines;
+    if (r.lines || r.new || r.grown || r.rewritten || r.flowsRebuilt) this.lastCommitAt = Date.now();
+    if (r.lines || r.flowsRebuilt) this.log.debug(`indexed ${plural(r.lines, "line")} from ${plural(r.files - r.unchanged, "file")}, ${plural(r.flowsRebuilt, "flow")}`);
+  }
+
+  show() {
+    statusLine.update(() =>
+      `${plural(this.files, "file")} watched · ${plural(this.sessions, "session")}, ${plural(this.turns, "turn")} indexed · ` +
+      `commit ${ago(this.lastCommitAt)} · RSS ${Math.round(rssBytes() / (1 << 20))} MB · ${plural(this.lines, "line")} since start`,
+      (line) => this.log.info(line));
   }
 }
 

@@ -7,9 +7,14 @@ import type { Database } from "bun:sqlite";
 import { claimWriter, releaseWriter } from "../db/writer-lock";
 import { discover, type AgentFile } from "./discover";
 import { buildFlows } from "./flows";
-import { indexFiles, type IndexOptions, type IndexSummary } from "./indexer";
+import { count, plural, size } from "../runtime/format";
+import type { StopRequest } from "../runtime/signals";
+import { defaultParseThreads, indexFiles, type IndexInterruption, type IndexOptions, type IndexSummary } from "./indexer";
 
-export type IndexOnceResult = IndexSummary & { flows_rebuilt: number; flows_ms: number };
+export type IndexOnceResult = IndexSummary & { flowsRebuilt: number; flowsMs: number };
+
+/** A run that a stop request ended: where it stopped ('before' the claim: nothing written). */
+export type IndexStopped = { interrupted: IndexInterruption | "before" };
 
 export interface IndexOnceOptions {
   dbPath: string;
@@ -27,17 +32,40 @@ export interface IndexOnceOptions {
    * `vacuum --full` holds the database, whose rebuild needs it in rollback-journal mode.
    */
   prepare?: () => void;
+  /**
+   * `sluice index` run to an end: a stop signal ends the run after the file being written, with
+   * what was written committed, and no flows built (the next run builds them). A second signal
+   * rolls back the batch in flight and ends the process at once.
+   */
+  stop?: StopRequest;
 }
 
-export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<IndexOnceResult | null> {
-  const claim = await claimWriter(db, o.dbPath, "deep-index", o.role, o.log, o.stopped);
-  if (claim === null) return null;
+export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<IndexOnceResult | IndexStopped | null> {
+  const { stop } = o;
+  const claim = await claimWriter(db, o.dbPath, "deep-index", o.role, o.log, stop ? () => stop.stopped : o.stopped);
+  if (claim === null) return stop?.stopped ? { interrupted: "before" } : null;
+  if (stop) stop.lastResort = () => db.inTransaction && db.run("ROLLBACK");
   try {
     o.prepare?.();
-    const files = await indexFiles(db, o.files ?? discover(o.roots), o.threads);
+    const { interrupted, ...files } = await indexFiles(db, o.files ?? discover(o.roots), { ...(o.threads ?? { parseThreads: defaultParseThreads() }), stop });
+    if (interrupted) return { interrupted };
     const flows = buildFlows(db);
-    return { ...files, flows_rebuilt: flows.flows, flows_ms: flows.ms };
+    return { ...files, flowsRebuilt: flows.flows, flowsMs: flows.ms };
   } finally {
+    if (stop) stop.lastResort = () => {};
     releaseWriter(db, claim);
   }
+}
+
+export function isStopped(r: IndexOnceResult | IndexStopped): r is IndexStopped {
+  return "interrupted" in r;
+}
+
+/** The one line a stopped run ends with: how far it got, and what to do next. */
+export function interruptedLine(s: IndexStopped): string {
+  const i = s.interrupted;
+  const where = i === "before"
+    ? "nothing indexed (stopped while waiting for another writer)"
+    : `indexed ${count(i.files)} of ${plural(i.ofFiles, "file")} to read (${size(i.bytes)} of ${size(i.ofBytes)}), committed`;
+  return `interrupted: ${where}; run the same command to resume`;
 }

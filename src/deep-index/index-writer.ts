@@ -23,8 +23,9 @@ export interface KnownFile {
   id: number;
   path: string;
   session_id: number;
-  dev: number;
-  ino: number;
+  /** Null in a row planned but never read (a run stopped or killed before it got to the file). */
+  dev: number | null;
+  ino: number | null;
   fingerprint: string;
   fingerprint_len: number;
   size: number;

@@ -13,15 +13,20 @@ import { parseFile, type ParseJob, type ParsedFile } from "./file-parser";
 import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer";
 import { KnownFiles, type FileMatch } from "./known-files";
 import { defaultParseThreads, ParsePool } from "./parse-pool";
+import { yieldToSignals } from "../runtime/signals";
 
 export { defaultParseThreads } from "./parse-pool";
 
 export interface IndexSummary {
   files: number;
-  skipped: number;
-  appended: number;
-  reindexed: number;
-  added: number;
+  /** Files read for the first time. */
+  new: number;
+  /** Files read on from their indexed offset. */
+  grown: number;
+  /** Files read again from byte 0 (their content changed before the indexed offset). */
+  rewritten: number;
+  /** Files with nothing new to read. */
+  unchanged: number;
   bytes: number;
   lines: number;
   malformed: number;
@@ -29,7 +34,7 @@ export interface IndexSummary {
   sessions: number;
   turns: number;
   ms: number;
-  write_ms: number;
+  writeMs: number;
 }
 
 /** Bytes of log read per transaction. */
@@ -66,6 +71,16 @@ export interface IndexOptions {
    * index is empty and there is more than PARALLEL_BYTES to read, as on a first index.
    */
   bulk?: boolean;
+  /** A stop request (SIGINT, SIGTERM): the run ends after the file being written, with what was written committed. */
+  stop?: { readonly stopped: boolean };
+}
+
+/** Where a stopped run ended: the files (and their bytes) written and committed, of those it had to read. */
+export interface IndexInterruption {
+  files: number;
+  ofFiles: number;
+  bytes: number;
+  ofBytes: number;
 }
 
 /**
@@ -73,10 +88,13 @@ export interface IndexOptions {
  * worker threads, a few files ahead of the one being written; the rows are still written in file
  * order, so the result does not depend on the threads.
  */
-export async function indexFiles(db: Database, files: AgentFile[], threads: IndexOptions = { parseThreads: defaultParseThreads() }): Promise<IndexSummary> {
+export async function indexFiles(
+  db: Database, files: AgentFile[], threads: IndexOptions = { parseThreads: defaultParseThreads() },
+): Promise<IndexSummary & { interrupted?: IndexInterruption }> {
   const run = new IndexRun(db, files);
   await run.write(threads);
-  return run.summary();
+  if (!threads.stop?.stopped) return run.summary();
+  return { ...run.summary(), interrupted: run.interruption() };
 }
 
 /** One index run: the files that changed, planned, parsed and written in file order. */
@@ -89,12 +107,15 @@ class IndexRun {
   private newBytes = 0;
   private writeMs = 0;
   private batchBytes = 0;
+  /** Files whose rows were written (held by a bulk load, or in the batch): all committed by the end of write(). */
+  private written = 0;
+  private lastYield = performance.now();
 
   constructor(
     private readonly db: Database,
     private readonly files: AgentFile[],
   ) {
-    this.sum = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
+    this.sum = { files: files.length, new: 0, grown: 0, rewritten: 0, unchanged: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, writeMs: 0 };
     this.writer = new IndexWriter(db);
   }
 
@@ -114,16 +135,22 @@ class IndexRun {
   private consider(m: FileMatch) {
     const st = m.f.listed, row = m.byInode;
     if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs) {
-      this.sum.skipped++;
+      this.sum.unchanged++;
       return;
     }
     this.changed.push(m);
     this.newBytes += Math.max(0, st.size - (row?.indexed_offset ?? 0));
   }
 
-  /** Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). */
+  /**
+   * Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). A stop
+   * request ends it after the file being written: the parse threads go, the files planned but not
+   * yet written are left for the next run (read from where their rows say), and what was written
+   * is committed, as at the end of a batch.
+   */
   async write(threads: IndexOptions) {
     const { db, changed } = this;
+    const stopped = () => threads.stop?.stopped === true;
     db.run("BEGIN IMMEDIATE");
     let pool: ParsePool | null = null;
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
@@ -132,7 +159,7 @@ class IndexRun {
       this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
-      while (next < changed.length || inFlight.length) {
+      while ((next < changed.length || inFlight.length) && !stopped()) {
         // keep the parse threads busy: a few files ahead of the one being written
         while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {
           const m = changed[next++]!;
@@ -142,12 +169,19 @@ class IndexRun {
         const head = inFlight.shift();
         if (!head) continue;
         await this.writeParsed(head.p, head.parsed, bulkLoad);
+        this.written++;
         if (bulkLoad?.full) {
           this.writeBulkLoad(bulkLoad);
           bulkLoad = null; // the rest of the run writes file by file, into the indexes now built
           db.run("BEGIN IMMEDIATE");
           this.batchBytes = 0;
         } else if (this.batchBytes >= BATCH_BYTES) this.timed(() => this.commitBatch(true));
+        if (threads.stop) await this.yieldIfDue();
+      }
+      if (stopped()) {
+        pool?.close(); // before their files are closed: a thread may be reading one
+        pool = null;
+        for (const { p } of inFlight.splice(0)) closeQuietly(p.fd);
       }
       if (bulkLoad) this.writeBulkLoad(bulkLoad);
       else this.timed(() => this.commitBatch(false));
@@ -183,8 +217,8 @@ class IndexRun {
       from = row.indexed_offset;
       state = row.state;
       // touched (a new mtime) or renamed, with nothing new to read: unchanged, as a person counts it
-      if (st.size > from) this.sum.appended++;
-      else this.sum.skipped++;
+      if (st.size > from) this.sum.grown++;
+      else this.sum.unchanged++;
     } else if (row || atPath) {
       // rewritten since it was read. Renamed too, it is still the inode's row that goes: a new row
       // would leave the old content counted beside the new.
@@ -192,10 +226,12 @@ class IndexRun {
       target = { fileId: known.id, sessionId: known.session_id, subagent: f.subagent };
       if (known.path !== f.path) this.writer.moveFile(target, f.path);
       this.writer.restartFile(target);
-      this.sum.reindexed++;
+      // a row never read (planned by a run stopped before it got to the file) is a new file, as a person counts it
+      if (known.ino === null) this.sum.new++;
+      else this.sum.rewritten++;
     } else {
       target = this.writer.addFile(f);
-      this.sum.added++;
+      this.sum.new++;
     }
     return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state } };
   }
@@ -244,6 +280,18 @@ class IndexRun {
     });
   }
 
+  /** Lets a stop signal's handler run, every few milliseconds of work (it runs only when the event loop has control). */
+  private async yieldIfDue() {
+    if (performance.now() - this.lastYield < 5) return;
+    await yieldToSignals();
+    this.lastYield = performance.now();
+  }
+
+  /** Where a stopped run ended. */
+  interruption(): IndexInterruption {
+    return { files: this.written, ofFiles: this.changed.length, bytes: this.sum.bytes, ofBytes: this.newBytes };
+  }
+
   /** Runs `f`, counting its time as write time. */
   private timed<T>(f: () => T): T {
     const t = performance.now();
@@ -259,7 +307,7 @@ class IndexRun {
     this.sum.sessions = counts.s;
     this.sum.turns = counts.t;
     this.sum.ms = Math.round(performance.now() - this.started);
-    this.sum.write_ms = Math.round(this.writeMs);
+    this.sum.writeMs = Math.round(this.writeMs);
     return this.sum;
   }
 }

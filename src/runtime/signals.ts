@@ -80,6 +80,17 @@ export function yieldToSignals(): Promise<void> {
 }
 
 /**
+ * Lets a signal that arrived during the last synchronous stretch reach its handler: it is read in
+ * the loop's next poll, after this turn's immediates, hence two turns. Call it before removing the
+ * handlers (StopRequest.dispose) when the process goes on afterwards: removed first, they would
+ * drop that signal, and a follower about to hand over would follow on, asked to stop (seen).
+ */
+export async function settleSignals(): Promise<void> {
+  await yieldToSignals();
+  await yieldToSignals();
+}
+
+/**
  * Prints `line` (one line on stderr) and ends the process by `signal` with the default action, as
  * if it had never been caught: the parent sees "killed by SIGINT" (a shell: 130) or SIGTERM (143),
  * and a shell script stops as it would on Ctrl-C. Exits 128 + signal if the signal does not end it.
