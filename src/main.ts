@@ -37,6 +37,7 @@ const main = defineCommand({
     prices: () => import("./cli/prices").then((m) => m.default),
     push: () => import("./cli/push").then((m) => m.default),
     devices: () => import("./cli/devices").then((m) => m.default),
+    export: () => import("./cli/export").then((m) => m.default),
   },
 });
 

@@ -12,12 +12,13 @@ const SRC = join(ROOT, "src");
 /** Which folders each folder of src/ may import from (besides itself). */
 const MAY_IMPORT: Record<string, string[]> = {
   "main.ts": ["cli", "runtime"],
-  cli: ["report", "ops", "team", "ingest", "deep-index", "db", "input", "extract", "runtime", "native"],
+  cli: ["report", "ops", "team", "ingest", "deep-index", "archive", "db", "input", "extract", "runtime", "native"],
   report: ["deep-index", "db", "runtime"],
   ops: ["db", "input", "extract", "runtime", "native"],
   team: ["db", "runtime"],
   ingest: ["db", "input", "extract", "runtime", "native"],
-  "deep-index": ["db", "input", "extract", "runtime", "native"],
+  "deep-index": ["archive", "db", "input", "extract", "runtime", "native"],
+  archive: ["db", "runtime"],
   db: ["runtime", "native"],
   input: ["runtime"],
   extract: ["runtime"],

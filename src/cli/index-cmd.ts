@@ -63,6 +63,11 @@ export default defineCommand({
       type: "boolean",
       description: "Load without the secondary indexes and build them at the end (default: on a first index with more than 64 MB to read; --no-bulk: never)",
     },
+    archive: {
+      type: "boolean",
+      default: true,
+      description: "Keep every byte of the logs in the database, for export, search and show (--no-archive: counts only; switched on later, it archives what is still on disk)",
+    },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false, group: "internal" },
     ...dbArg,
     ...jsonArg,
@@ -79,17 +84,18 @@ export default defineCommand({
       const maxRssMb = intFlag("max-rss", args["max-rss"], 64, 16);
       const liveCacheMb = intFlag("live-cache-mb", args["live-cache-mb"], 2, 1);
       const liveArgs = ["index", "--follow", "--handover", "--db", dbPath, "--claude", roots.claude.join(","), "--codex", roots.codex.join(","),
-        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb)];
-      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
+        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb), ...(args.archive ? [] : ["--no-archive"])];
+      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover, archive: args.archive }, log);
       return;
     }
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
-    const r = await indexWithRetry(dbPath, roots, { ...threads, bulk: args.bulk });
+    const r = await indexWithRetry(dbPath, roots, { ...threads, bulk: args.bulk, archive: args.archive });
     printResult(args.json, { ...r, roots }, () => [
       `indexed ${r.files} files (${r.added} new, ${r.appended} grown, ${r.reindexed} rewritten, ${r.skipped} unchanged): ${count(r.lines)} lines, ` +
         `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.write_ms} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
         (r.malformed || r.unknown ? `; ${r.malformed} malformed and ${r.unknown} unknown lines skipped` : "") +
         (r.flows_rebuilt ? `; ${count(r.flows_rebuilt)} flows from sse_lines built in ${count(r.flows_ms)} ms` : ""),
+      ...(r.unarchived.length ? [`${r.unarchived.length} sessions have no content left to archive (indexed with --no-archive, their files gone since): ${r.unarchived.join(", ")}`] : []),
     ]);
   },
 });

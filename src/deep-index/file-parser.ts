@@ -3,6 +3,7 @@
 // (parse-worker.ts) while the main thread writes.
 
 import { readSync } from "node:fs";
+import { Chunker, type ArchivedBytes, type ArchiveJob } from "../archive/chunks";
 import { parseClaudeLine } from "./claude";
 import { newCodexState, parseCodexLine, type CodexState } from "./codex";
 import type { Agent } from "./discover";
@@ -66,6 +67,8 @@ export interface ParsedFile {
    * UNDATED at the end of the file: the writer dates them with it, as a whole-file read would.
    */
   datesEarlier: string | null;
+  /** The file's bytes for the archive, compressed here (null when the run does not archive). */
+  archive: ArchivedBytes | null;
 }
 
 export interface ParseJob {
@@ -75,6 +78,8 @@ export interface ParseJob {
   from: number;
   size: number;
   state: string | null;
+  /** Archive the bytes read (and any the archive lacks before `from`): see archive/chunks.ts. */
+  archive?: ArchiveJob | null;
 }
 
 const LF = 10;
@@ -94,6 +99,8 @@ export function parseFile(job: ParseJob): ParsedFile {
   let lines = 0;
   // readBuffer[0, held) is the file from byte `base`, which is just past the last complete line parsed
   let buf = readBuffer, base = job.from, held = 0;
+  const chunker = job.archive ? new Chunker(job.archive) : null;
+  if (chunker && job.archive!.from < job.from) chunker.addFromFile(job.fd, job.archive!.from, job.from, buf);
   while (base + held < job.size) {
     if (held === buf.length) {
       const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
@@ -117,10 +124,12 @@ export function parseFile(job: ParseJob): ParsedFile {
       }
       s = nl + 1;
     }
+    chunker?.add(buf, 0, end);
     buf.copy(buf, 0, end, held);
     base += end;
     held -= end;
   }
+  const archive = chunker ? chunker.finish(base, buf.subarray(0, held)) : null;
   readBuffer = buf.length > READ_BUFFER_BYTES ? Buffer.allocUnsafe(READ_BUFFER_BYTES) : buf;
   const read = base - job.from;
   return {
@@ -131,6 +140,7 @@ export function parseFile(job: ParseJob): ParsedFile {
     resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]): ResultRow => [id, failed ? 1 : 0])) : null,
     session: read > 0 || job.from === 0 ? records.facts() : null,
     datesEarlier: records.datesEarlier,
+    archive,
   };
 }
 

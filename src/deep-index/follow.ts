@@ -19,6 +19,7 @@ import { onStopSignals } from "../runtime/signals";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
 import { indexOnce } from "./index-once";
+import { defaultParseThreads } from "./parse-pool";
 import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
@@ -33,6 +34,8 @@ export interface FollowOptions {
   /** The words that start the live image (everything after the program). */
   liveArgs: string[];
   handover: boolean;
+  /** Keep the files' bytes in the archive (false: --no-archive). */
+  archive: boolean;
 }
 
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
@@ -93,7 +96,8 @@ async function startLive(db: Database, o: FollowOptions, log: ConsolaInstance, s
 
 /** The first run, with the JIT and parse threads: everything there is to index (again on the new file, if `vacuum --full` replaced it meanwhile). */
 async function firstIndex(o: FollowOptions, log: ConsolaInstance) {
-  const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, prepare: () => useIndexSettings(db) });
+  const threads = { parseThreads: defaultParseThreads(), archive: o.archive };
+  const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads, log, prepare: () => useIndexSettings(db) });
   const r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
   if (r) log.info(`indexed ${r.files} files (${count(r.lines)} lines) in ${seconds(r.ms)}; handing over to the live follower (same PID ${process.pid})`);
 }
@@ -118,7 +122,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
       const files = rescan ? discover(o.roots) : discover(o.roots, changes.paths);
       if (rescan || files.length || flowsPending(db)) {
         // no parse threads in the live image: they would not fit its memory budget
-        const threads = { parseThreads: 0, some: !rescan };
+        const threads = { parseThreads: 0, some: !rescan, archive: o.archive };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
         if (r && (r.lines || r.flows_rebuilt)) log.debug(`indexed ${r.lines} lines from ${r.files - r.skipped} files, ${r.flows_rebuilt} flows`);
       }

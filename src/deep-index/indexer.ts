@@ -30,6 +30,8 @@ export interface IndexSummary {
   turns: number;
   ms: number;
   write_ms: number;
+  /** Sessions with bytes the archive lacks (indexed with --no-archive) and whose files are gone: no content left to archive. */
+  unarchived: string[];
 }
 
 /** Bytes of log read per transaction. */
@@ -66,6 +68,8 @@ export interface IndexOptions {
    * index is empty and there is more than PARALLEL_BYTES to read, as on a first index.
    */
   bulk?: boolean;
+  /** Keep the files' bytes in the archive (archive/); false: counts only (--no-archive). Default true. */
+  archive?: boolean;
 }
 
 /**
@@ -89,12 +93,13 @@ class IndexRun {
   private newBytes = 0;
   private writeMs = 0;
   private batchBytes = 0;
+  private archiving = true;
 
   constructor(
     private readonly db: Database,
     private readonly files: AgentFile[],
   ) {
-    this.sum = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0 };
+    this.sum = { files: files.length, skipped: 0, appended: 0, reindexed: 0, added: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, write_ms: 0, unarchived: [] };
     this.writer = new IndexWriter(db);
   }
 
@@ -104,7 +109,10 @@ class IndexRun {
    * one query: an unchanged tree costs the listing's stat per file and nothing more.
    */
   private readPlan(some: boolean) {
-    for (const m of new KnownFiles(this.writer.knownFiles(some ? this.files : undefined)).match(this.files)) this.consider(m);
+    const rows = this.writer.knownFiles(some ? this.files : undefined);
+    const matches = new KnownFiles(rows).match(this.files);
+    for (const m of matches) this.consider(m);
+    if (this.archiving && !some) this.sum.unarchived = this.writer.archive.unarchivable(rows, new Set(matches.map((m) => m.byInode?.id)));
   }
 
   /**
@@ -113,7 +121,9 @@ class IndexRun {
    */
   private consider(m: FileMatch) {
     const st = m.f.listed, row = m.byInode;
-    if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs) {
+    // archiving switched on after runs without it: the file is read for the archive alone
+    const archiveLags = this.archiving && row !== null && (row.archived_to === null || row.archived_to < row.indexed_offset);
+    if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs && !archiveLags) {
       this.sum.skipped++;
       return;
     }
@@ -124,6 +134,7 @@ class IndexRun {
   /** Parses and writes every changed file, in batches of BATCH_BYTES (or one bulk load). */
   async write(threads: IndexOptions) {
     const { db, changed } = this;
+    this.archiving = threads.archive !== false;
     db.run("BEGIN IMMEDIATE");
     let pool: ParsePool | null = null;
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
@@ -197,7 +208,8 @@ class IndexRun {
       target = this.writer.addFile(f);
       this.sum.added++;
     }
-    return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state } };
+    const archive = this.archiving ? this.writer.archive.job(target.fileId, from) : null;
+    return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state, archive } };
   }
 
   /** Writes one parsed file's rows and its progress (or hands them to the bulk load). */
@@ -209,8 +221,12 @@ class IndexRun {
       const progress: FileProgress = {
         fileId: p.target.fileId, dev: p.st.dev, ino: p.st.ino, fingerprint: fingerprintOf(p.fd, fpLen), fingerprintLen: fpLen,
         tailFingerprint: tailFingerprintOf(p.fd, r.indexedTo), size: p.st.size,
-        mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state,
+        mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state, archive: r.archive,
       };
+      if (r.archive) {
+        this.writer.archive.writeChunks(p.target.fileId, r.archive);
+        r.archive.chunks = []; // written: a bulk load holds the file's rows, not its bytes
+      }
       const bytes = r.indexedTo - p.job.from;
       if (bulkLoad) bulkLoad.add(p.target, r, bytes, progress);
       else {

@@ -1,0 +1,97 @@
+// The archive's statements, prepared once and run by the deep index's one writer (index-writer.ts),
+// in the transaction that holds the file's rows and its indexed offset: a file's archived end and
+// its indexed offset move together, so a kill leaves them agreeing (docs/archive.md).
+
+import type { Database, Statement } from "bun:sqlite";
+import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
+
+/** The latest generation of a file, as the plan reads it. */
+export interface ArchiveState {
+  generation: number;
+  archived_to: number;
+  hasTail: boolean;
+}
+
+export class ArchiveWriter {
+  private readonly current: Statement;
+  private readonly lastChunk: Statement;
+  private readonly dropChunksFrom: Statement;
+  private readonly insertChunk: Statement;
+  private readonly saveGeneration: Statement;
+  private readonly newGeneration: Statement;
+  private readonly closeGeneration: Statement;
+
+  constructor(private readonly db: Database) {
+    this.current = db.prepare(
+      "SELECT generation, archived_to, tail IS NOT NULL AND length(tail) > 0 AS hasTail FROM archive_generations WHERE file_id = ? ORDER BY generation DESC LIMIT 1");
+    this.lastChunk = db.prepare("SELECT start, length, data FROM archive_chunks WHERE file_id = ?1 AND generation = ?2 AND start < ?3 ORDER BY start DESC LIMIT 1");
+    this.dropChunksFrom = db.prepare("DELETE FROM archive_chunks WHERE file_id = ?1 AND generation = ?2 AND start >= ?3");
+    this.insertChunk = db.prepare("INSERT INTO archive_chunks (file_id, generation, start, length, data) VALUES (?, ?, ?, ?, ?)");
+    this.saveGeneration = db.prepare(`
+      INSERT INTO archive_generations (file_id, generation, archived_to, tail, started_at) VALUES (?1, ?2, ?3, ?4, ?5)
+      ON CONFLICT (file_id, generation) DO UPDATE SET archived_to = excluded.archived_to, tail = excluded.tail`);
+    this.newGeneration = db.prepare("INSERT INTO archive_generations (file_id, generation, started_at) VALUES (?, ?, ?)");
+    this.closeGeneration = db.prepare("UPDATE archive_generations SET replaced_at = ?3 WHERE file_id = ?1 AND generation = ?2");
+  }
+
+  /**
+   * The sessions of files whose archive lags what was indexed (runs with --no-archive) and that
+   * were not found on disk: what the archive lacks of them is gone.
+   */
+  unarchivable(rows: Array<{ id: number; indexed_offset: number; archived_to: number | null }>, found: Set<number | undefined>): string[] {
+    const gone = rows.filter((r) => (r.archived_to ?? 0) < r.indexed_offset && !found.has(r.id)).map((r) => r.id);
+    if (!gone.length) return [];
+    return (this.db.query("SELECT DISTINCT s.session_key AS k FROM agent_files f JOIN sessions s ON s.id = f.session_id WHERE f.id IN (SELECT value FROM json_each(?)) ORDER BY 1")
+      .all(JSON.stringify(gone)) as Array<{ k: string }>).map((r) => r.k);
+  }
+
+  /** The file's latest generation, or null when nothing of it was archived yet. */
+  state(fileId: number): ArchiveState | null {
+    const r = this.current.get(fileId) as { generation: number; archived_to: number; hasTail: number } | null;
+    return r ? { generation: r.generation, archived_to: r.archived_to, hasTail: r.hasTail === 1 } : null;
+  }
+
+  /**
+   * The file was rewritten and is read again from byte 0: what the archive holds of it becomes an
+   * earlier generation, and a new one starts. A generation that holds nothing is used again.
+   */
+  restart(fileId: number) {
+    const s = this.state(fileId);
+    if (!s) return;
+    if (s.archived_to === 0 && !s.hasTail) {
+      this.dropChunksFrom.run(fileId, s.generation, 0); // pieces of a run that was killed: nothing committed
+      return;
+    }
+    const now = new Date().toISOString();
+    this.closeGeneration.run(fileId, s.generation, now);
+    this.newGeneration.run(fileId, s.generation + 1, now);
+  }
+
+  /**
+   * Where the archive of a file read from `parseFrom` goes on: from its archived end (which lags
+   * the indexed offset when earlier runs did not archive), packing a small last piece again.
+   */
+  job(fileId: number, parseFrom: number): ArchiveJob {
+    const s = this.state(fileId);
+    const generation = s?.generation ?? 1;
+    const from = Math.min(s?.archived_to ?? 0, parseFrom);
+    if (from > 0) {
+      const last = this.lastChunk.get(fileId, generation, from) as { start: number; length: number; data: Uint8Array } | null;
+      if (last && last.length < REPACK_BELOW && last.start + last.length === from) {
+        return { generation, from, prefix: Bun.zstdDecompressSync(last.data), prefixStart: last.start };
+      }
+    }
+    return { generation, from, prefix: null, prefixStart: from };
+  }
+
+  /** The file's new pieces: anything from their start on (a killed run's leftovers, a repacked piece) is replaced. */
+  writeChunks(fileId: number, a: ArchivedBytes) {
+    this.dropChunksFrom.run(fileId, a.generation, a.start);
+    for (const c of a.chunks) this.insertChunk.run(fileId, a.generation, c.start, c.length, c.data);
+  }
+
+  /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */
+  saveProgress(fileId: number, a: ArchivedBytes) {
+    this.saveGeneration.run(fileId, a.generation, a.to, a.tail, new Date().toISOString());
+  }
+}

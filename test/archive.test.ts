@@ -1,0 +1,191 @@
+// The archive (docs/archive.md): every byte of every indexed agent log kept in the database, so
+// that `sluice export` writes the files back byte for byte (sha256) after the agent deleted them,
+// after they grew, across a rewrite (both generations), through kill -9, and after --no-archive.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { buildAgentCorpus } from "../bench/agent-corpus";
+import { modeOf, one, RUNNERS, run, SHARED, tempDir } from "./helpers";
+
+const tmp = tempDir("sluice-archive-");
+afterAll(() => tmp.cleanup());
+let n = 0;
+const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
+const SAMPLES = join(SHARED, "samples");
+const BIN = RUNNERS[1]!.cmd;
+const sluice = (...args: string[]) => run(BIN, args);
+/** A root with nothing in it: a named root must exist. */
+const emptyDir = () => {
+  const d = fresh("none");
+  mkdirSync(d);
+  return d;
+};
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+/** Every .jsonl under `dir`, by its path relative to `dir`, with its sha256. */
+function hashes(dir: string, only = (p: string) => p.endsWith(".jsonl")): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const p of walk(dir)) if (only(p)) m.set(relative(dir, p), sha(readFileSync(p)));
+  return m;
+}
+
+/** A root with Claude Code's and Codex's layout, from the samples: `claude/...`, `codex/...`. */
+function sampleTree(): { root: string; claude: string; codex: string } {
+  const root = fresh("tree");
+  cpSync(join(SAMPLES, "claude"), join(root, "claude"), { recursive: true });
+  cpSync(join(SAMPLES, "codex"), join(root, "codex"), { recursive: true });
+  return { root, claude: `${root}/claude/projects,${root}/claude/synthetic`, codex: `${root}/codex` };
+}
+
+async function index(db: string, claude: string, codex: string, ...more: string[]) {
+  const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+async function exportAll(db: string): Promise<{ dir: string; out: any }> {
+  const dir = fresh("export");
+  const r = await sluice("export", "--all", "--to", dir, "--db", db, "--json");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return { dir, out: JSON.parse(r.stdout) };
+}
+
+describe("export", () => {
+  test("every sample file: indexed, deleted, exported byte for byte (sha256), mode 0600", async () => {
+    const t = sampleTree(), db = fresh("samples.db");
+    const want = hashes(t.root);
+    expect(want.size).toBeGreaterThan(30);
+    await index(db, t.claude, t.codex);
+    rmSync(t.root, { recursive: true });
+    const { dir, out } = await exportAll(db);
+    // the export keeps the layout below the deepest common directory: here the tree's root
+    const got = hashes(dir, () => true);
+    expect(got).toEqual(want);
+    expect(out.files.length).toBe(want.size);
+    for (const f of out.files) {
+      expect(modeOf(f.path)).toBe(0o600);
+      expect(f.sha256).toBe(want.get(relative(dir, f.path)));
+    }
+    // a session alone, by a prefix of its id, with its subagents beside it
+    const one_ = fresh("one");
+    const r = await sluice("export", "0d3a8e6f", "--to", one_, "--db", db);
+    expect(r.code).toBe(0);
+    expect(hashes(one_)).toEqual(new Map([["0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl", want.get("claude/projects/-Users-dain-workspace-claude-code-log-sample/0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl")!]]));
+    const bad = await sluice("export", "no-such-session", "--to", one_, "--db", db);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("a file indexed in three growth steps, each cut mid-line: each export equals the file as it was, and only new bytes are stored", async () => {
+    const root = fresh("grow"), db = fresh("grow.db");
+    const dir = join(root, "projects", "-p");
+    mkdirSync(dir, { recursive: true });
+    const whole = readFileSync(join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl"));
+    const file = join(dir, "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl");
+    // the first piece is small: the next run packs it again with the new bytes
+    const cuts = [10_007, Math.floor((2 * whole.length) / 3) + 3, whole.length];
+    let at = 0;
+    for (const cut of cuts) {
+      appendFileSync(file, whole.subarray(at, cut));
+      at = cut;
+      await index(db, join(root, "projects"), emptyDir());
+      const out = fresh("grown");
+      expect((await sluice("export", "0d3a8e6f", "--to", out, "--db", db)).code).toBe(0);
+      expect(sha(readFileSync(join(out, "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl")))).toBe(sha(whole.subarray(0, cut)));
+    }
+    const g = one(db, "SELECT count(*) AS generations, max(archived_to) AS archived_to FROM archive_generations");
+    expect(g).toEqual({ generations: 1, archived_to: whole.length });
+    // the pieces cover the file once, end to end
+    const chunks = one(db, "SELECT sum(length) AS bytes, min(start) AS first, count(*) AS pieces FROM archive_chunks");
+    expect(chunks).toEqual({ bytes: whole.length, first: 0, pieces: 2 });
+    rmSync(file);
+    const { dir: outDir } = await exportAll(db);
+    expect(hashes(outDir)).toEqual(new Map([["0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl", sha(whole)]]));
+  });
+
+  test("a rewritten file keeps its earlier content as an earlier generation, exported beside the latest", async () => {
+    const root = fresh("rewrite"), db = fresh("rewrite.db");
+    const dir = join(root, "projects", "-p");
+    mkdirSync(dir, { recursive: true });
+    const src = join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample");
+    const first = readFileSync(join(src, "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl"));
+    const file = join(dir, "s1.jsonl");
+    writeFileSync(file, first);
+    await index(db, join(root, "projects"), emptyDir());
+    // rewritten in place, shorter, with other content: read again from byte 0
+    const second = Buffer.concat([first.subarray(0, first.indexOf(10) + 1), Buffer.from('{"type":"user","edited":true}\n')]);
+    writeFileSync(file, second);
+    const r = await index(db, join(root, "projects"), emptyDir());
+    expect(r.reindexed).toBe(1);
+    rmSync(root, { recursive: true });
+    const { dir: outDir, out } = await exportAll(db);
+    expect(hashes(outDir)).toEqual(new Map([["s1.jsonl", sha(second)], ["s1.generation-1.jsonl", sha(first)]]));
+    expect(out.files.map((f: any) => [f.generation, f.latest])).toEqual([[1, false], [2, true]]);
+  });
+
+  test("--no-archive keeps counts only; switched on later it archives what is still on disk and names the sessions whose files are gone", async () => {
+    const t = sampleTree(), db = fresh("later.db");
+    const want = hashes(t.root);
+    const r0 = await index(db, t.claude, t.codex, "--no-archive");
+    expect(r0.files).toBe(want.size);
+    expect(one(db, "SELECT count(*) AS n FROM archive_chunks").n).toBe(0);
+    const gone = join(t.root, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl");
+    rmSync(gone);
+    want.delete(relative(t.root, gone));
+    const r1 = await index(db, t.claude, t.codex);
+    expect(r1.unarchived).toEqual(["claude:0d3a8e6f-290f-4105-a327-a2496e5e2a83"]);
+    const text = await sluice("index", "--claude", t.claude, "--codex", t.codex, "--db", db);
+    expect(text.stdout).toContain("1 sessions have no content left to archive");
+    rmSync(t.root, { recursive: true });
+    const res = await sluice("export", "--all", "--to", fresh("later-out"), "--db", db, "--json");
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out.missing).toEqual([{ session: "claude:0d3a8e6f-290f-4105-a327-a2496e5e2a83", source: gone }]);
+    const got = new Map<string, string>(out.files.map((f: any) => [relative(t.root, f.source), f.sha256]));
+    expect(got).toEqual(want);
+  });
+});
+
+describe("kill -9", () => {
+  for (const mode of ["bulk", "file by file"] as const) {
+    test(`during an archiving index (${mode}), then the same index again: every export is byte-exact`, async () => {
+      const root = fresh("corpus"), db = fresh("killed.db");
+      buildAgentCorpus(root, 90e6, 40);
+      const want = hashes(root);
+      const claude = join(root, "claude"), codex = join(root, "codex");
+      const args = ["index", "--claude", claude, "--codex", codex, "--db", db, ...(mode === "bulk" ? [] : ["--no-bulk"])];
+      // kills spread over a whole run: timed first on a database of its own
+      const t0 = performance.now();
+      expect((await run(BIN, ["index", "--claude", claude, "--codex", codex, "--db", fresh("timed.db")])).code).toBe(0);
+      const whole = performance.now() - t0;
+      let killed = 0;
+      for (const ms of [0.3, 0.55, 0.7, 0.8, 0.9].map((f) => f * whole)) {
+        const p = Bun.spawn([...BIN, ...args], { stdout: "ignore", stderr: "ignore" });
+        await Bun.sleep(ms);
+        p.kill("SIGKILL");
+        await p.exited;
+        if (p.signalCode === "SIGKILL") killed++;
+      }
+      expect(killed).toBeGreaterThan(1);
+      const r = await run(BIN, [...args, "--json"]);
+      expect(r.code).toBe(0);
+      const { out } = await exportAll(db);
+      const got = new Map<string, string>(out.files.map((f: any) => [relative(root, f.source), f.sha256]));
+      expect(got).toEqual(want);
+      expect(out.files.every((f: any) => f.latest)).toBe(true);
+      expect(one(db, "PRAGMA integrity_check").integrity_check).toBe("ok");
+    }, 240_000);
+  }
+});
