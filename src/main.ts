@@ -38,6 +38,7 @@ const main = defineCommand({
     push: () => import("./cli/push").then((m) => m.default),
     devices: () => import("./cli/devices").then((m) => m.default),
     export: () => import("./cli/export").then((m) => m.default),
+    search: () => import("./cli/search").then((m) => m.default),
   },
 });
 

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildAgentCorpus } from "../bench/agent-corpus";
-import { modeOf, one, RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-archive-");
 afterAll(() => tmp.cleanup());
@@ -110,6 +110,12 @@ describe("export", () => {
     // the pieces cover the file once, end to end
     const chunks = one(db, "SELECT sum(length) AS bytes, min(start) AS first, count(*) AS pieces FROM archive_chunks");
     expect(chunks).toEqual({ bytes: whole.length, first: 0, pieces: 2 });
+    // the messages, read a piece at a time, are those of the whole file read at once
+    const once = fresh("once.db");
+    await index(once, join(root, "projects"), emptyDir());
+    const messages = (d: string) => query(d, "SELECT byte_offset, part, kind, role, at, model, tool, text, length FROM messages ORDER BY byte_offset, part");
+    expect(messages(db).length).toBeGreaterThan(20);
+    expect(messages(db)).toEqual(messages(once));
     rmSync(file);
     const { dir: outDir } = await exportAll(db);
     expect(hashes(outDir)).toEqual(new Map([["0d3a8e6f-290f-4105-a327-a2496e5e2a83.jsonl", sha(whole)]]));
@@ -145,6 +151,11 @@ describe("export", () => {
     rmSync(gone);
     want.delete(relative(t.root, gone));
     const r1 = await index(db, t.claude, t.codex);
+    // what is on disk has its messages, as if archived from the start
+    const once = fresh("once.db");
+    await index(once, t.claude, t.codex);
+    const messages = (d: string) => query(d, "SELECT f.path, m.byte_offset, m.part, m.kind, m.text FROM messages m JOIN agent_files f ON f.id = m.file_id ORDER BY 1, 2, 3");
+    expect(messages(db)).toEqual(messages(once));
     expect(r1.unarchived).toEqual(["claude:0d3a8e6f-290f-4105-a327-a2496e5e2a83"]);
     const text = await sluice("index", "--claude", t.claude, "--codex", t.codex, "--db", db);
     expect(text.stdout).toContain("1 sessions have no content left to archive");
@@ -188,4 +199,99 @@ describe("kill -9", () => {
       expect(one(db, "PRAGMA integrity_check").integrity_check).toBe("ok");
     }, 240_000);
   }
+});
+
+/** Three words in a row (as unicode61 splits them) from the first prompt of a file, read here with JSON.parse. */
+function phraseOf(file: string): string | null {
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    let o: any;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const text = o?.type === "user" && typeof o.message?.content === "string" && !o.isMeta ? o.message.content
+      : o?.type === "event_msg" && o.payload?.type === "user_message" ? o.payload.message : null;
+    if (typeof text !== "string" || text.trimStart().startsWith("<")) continue;
+    const words = text.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+    if (words.length >= 3) return words.slice(0, 3).join(" ");
+  }
+  return null;
+}
+
+describe("search", () => {
+  const t = sampleTree(), db = fresh("search.db");
+  const search = async (...args: string[]) => {
+    const r = await sluice("search", ...args, "--db", db, "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout).results as any[];
+  };
+
+  test("a phrase from each sample session's first prompt finds that session, alone and with --session", async () => {
+    await index(db, t.claude, t.codex);
+    let checked = 0;
+    for (const file of walk(t.root)) {
+      if (!file.endsWith(".jsonl") || file.includes("/subagents/")) continue;
+      const phrase = phraseOf(file);
+      if (!phrase) continue;
+      const key = one(db, "SELECT s.session_key AS k FROM agent_files f JOIN sessions s ON s.id = f.session_id WHERE f.path = ?", file)?.k;
+      const all = await search(`"${phrase}"`, "--limit", "1000");
+      expect(all.map((h) => h.session)).toContain(key);
+      const only = await search(`"${phrase}"`, `--session=${key.replace(/^(claude|codex):/, "")}`, "--limit", "1000");
+      expect(only.length).toBeGreaterThan(0);
+      expect(new Set(only.map((h) => h.session))).toEqual(new Set([key]));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  test("filters narrow: agent, role, project, time, limit; bm25 then the newer first", async () => {
+    const all = await search("the", "--limit", "1000");
+    expect(all.length).toBeGreaterThan(50);
+    for (const [flag, value, field] of [["--agent", "codex", "agent"], ["--agent", "claude", "agent"], ["--role", "user", "role"], ["--role", "tool", "role"]] as const) {
+      const some = await search("the", flag, value, "--limit", "1000");
+      expect(some.length).toBeGreaterThan(0);
+      expect(some.length).toBeLessThan(all.length);
+      expect(some.every((h) => h[field] === value)).toBe(true);
+    }
+    const project = await search("the", "--project", "synthetic-project", "--limit", "1000");
+    expect(project.length).toBeGreaterThan(0);
+    expect(project.every((h) => h.project.includes("synthetic-project"))).toBe(true);
+    const since = await search("the", "--since", "2026-01-01", "--limit", "1000");
+    expect(since.length).toBeLessThan(all.length);
+    expect(since.every((h) => h.at >= "2026-01-01")).toBe(true);
+    const until = await search("the", "--until", "2025-12-31", "--limit", "1000");
+    expect(until.every((h) => h.at < "2026-01-01")).toBe(true);
+    expect(since.length + until.length).toBeLessThanOrEqual(all.length);
+    expect(await search("the", "--limit", "3")).toHaveLength(3);
+    for (let i = 1; i < all.length; i++) {
+      const a = all[i - 1], b = all[i];
+      expect(a.rank < b.rank || (a.rank === b.rank && (a.at ?? "") >= (b.at ?? ""))).toBe(true);
+    }
+  });
+
+  // (a NUL byte cannot pass through argv: the search strips it, for callers that can send one)
+  test("hostile queries give one line and exit 2, or results; never a crash", async () => {
+    const queries = ['"unbalanced', "NEAR(", "*", "a".repeat(10_000), "AND", "(", ")", "OR OR", "col:foo", "NEAR(a b", "^", '""', "-", "'", "😀*"];
+    for (const q of queries) {
+      const r = await sluice("search", q, "--db", db);
+      expect([0, 2]).toContain(r.code);
+      if (r.code === 2) {
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toContain("double quotes");
+      }
+      expect(r.stderr).not.toContain("    at ");
+    }
+  });
+
+  test("snippets: the match highlighted with FORCE_COLOR, plain with NO_COLOR and --no-color", async () => {
+    const colored = await run(BIN, ["search", "synthetic files", "--db", db], { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
+    expect(colored.stdout).toContain("\x1b[1;33m");
+    const plain = await run(BIN, ["search", "synthetic files", "--db", db], { env: { FORCE_COLOR: "1", NO_COLOR: "1" } });
+    expect(plain.stdout).not.toContain("\x1b[");
+    expect(plain.stdout.toLowerCase()).toContain("synthetic files");
+    const flag = await run(BIN, ["search", "synthetic files", "--db", db, "--no-color"], { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
+    expect(flag.stdout).not.toContain("\x1b[");
+  });
 });

@@ -20,6 +20,8 @@ export class ArchiveWriter {
   private readonly saveGeneration: Statement;
   private readonly newGeneration: Statement;
   private readonly closeGeneration: Statement;
+  private readonly dropMessagesFrom: Statement;
+  private readonly insertMessages: Statement;
 
   constructor(private readonly db: Database) {
     this.current = db.prepare(
@@ -31,6 +33,15 @@ export class ArchiveWriter {
       INSERT INTO archive_generations (file_id, generation, archived_to, tail, started_at) VALUES (?1, ?2, ?3, ?4, ?5)
       ON CONFLICT (file_id, generation) DO UPDATE SET archived_to = excluded.archived_to, tail = excluded.tail`);
     this.newGeneration = db.prepare("INSERT INTO archive_generations (file_id, generation, started_at) VALUES (?, ?, ?)");
+    this.dropMessagesFrom = db.prepare("DELETE FROM messages WHERE file_id = ?1 AND byte_offset >= ?2");
+    this.insertMessages = db.prepare(`
+      INSERT INTO messages (session_id, file_id, byte_offset, part, kind, role, at, model, tool, text, length, tool_use_id)
+      SELECT ?1, ?2, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+        -- a result read in a later run than its call: the call's tool, from the file's messages
+        coalesce(j.value ->> 6, iif(j.value ->> 2 = 'tool_result' AND j.value ->> 9 IS NOT NULL,
+          (SELECT c.tool FROM messages c WHERE c.file_id = ?2 AND c.kind = 'tool_call' AND c.tool_use_id = j.value ->> 9), NULL)),
+        j.value ->> 7, j.value ->> 8, j.value ->> 9
+      FROM json_each(?3) j`);
     this.closeGeneration = db.prepare("UPDATE archive_generations SET replaced_at = ?3 WHERE file_id = ?1 AND generation = ?2");
   }
 
@@ -57,6 +68,7 @@ export class ArchiveWriter {
    */
   restart(fileId: number) {
     const s = this.state(fileId);
+    this.dropMessagesFrom.run(fileId, 0); // the messages are the latest content's: read again with it
     if (!s) return;
     if (s.archived_to === 0 && !s.hasTail) {
       this.dropChunksFrom.run(fileId, s.generation, 0); // pieces of a run that was killed: nothing committed
@@ -84,10 +96,15 @@ export class ArchiveWriter {
     return { generation, from, prefix: null, prefixStart: from };
   }
 
-  /** The file's new pieces: anything from their start on (a killed run's leftovers, a repacked piece) is replaced. */
-  writeChunks(fileId: number, a: ArchivedBytes) {
+  /**
+   * The file's new pieces and messages: anything from their start on (a killed bulk run's
+   * leftovers, a small piece packed again) is replaced, so writing them twice leaves them once.
+   */
+  writeContent(fileId: number, sessionId: number, a: ArchivedBytes) {
     this.dropChunksFrom.run(fileId, a.generation, a.start);
     for (const c of a.chunks) this.insertChunk.run(fileId, a.generation, c.start, c.length, c.data);
+    this.dropMessagesFrom.run(fileId, a.messagesFrom);
+    if (a.messagesJson) this.insertMessages.run(sessionId, fileId, a.messagesJson);
   }
 
   /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */
