@@ -39,6 +39,7 @@ const main = defineCommand({
     devices: () => import("./cli/devices").then((m) => m.default),
     export: () => import("./cli/export").then((m) => m.default),
     search: () => import("./cli/search").then((m) => m.default),
+    show: () => import("./cli/show").then((m) => m.default),
   },
 });
 

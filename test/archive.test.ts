@@ -2,13 +2,15 @@
 // that `sluice export` writes the files back byte for byte (sha256) after the agent deleted them,
 // after they grew, across a rewrite (both generations), through kill -9, and after --no-archive.
 
-import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildAgentCorpus } from "../bench/agent-corpus";
 import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
 
+setDefaultTimeout(120_000); // each test runs the binary tens of times, on a machine that may be busy
 const tmp = tempDir("sluice-archive-");
 afterAll(() => tmp.cleanup());
 let n = 0;
@@ -179,7 +181,8 @@ describe("kill -9", () => {
       const args = ["index", "--claude", claude, "--codex", codex, "--db", db, ...(mode === "bulk" ? [] : ["--no-bulk"])];
       // kills spread over a whole run: timed first on a database of its own
       const t0 = performance.now();
-      expect((await run(BIN, ["index", "--claude", claude, "--codex", codex, "--db", fresh("timed.db")])).code).toBe(0);
+      const timedDb = fresh("timed.db");
+      expect((await run(BIN, ["index", "--claude", claude, "--codex", codex, "--db", timedDb])).code).toBe(0);
       const whole = performance.now() - t0;
       let killed = 0;
       for (const ms of [0.3, 0.55, 0.7, 0.8, 0.9].map((f) => f * whole)) {
@@ -197,6 +200,12 @@ describe("kill -9", () => {
       expect(got).toEqual(want);
       expect(out.files.every((f: any) => f.latest)).toBe(true);
       expect(one(db, "PRAGMA integrity_check").integrity_check).toBe("ok");
+      // the messages once each, and their search index agrees with them
+      const messages = (d: string) => one(d, "SELECT count(*) AS n, sum(length(text)) AS chars FROM messages");
+      expect(messages(db)).toEqual(messages(timedDb));
+      const w = new Database(db);
+      w.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
+      w.close();
     }, 240_000);
   }
 });
@@ -293,5 +302,102 @@ describe("search", () => {
     expect(plain.stdout.toLowerCase()).toContain("synthetic files");
     const flag = await run(BIN, ["search", "synthetic files", "--db", db, "--no-color"], { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
     expect(flag.stdout).not.toContain("\x1b[");
+  });
+});
+
+describe("show", () => {
+  const t = sampleTree(), db = fresh("show.db");
+  const show = async (...args: string[]) => {
+    const r = await sluice("show", ...args, "--db", db);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
+
+  test("the header (project, models, tokens, cost as the session report has it), then the conversation in order, tool calls one line each", async () => {
+    await index(db, t.claude, t.codex);
+    const j = JSON.parse(await show("0d3a8e6f", "--json"));
+    const report = JSON.parse((await sluice("report", "session", "--json", "--db", db)).stdout).sessions.find((s: any) => s.sessionId === "0d3a8e6f-290f-4105-a327-a2496e5e2a83");
+    expect(j.project).toBe(report.projectPath);
+    expect(j.totals.totalCost).toBeCloseTo(report.totalCost, 6);
+    expect(j.totals.outputTokens).toBe(report.outputTokens);
+    expect(j.models.map((m: any) => m.model)).toEqual(report.modelsUsed);
+    const kinds = new Set(j.messages.map((m: any) => m.kind));
+    for (const k of ["prompt", "text", "tool_call", "tool_result"]) expect(kinds).toContain(k);
+    const times = j.messages.map((m: any) => m.at).filter(Boolean);
+    expect(times).toEqual([...times].sort());
+    const text = await show("0d3a8e6f");
+    expect(text).toContain(`project   ${report.projectPath}`);
+    expect(text).toContain(`$${report.totalCost.toFixed(2)}`);
+    const calls = j.messages.filter((m: any) => m.kind === "tool_call").length;
+    expect(text.split("\n").filter((l) => l.startsWith("  → ")).length).toBe(calls);
+    expect(text).not.toContain("tool result");
+    const unfolded = await show("0d3a8e6f", "--tools");
+    expect(unfolded.split("\n").filter((l) => l.startsWith("  → ")).length).toBe(0);
+    expect(unfolded.split("\n").filter((l) => l.includes("tool result")).length).toBe(j.messages.filter((m: any) => m.kind === "tool_result").length);
+  });
+
+  test("subagents and compactions are marked", async () => {
+    const j = JSON.parse(await show("7acd37a8", "--json"));
+    expect(j.subagents.length).toBe(1);
+    expect(j.messages.some((m: any) => m.session === j.subagents[0].session)).toBe(true);
+    expect(await show("7acd37a8")).toContain(`── subagent ${j.subagents[0].session} ──`);
+    const compacted = await show("db_golden_edge_cases");
+    expect(compacted).toContain("── compaction");
+  });
+});
+
+describe("credentials", () => {
+  const SECRETS = [
+    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-abcdEFGH",
+    "sk-proj-Zx9Yw8Xv7Wu6Vt5Us4Tr3Sq2Rp1Qo0PnMlKjIh",
+    "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQR",
+    "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "AKIAIOSFODNN7EXAMPLQ",
+    "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    "hunter2correcthorse",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijklmnop",
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw",
+  ];
+  const line = (o: object) => `${JSON.stringify(o)}\n`;
+  const base = { sessionId: "5ec2e75e-0000-4000-8000-000000000001", cwd: "/work/secrets", version: "2.0.0" };
+  const transcript = [
+    line({ ...base, type: "user", timestamp: "2026-03-01T10:00:00.000Z", message: { role: "user", content: `deploy with ${SECRETS[0]} and ${SECRETS[1]} please, zebracanary` } }),
+    line({ ...base, type: "assistant", timestamp: "2026-03-01T10:00:01.000Z", requestId: "req_1", message: { id: "msg_1", role: "assistant", model: "claude-sonnet-4-5-20250929",
+      content: [{ type: "text", text: `zebracanary: the token ${SECRETS[2]} and ${SECRETS[3]} are set` },
+        { type: "tool_use", id: "toolu_1", name: "Bash", input: { command: `curl -H "Authorization: Bearer ${SECRETS[8]}" https://admin:${SECRETS[7]}@db.example.com/zebracanary` } }],
+      usage: { input_tokens: 10, output_tokens: 20 } } }),
+    line({ ...base, type: "user", timestamp: "2026-03-01T10:00:02.000Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1",
+      content: `zebracanary SLACK=${SECRETS[4]} AWS_ACCESS_KEY_ID=${SECRETS[5]} key=${SECRETS[6]}\n-----BEGIN RSA PRIVATE KEY-----\n${SECRETS[9]}\n-----END RSA PRIVATE KEY-----\n` }] } }),
+  ].join("");
+
+  test("seeded credentials never appear in search or show output, nor match a search; export keeps them", async () => {
+    const root = fresh("secrets"), db = fresh("secrets.db");
+    mkdirSync(join(root, "projects", "-work-secrets"), { recursive: true });
+    const file = join(root, "projects", "-work-secrets", `${base.sessionId}.jsonl`);
+    writeFileSync(file, transcript);
+    await index(db, join(root, "projects"), emptyDir());
+    const outputs = [
+      (await sluice("search", "zebracanary", "--db", db, "--limit", "100")).stdout,
+      (await sluice("search", "zebracanary", "--db", db, "--json", "--limit", "100")).stdout,
+      (await sluice("show", "5ec2e75e", "--db", db)).stdout,
+      (await sluice("show", "5ec2e75e", "--db", db, "--tools")).stdout,
+      (await sluice("show", "5ec2e75e", "--db", db, "--json")).stdout,
+    ];
+    expect(JSON.parse(outputs[1]!).results.length).toBe(4);
+    for (const out of outputs) {
+      expect(out).toContain("[masked");
+      for (const s of SECRETS) expect(out).not.toContain(s);
+    }
+    for (const s of ["hunter2correcthorse", "AKIAIOSFODNN7EXAMPLQ", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"]) {
+      expect(JSON.parse((await sluice("search", `"${s}"`, "--db", db, "--json")).stdout).results).toEqual([]);
+    }
+    rmSync(file);
+    const out = fresh("secrets-out");
+    expect((await sluice("export", "5ec2e75e", "--to", out, "--db", db)).code).toBe(0);
+    const exported = readFileSync(join(out, `${base.sessionId}.jsonl`), "utf8");
+    expect(exported).toBe(transcript);
+    for (const s of SECRETS) expect(exported).toContain(s);
   });
 });

@@ -13,7 +13,7 @@ const SRC = join(ROOT, "src");
 const MAY_IMPORT: Record<string, string[]> = {
   "main.ts": ["cli", "runtime"],
   cli: ["report", "ops", "team", "ingest", "deep-index", "archive", "db", "input", "extract", "runtime", "native"],
-  report: ["deep-index", "db", "runtime"],
+  report: ["archive", "deep-index", "db", "runtime"],
   ops: ["db", "input", "extract", "runtime", "native"],
   team: ["db", "runtime"],
   ingest: ["db", "input", "extract", "runtime", "native"],

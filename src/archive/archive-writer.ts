@@ -4,6 +4,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
+import { Message, type MessageRow } from "./messages";
 
 /** The latest generation of a file, as the plan reads it. */
 export interface ArchiveState {
@@ -21,7 +22,8 @@ export class ArchiveWriter {
   private readonly newGeneration: Statement;
   private readonly closeGeneration: Statement;
   private readonly dropMessagesFrom: Statement;
-  private readonly insertMessages: Statement;
+  private readonly insertMessage: Statement;
+  private readonly toolOfCall: Statement;
 
   constructor(private readonly db: Database) {
     this.current = db.prepare(
@@ -34,14 +36,9 @@ export class ArchiveWriter {
       ON CONFLICT (file_id, generation) DO UPDATE SET archived_to = excluded.archived_to, tail = excluded.tail`);
     this.newGeneration = db.prepare("INSERT INTO archive_generations (file_id, generation, started_at) VALUES (?, ?, ?)");
     this.dropMessagesFrom = db.prepare("DELETE FROM messages WHERE file_id = ?1 AND byte_offset >= ?2");
-    this.insertMessages = db.prepare(`
-      INSERT INTO messages (session_id, file_id, byte_offset, part, kind, role, at, model, tool, text, length, tool_use_id)
-      SELECT ?1, ?2, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
-        -- a result read in a later run than its call: the call's tool, from the file's messages
-        coalesce(j.value ->> 6, iif(j.value ->> 2 = 'tool_result' AND j.value ->> 9 IS NOT NULL,
-          (SELECT c.tool FROM messages c WHERE c.file_id = ?2 AND c.kind = 'tool_call' AND c.tool_use_id = j.value ->> 9), NULL)),
-        j.value ->> 7, j.value ->> 8, j.value ->> 9
-      FROM json_each(?3) j`);
+    this.insertMessage = db.prepare(`INSERT INTO messages (session_id, file_id, byte_offset, part, kind, role, at, model, tool, text, length, tool_use_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.toolOfCall = db.prepare("SELECT tool FROM messages WHERE file_id = ? AND tool_use_id = ? AND kind = 'tool_call' LIMIT 1");
     this.closeGeneration = db.prepare("UPDATE archive_generations SET replaced_at = ?3 WHERE file_id = ?1 AND generation = ?2");
   }
 
@@ -100,11 +97,42 @@ export class ArchiveWriter {
    * The file's new pieces and messages: anything from their start on (a killed bulk run's
    * leftovers, a small piece packed again) is replaced, so writing them twice leaves them once.
    */
-  writeContent(fileId: number, sessionId: number, a: ArchivedBytes) {
+  writeChunks(fileId: number, a: ArchivedBytes) {
     this.dropChunksFrom.run(fileId, a.generation, a.start);
     for (const c of a.chunks) this.insertChunk.run(fileId, a.generation, c.start, c.length, c.data);
+    a.chunks = []; // written: a bulk load holds the file's rows, not its bytes
+  }
+
+  /** The file's new messages, in the transaction of its rows (their search index follows through triggers). */
+  writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
     this.dropMessagesFrom.run(fileId, a.messagesFrom);
-    if (a.messagesJson) this.insertMessages.run(sessionId, fileId, a.messagesJson);
+    if (a.messagesJson) {
+      // bound row by row: reading each field out of the JSON in SQL (json_each) cost 5x as much
+      for (const m of JSON.parse(a.messagesJson) as MessageRow[]) {
+        let tool = m[Message.tool];
+        // a result read in a later run than its call: the call's tool, from the file's messages
+        if (tool === null && m[Message.kind] === "tool_result" && m[Message.toolUseId] !== null) {
+          tool = (this.toolOfCall.get(fileId, m[Message.toolUseId]) as { tool: string | null } | null)?.tool ?? null;
+        }
+        this.insertMessage.run(sessionId, fileId, m[Message.offset], m[Message.part], m[Message.kind], m[Message.role], m[Message.at], m[Message.model], tool,
+          m[Message.text], m[Message.length], m[Message.toolUseId]);
+      }
+    }
+    a.messagesJson = null;
+  }
+
+  /**
+   * A bulk load's messages, in its one transaction: written without the search index's triggers
+   * and the messages' indexes, which are built once after, sorted ('rebuild' reads every message:
+   * per-row inserts cost several times that on a first index; docs/archive.md).
+   */
+  writeMessagesInBulk(files: Array<{ fileId: number; sessionId: number; archive: ArchivedBytes }>) {
+    const saved = this.db.query("SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'messages' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name")
+      .all() as Array<{ type: string; name: string; sql: string }>;
+    for (const { type, name } of saved) this.db.run(`DROP ${type.toUpperCase()} "${name.replace(/"/g, '""')}"`);
+    for (const f of files) this.writeMessages(f.fileId, f.sessionId, f.archive);
+    this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
+    for (const { sql } of saved) this.db.run(sql);
   }
 
   /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */

@@ -55,12 +55,17 @@ export function search(db: Database, query: string, f: SearchFilters): SearchHit
   if (f.since) add("m.at >= ?", f.since);
   if (f.until) add("m.at < ?", f.until);
   params.push(f.limit);
+  // The best ids first, then snippets for those alone: in one query SQLite makes a snippet for
+  // every match before it sorts (a common word matches tens of thousands of messages).
+  const best = `
+    SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
+    WHERE ${where.join(" AND ")} ORDER BY messages_fts.rank, m.at DESC LIMIT ?${params.length}`;
   const sql = `
     SELECT s.session_key AS session, s.agent, s.project, m.at, m.role, m.kind, m.model, m.tool,
-      snippet(messages_fts, 0, '${MATCH_START}', '${MATCH_END}', '…', 16) AS snippet, bm25(messages_fts) AS rank
+      snippet(messages_fts, 0, '${MATCH_START}', '${MATCH_END}', '…', 16) AS snippet, messages_fts.rank AS rank
     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
-    WHERE ${where.join(" AND ")}
-    ORDER BY rank, m.at DESC LIMIT ?${params.length}`;
+    WHERE messages_fts MATCH ?1 AND messages_fts.rowid IN (${best})
+    ORDER BY rank, m.at DESC`;
   try {
     return db.query(sql).all(...params) as SearchHit[];
   } catch (err) {

@@ -224,9 +224,8 @@ class IndexRun {
         mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state, archive: r.archive,
       };
       if (r.archive) {
-        this.writer.archive.writeContent(p.target.fileId, p.target.sessionId, r.archive);
-        r.archive.chunks = []; // written: a bulk load holds the file's rows, not its bytes
-        r.archive.messagesJson = null;
+        this.writer.archive.writeChunks(p.target.fileId, r.archive);
+        if (!bulkLoad) this.writer.archive.writeMessages(p.target.fileId, p.target.sessionId, r.archive);
       }
       const bytes = r.indexedTo - p.job.from;
       if (bulkLoad) bulkLoad.add(p.target, r, bytes, progress);
