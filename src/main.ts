@@ -40,6 +40,7 @@ const main = defineCommand({
     export: () => import("./cli/export").then((m) => m.default),
     search: () => import("./cli/search").then((m) => m.default),
     show: () => import("./cli/show").then((m) => m.default),
+    mcp: () => import("./cli/mcp").then((m) => m.default),
   },
 });
 

@@ -401,3 +401,49 @@ describe("credentials", () => {
     for (const s of SECRETS) expect(exported).toContain(s);
   });
 });
+
+describe("mcp", () => {
+  test("the SDK's own client starts `sluice mcp`, lists its tools and calls each: the CLI's shapes, credentials masked, a bad query one line", async () => {
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
+    const t = sampleTree(), db = fresh("mcp.db");
+    const secret = "sk-ant-api03-MCPsecretMCPsecretMCPsecret0123456789";
+    const dir = join(t.root, "claude", "projects", "-work-mcp");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "3c9e0000-0000-4000-8000-000000000001.jsonl"), `${JSON.stringify({ type: "user", sessionId: "3c9e0000-0000-4000-8000-000000000001", cwd: "/work/mcp",
+      timestamp: "2026-03-02T10:00:00.000Z", message: { role: "user", content: `okapilantern uses ${secret}` } })}\n`);
+    await index(db, t.claude, t.codex);
+    const client = new Client({ name: "sluice-test", version: "1.0.0" });
+    await client.connect(new StdioClientTransport({ command: BIN[0]!, args: [...BIN.slice(1), "mcp", "--db", db], stderr: "pipe" }));
+    try {
+      const tools = (await client.listTools()).tools.map((x) => x.name).sort();
+      expect(tools).toEqual(["list_sessions", "search", "show_session", "usage_report"]);
+      const call = async (name: string, args: Record<string, unknown>) => {
+        const r: any = await client.callTool({ name, arguments: args });
+        return { error: r.isError === true, text: r.content[0].text as string };
+      };
+      const found = await call("search", { query: "okapilantern" });
+      expect(found.error).toBe(false);
+      expect(JSON.parse(found.text).results.map((h: any) => h.session)).toEqual(["claude:3c9e0000-0000-4000-8000-000000000001"]);
+      const cli = JSON.parse((await sluice("search", "timeline", "--json", "--db", db)).stdout);
+      expect(JSON.parse((await call("search", { query: "timeline" })).text)).toEqual(cli);
+      const shown = await call("show_session", { session: "0d3a8e6f" });
+      expect(JSON.parse(shown.text)).toEqual(JSON.parse((await sluice("show", "0d3a8e6f", "--json", "--db", db)).stdout));
+      const listed = await call("list_sessions", { limit: 1000 });
+      expect(JSON.parse(listed.text).sessions.length).toBe(one(db, "SELECT count(*) AS n FROM sessions").n);
+      const daily = await call("usage_report", { kind: "daily", tz: "UTC" });
+      expect(JSON.parse(daily.text)).toEqual(JSON.parse((await sluice("report", "daily", "--json", "--tz", "UTC", "--db", db)).stdout));
+      for (const r of [found, shown, listed, await call("show_session", { session: "3c9e0000" }), await call("search", { query: "okapilantern", role: "user" })]) {
+        expect(r.text).not.toContain(secret);
+      }
+      expect((await call("show_session", { session: "3c9e0000" })).text).toContain("[masked: Anthropic key]");
+      const bad = await call("search", { query: "NEAR(" });
+      expect(bad.error).toBe(true);
+      expect(bad.text).toContain("double quotes");
+      const nul = await call("search", { query: "okapi\u0000lantern" });
+      expect(nul.error).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+});
