@@ -11,6 +11,8 @@ import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
 /** One file written. */
 export interface ExportedFile {
   session: string;
+  /** agent_files.id */
+  fileId: number;
   /** Where the agent kept the file (last seen). */
   source: string;
   path: string;
@@ -64,7 +66,7 @@ export function exportSessions(db: Database, sessionIds: number[] | null, dir: s
       const latest = g === last;
       const path = unique(join(dir, latest ? rel : generationName(rel, g.generation)), taken, f.id);
       const { bytes, sha256 } = writeGeneration(path, chunks.all(f.id, g.generation, g.archived_to) as Chunk[], g, f.path);
-      result.files.push({ session: f.session_key, source: f.path, path, generation: g.generation, latest, bytes, sha256 });
+      result.files.push({ session: f.session_key, fileId: f.id, source: f.path, path, generation: g.generation, latest, bytes, sha256 });
     }
   }
   return result;
