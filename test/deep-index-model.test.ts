@@ -851,10 +851,12 @@ class Sequence {
     d.close();
     const problems: string[] = exported.missing.length ? [`export: ${exported.missing.length} files missing from the archive`] : [];
     const latest = new Map(exported.files.filter((f) => f.latest).map((f) => [f.fileId, readFileSync(f.path)]));
-    const byInode = new Map(rows.map((row) => [`${row.dev}:${row.ino}`, row]));
     for (const f of this.live()) {
       const st = statSync(f.path);
-      const row = byInode.get(`${st.dev}:${st.ino}`);
+      // an inode the file system gave a new file after a delete has a row per file: the one at the
+      // file's path, else (found through a symlink) the newest
+      const same = rows.filter((row) => row.dev === st.dev && row.ino === st.ino).sort((a, b) => b.id - a.id);
+      const row = same.find((r) => r.path === f.path) ?? same[0];
       const got = row && latest.get(row.id);
       if (!got) problems.push(`export: ${this.rel(f.path)} is not in the archive`);
       else if (!got.equals(readFileSync(f.path))) problems.push(`export: ${this.rel(f.path)} differs from the file (${got.length} bytes exported, ${diskBytes(f).length} on disk)`);
