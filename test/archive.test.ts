@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildAgentCorpus } from "../bench/agent-corpus";
 import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
@@ -172,28 +172,41 @@ describe("export", () => {
 });
 
 describe("kill -9", () => {
-  for (const mode of ["bulk", "file by file"] as const) {
+  for (const mode of ["bulk", "file by file", "bulk, then file by file"] as const) {
     test(`during an archiving index (${mode}), then the same index again: every export is byte-exact`, async () => {
       const root = fresh("corpus"), db = fresh("killed.db");
       buildAgentCorpus(root, 90e6, 40);
       const want = hashes(root);
       const claude = join(root, "claude"), codex = join(root, "codex");
-      const args = ["index", "--claude", claude, "--codex", codex, "--db", db, ...(mode === "bulk" ? [] : ["--no-bulk"])];
+      const args = ["index", "--claude", claude, "--codex", codex, "--db", db, ...(mode === "file by file" ? ["--no-bulk"] : [])];
       // kills spread over a whole run: timed first on a database of its own
       const t0 = performance.now();
       const timedDb = fresh("timed.db");
       expect((await run(BIN, ["index", "--claude", claude, "--codex", codex, "--db", timedDb])).code).toBe(0);
       const whole = performance.now() - t0;
       let killed = 0;
-      for (const ms of [0.3, 0.55, 0.7, 0.8, 0.9].map((f) => f * whole)) {
+      if (mode === "bulk, then file by file") {
+        // killed once the bulk load has committed messages whose search index it builds only at its end
         const p = Bun.spawn([...BIN, ...args], { stdout: "ignore", stderr: "ignore" });
-        await Bun.sleep(ms);
+        const pending = () => existsSync(db) && query(db, "SELECT 1 FROM sqlite_schema WHERE name = 'index_state'").length > 0
+          && query(db, "SELECT 1 FROM index_state WHERE key = 'messages_fts'").length > 0;
+        while (p.exitCode === null && !pending()) await Bun.sleep(10);
         p.kill("SIGKILL");
         await p.exited;
         if (p.signalCode === "SIGKILL") killed++;
+        expect(pending()).toBe(true);
+      } else {
+        for (const ms of [0.3, 0.55, 0.7, 0.8, 0.9].map((f) => f * whole)) {
+          const p = Bun.spawn([...BIN, ...args], { stdout: "ignore", stderr: "ignore" });
+          await Bun.sleep(ms);
+          p.kill("SIGKILL");
+          await p.exited;
+          if (p.signalCode === "SIGKILL") killed++;
+        }
       }
-      expect(killed).toBeGreaterThan(1);
-      const r = await run(BIN, [...args, "--json"]);
+      expect(killed).toBeGreaterThan(0);
+      // the run after the kills: a killed bulk load left the search index pending, a run file by file rebuilds it first
+      const r = await run(BIN, [...args, ...(mode === "bulk, then file by file" ? ["--no-bulk"] : []), "--json"]);
       expect(r.code).toBe(0);
       const { out } = await exportAll(db);
       const got = new Map<string, string>(out.files.map((f: any) => [relative(root, f.source), f.sha256]));
@@ -205,6 +218,11 @@ describe("kill -9", () => {
       expect(messages(db)).toEqual(messages(timedDb));
       const w = new Database(db);
       w.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
+      const found = (d: Database) => (d.query("SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH 'file'").get() as { n: number }).n;
+      const timed = new Database(timedDb, { readonly: true });
+      expect(found(w)).toBe(found(timed));
+      expect(found(w)).toBeGreaterThan(0);
+      timed.close();
       w.close();
     }, 240_000);
   }

@@ -104,14 +104,14 @@ export class ArchiveWriter {
   }
 
   /** The file's new messages, in the transaction of its rows (their search index follows through triggers). */
-  writeMessages(fileId: number, sessionId: number, a: ArchivedBytes, lookUpCalls = true) {
+  writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
     this.dropMessagesFrom.run(fileId, a.messagesFrom);
     if (a.messagesJson) {
       // bound row by row: reading each field out of the JSON in SQL (json_each) cost 5x as much
       for (const m of JSON.parse(a.messagesJson) as MessageRow[]) {
         let tool = m[Message.tool];
         // a result read in a later run than its call: the call's tool, from the file's messages
-        if (tool === null && lookUpCalls && m[Message.kind] === "tool_result" && m[Message.toolUseId] !== null) {
+        if (tool === null && m[Message.kind] === "tool_result" && m[Message.toolUseId] !== null) {
           tool = (this.toolOfCall.get(fileId, m[Message.toolUseId]) as { tool: string | null } | null)?.tool ?? null;
         }
         this.insertMessage.run(sessionId, fileId, m[Message.offset], m[Message.part], m[Message.kind], m[Message.role], m[Message.at], m[Message.model], tool,
@@ -122,19 +122,19 @@ export class ArchiveWriter {
   }
 
   /**
-   * A bulk load's messages, in its one transaction: written without the search index's triggers
-   * and the messages' indexes, which are built once after, sorted ('rebuild' reads every message:
-   * per-row inserts cost several times that on a first index; docs/archive.md).
+   * A first index's bulk load writes its messages as it goes, without keeping the search index
+   * (marked pending, in the transaction of its first messages), and rebuilds it whole, sorted, in
+   * its final transaction: per-row FTS inserts cost several times that (docs/archive.md).
    */
-  writeMessagesInBulk(files: Array<{ fileId: number; sessionId: number; archive: ArchivedBytes }>) {
-    const saved = this.db.query("SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'messages' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name")
-      .all() as Array<{ type: string; name: string; sql: string }>;
-    for (const { type, name } of saved) this.db.run(`DROP ${type.toUpperCase()} "${name.replace(/"/g, '""')}"`);
-    // (a result's call is looked up only in what the parser read before it: without the messages'
-    // index each look-up would read every message)
-    for (const f of files) this.writeMessages(f.fileId, f.sessionId, f.archive, false);
+  searchIndexPending() {
+    this.db.run("INSERT OR IGNORE INTO index_state (key, value) VALUES ('messages_fts', 'pending')");
+  }
+
+  /** The search index rebuilt from every message, when a bulk load (this one, or one killed) left it pending. */
+  rebuildSearchIndexIfPending() {
+    if (!this.db.query("SELECT 1 FROM index_state WHERE key = 'messages_fts'").get()) return;
     this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
-    for (const { sql } of saved) this.db.run(sql);
+    this.db.run("DELETE FROM index_state WHERE key = 'messages_fts'");
   }
 
   /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */

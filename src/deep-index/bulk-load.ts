@@ -72,8 +72,7 @@ export class BulkLoad {
       insertRows(this.db, "turns", TURN_COLUMNS, turns);
       insertRows(this.db, "invocations", INVOCATION_COLUMNS, invocations);
       for (const { sql } of indexes) this.db.run(sql);
-      const archived = this.files.flatMap((f) => (f.progress.archive ? [{ fileId: f.target.fileId, sessionId: f.target.sessionId, archive: f.progress.archive }] : []));
-      if (archived.length) this.writer.archive.writeMessagesInBulk(archived);
+      this.writer.archive.rebuildSearchIndexIfPending();
       for (const f of this.files) {
         this.writer.writeSessionFacts(f.target, f.parsed);
         this.writer.saveProgress(f.progress);

@@ -140,6 +140,7 @@ class IndexRun {
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
     let next = 0;
     try {
+      this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
       this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
@@ -224,8 +225,9 @@ class IndexRun {
         mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state, archive: r.archive,
       };
       if (r.archive) {
+        if (bulkLoad) this.writer.archive.searchIndexPending();
         this.writer.archive.writeChunks(p.target.fileId, r.archive);
-        if (!bulkLoad) this.writer.archive.writeMessages(p.target.fileId, p.target.sessionId, r.archive);
+        this.writer.archive.writeMessages(p.target.fileId, p.target.sessionId, r.archive);
       }
       const bytes = r.indexedTo - p.job.from;
       if (bulkLoad) bulkLoad.add(p.target, r, bytes, progress);

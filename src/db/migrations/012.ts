@@ -28,10 +28,15 @@ export const v12: Migration = {
       CREATE INDEX messages_by_file ON messages(file_id, byte_offset);
       CREATE INDEX messages_by_session ON messages(session_id, file_id, byte_offset, part);
       CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
-      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+      -- The search index follows the messages, except while a first index writes them in bulk
+      -- (index_state 'messages_fts' = 'pending'): it is rebuilt whole at the end of that run, or
+      -- at the start of the next one if the run was killed.
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+      WHEN NOT EXISTS (SELECT 1 FROM index_state WHERE key = 'messages_fts') BEGIN
         INSERT INTO messages_fts (rowid, text) VALUES (NEW.id, NEW.text);
       END;
-      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+      WHEN NOT EXISTS (SELECT 1 FROM index_state WHERE key = 'messages_fts') BEGIN
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
       END;
     `);
