@@ -56,7 +56,10 @@ const fileMb = (p: string) => (existsSync(p) ? statSync(p).size / 1e6 : 0);
 async function latencies(bin: string, db: string) {
   const d = new Database(db, { readonly: true });
   const texts = d.query("SELECT text FROM messages WHERE kind IN ('prompt', 'text') AND length(text) > 40 ORDER BY id LIMIT 2000").all() as Array<{ text: string }>;
-  const busiest = d.query("SELECT s.session_key AS k, count(*) AS n FROM messages m JOIN sessions s ON s.id = m.session_id GROUP BY m.session_id ORDER BY n DESC LIMIT 1").get() as { k: string; n: number };
+  // the session nearest 1,000 messages (the issue's figure), and the one with the most
+  const sized = (order: string) => d.query(`SELECT s.session_key AS k, count(*) AS n FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.parent_session IS NULL
+    GROUP BY m.session_id ORDER BY ${order} LIMIT 1`).get() as { k: string; n: number };
+  const shows = [sized("abs(count(*) - 1000)"), sized("count(*) DESC")];
   d.close();
   const words = texts.flatMap((t) => t.text.split(/[^\p{L}]+/u).filter((w) => w.length >= 4)).slice(0, 5000);
   const search: number[] = [];
@@ -64,11 +67,15 @@ async function latencies(bin: string, db: string) {
     const q = `${words[(i * 7919) % words.length]} ${words[(i * 104729 + 13) % words.length]}`;
     search.push((await timed([bin, "search", q, "--db", db, "--limit", "20"])).ms);
   }
-  const show: number[] = [];
-  const hasShow = (await Bun.spawn([bin, "show", "--help"], { stdout: "ignore", stderr: "ignore" }).exited) === 0;
-  if (hasShow) for (let i = 0; i < 20; i++) show.push((await timed([bin, "show", busiest.k.replace(/^(claude|codex):/, ""), "--db", db])).ms);
   console.log(`search, two words, ${search.length} queries: p50 ${quantile(search, 0.5).toFixed(1)} ms, p99 ${quantile(search, 0.99).toFixed(1)} ms (whole process)`);
-  if (show.length) console.log(`show of the busiest session (${busiest.n} messages), 20 runs: p50 ${quantile(show, 0.5).toFixed(1)} ms, max ${Math.max(...show).toFixed(1)} ms`);
+  for (const s of shows) {
+    const show: number[] = [];
+    for (let i = 0; i < 20; i++) show.push((await timed([bin, "show", s.k, "--db", db])).ms);
+    console.log(`show of ${s.k} (${s.n} messages), 20 runs: p50 ${quantile(show, 0.5).toFixed(1)} ms, max ${Math.max(...show).toFixed(1)} ms`);
+  }
+  const version: number[] = [];
+  for (let i = 0; i < 20; i++) version.push((await timed([bin, "--version"])).ms);
+  console.log(`(sluice --version, process start alone: p50 ${quantile(version, 0.5).toFixed(1)} ms)`);
 }
 
 try {
