@@ -40,6 +40,10 @@ const main = defineCommand({
     statusline: () => import("./cli/statusline").then((m) => m.default),
     push: () => import("./cli/push").then((m) => m.default),
     devices: () => import("./cli/devices").then((m) => m.default),
+    export: () => import("./cli/export").then((m) => m.default),
+    search: () => import("./cli/search").then((m) => m.default),
+    show: () => import("./cli/show").then((m) => m.default),
+    mcp: () => import("./cli/mcp").then((m) => m.default),
     serve: () => import("./cli/serve").then((m) => m.default),
   },
 });

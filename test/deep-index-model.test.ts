@@ -40,7 +40,7 @@
 //   keeps its files, its action log (actions.txt) and what differed (failure.txt).
 
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { Rng } from "../bench/generate";
 import { openReader, RUNNERS, tempDir } from "./helpers";
@@ -830,8 +830,43 @@ class Sequence {
     for (const f of this.live()) if (!readFileSync(f.path).equals(diskBytes(f))) throw new Error(`the model is wrong: ${this.rel(f.path)} is not what it wrote`);
     const expected = await this.expected();
     const problems = compare(await this.snapshot(expected), await this.snapshot(this.db));
+    problems.push(...(await this.archiveProblems()));
     if (problems.length) throw new Error(problems.join("\n"));
     this.checkOpens("at the end");
+  }
+
+  /**
+   * The archive: `export --all` writes, for each file on disk, its bytes as they are (the final
+   * run read them all, an unfinished last line too), whatever renames, rewrites, kills and
+   * vacuums came before; and each deleted file's complete lines as a run last read them.
+   */
+  private async archiveProblems(): Promise<string[]> {
+    const out = join(this.dir, "export");
+    rmSync(out, { recursive: true, force: true });
+    const r = await this.exec(["export", "--all", "--to", out, "--json", "--db", this.db], "export --all");
+    if (r.code !== 0) return [`export --all exited ${r.code}: ${firstLine(r.stderr)}`];
+    const exported = JSON.parse(r.stdout) as { files: Array<{ fileId: number; path: string; latest: boolean }>; missing: unknown[] };
+    const d = openReader(this.db);
+    const rows = d.query("SELECT id, path, dev, ino FROM agent_files").all() as Array<{ id: number; path: string; dev: number; ino: number }>;
+    d.close();
+    const problems: string[] = exported.missing.length ? [`export: ${exported.missing.length} files missing from the archive`] : [];
+    const latest = new Map(exported.files.filter((f) => f.latest).map((f) => [f.fileId, readFileSync(f.path)]));
+    for (const f of this.live()) {
+      const st = statSync(f.path);
+      // an inode the file system gave a new file after a delete has a row per file: the one at the
+      // file's path, else (found through a symlink) the newest
+      const same = rows.filter((row) => row.dev === st.dev && row.ino === st.ino).sort((a, b) => b.id - a.id);
+      const row = same.find((r) => r.path === f.path) ?? same[0];
+      const got = row && latest.get(row.id);
+      if (!got) problems.push(`export: ${this.rel(f.path)} is not in the archive`);
+      else if (!got.equals(readFileSync(f.path))) problems.push(`export: ${this.rel(f.path)} differs from the file (${got.length} bytes exported, ${diskBytes(f).length} on disk)`);
+    }
+    // a deleted file: its complete lines last read are among the archive's generations
+    const all = exported.files.map((f) => readFileSync(f.path)).map((b) => b.subarray(0, b.lastIndexOf(10) + 1));
+    for (const f of this.files.filter((x) => x.deleted && x.candidates.length === 1 && x.candidates[0]!.length)) {
+      if (!all.some((b) => b.equals(f.candidates[0]!))) problems.push(`export: deleted file ${f.id}'s lines last read are in no exported file`);
+    }
+    return problems;
   }
 
   /** A fresh index of each file on disk once (its complete lines) and each deleted file's lines last read. */

@@ -12,14 +12,15 @@ const SRC = join(ROOT, "src");
 /** Which folders each folder of src/ may import from (besides itself). */
 const MAY_IMPORT: Record<string, string[]> = {
   "main.ts": ["cli", "runtime"],
-  cli: ["server", "report", "ops", "team", "ingest", "deep-index", "db", "input", "extract", "runtime", "native"],
+  cli: ["server", "report", "ops", "team", "ingest", "deep-index", "archive", "db", "input", "extract", "runtime", "native"],
   // the dashboard, a surface beside cli: the reports as report/request.ts builds them for both
-  server: ["report", "ops", "db", "runtime"],
-  report: ["deep-index", "db", "runtime"],
+  server: ["report", "archive", "ops", "db", "runtime"],
+  report: ["archive", "deep-index", "db", "runtime"],
   ops: ["db", "input", "extract", "runtime", "native"],
   team: ["db", "runtime"],
   ingest: ["db", "input", "extract", "runtime", "native"],
-  "deep-index": ["db", "input", "extract", "runtime", "native"],
+  "deep-index": ["archive", "db", "input", "extract", "runtime", "native"],
+  archive: ["db", "runtime"],
   db: ["runtime", "native"],
   input: ["runtime"],
   extract: ["runtime"],

@@ -159,8 +159,16 @@ describe("vacuum", () => {
     withDb(none, (d) => {
       d.run("PRAGMA auto_vacuum = NONE");
       d.run(`ATTACH '${db}' AS src`);
-      for (const { sql } of d.query("SELECT sql FROM src.sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type = 'table' DESC, rowid").all() as any[]) d.run(sql);
-      for (const { name } of d.query("SELECT name FROM src.sqlite_schema WHERE type = 'table'").all() as any[]) d.run(`INSERT INTO main."${name}" SELECT * FROM src."${name}"`);
+      // a virtual table (the messages' FTS5 index) makes its own shadow tables, and is rebuilt from its content
+      const virtual = (d.query("SELECT name FROM src.sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL TABLE%'").all() as any[]).map((r) => r.name as string);
+      const shadow = (name: string) => virtual.some((v) => name.startsWith(`${v}_`));
+      for (const { name, sql } of d.query("SELECT name, sql FROM src.sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type = 'table' DESC, rowid").all() as any[]) {
+        if (!shadow(name)) d.run(sql);
+      }
+      for (const { name } of d.query("SELECT name FROM src.sqlite_schema WHERE type = 'table'").all() as any[]) {
+        if (!shadow(name) && !virtual.includes(name)) d.run(`INSERT INTO main."${name}" SELECT * FROM src."${name}"`);
+      }
+      for (const v of virtual) d.run(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`);
       d.run(`PRAGMA application_id = ${APPLICATION_ID}`);
       d.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       d.run("DETACH src");
@@ -272,7 +280,8 @@ describe("migrations", () => {
         d.run(`ATTACH '${db}' AS src`);
         for (const t of names) {
           const cols = (d.query(`PRAGMA main.table_info("${t}")`).all() as any[]).map((c) => `"${c.name}"`).join(", ");
-          d.run(`INSERT INTO main."${t}" (${cols}) SELECT ${cols} FROM src."${t}"`);
+          // OR REPLACE: a migration may have made a row itself (10: the device's)
+          d.run(`INSERT OR REPLACE INTO main."${t}" (${cols}) SELECT ${cols} FROM src."${t}"`);
         }
       });
       const before = dump(old, names);

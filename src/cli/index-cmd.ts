@@ -9,7 +9,7 @@ import { followIndex } from "../deep-index/follow";
 import { indexOnce, interruptedLine, isStopped, type IndexStopped } from "../deep-index/index-once";
 import { defaultParseThreads, type IndexOptions } from "../deep-index/indexer";
 import type { IndexOnceResult } from "../deep-index/index-once";
-import { count, megabytes, seconds } from "../runtime/format";
+import { count, megabytes, plural, seconds } from "../runtime/format";
 import { log } from "../runtime/log";
 import { exitBySignal, StopRequest } from "../runtime/signals";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
@@ -82,6 +82,11 @@ export default defineCommand({
       type: "boolean",
       description: "Load without the secondary indexes and build them at the end (default: on a first index with more than 64 MB to read; --no-bulk: never)",
     },
+    archive: {
+      type: "boolean",
+      default: true,
+      description: "Keep every byte of the logs in the database, for export, search and show (--no-archive: counts only; switched on later, it archives what is still on disk)",
+    },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false, group: "internal" },
     ...dbArg,
     ...jsonArg,
@@ -98,17 +103,18 @@ export default defineCommand({
       const maxRssMb = intFlag("max-rss", args["max-rss"], 64, 16);
       const liveCacheMb = intFlag("live-cache-mb", args["live-cache-mb"], 2, 1);
       const liveArgs = ["index", "--follow", "--handover", "--db", dbPath, "--claude", roots.claude.join(","), "--codex", roots.codex.join(","),
-        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb)];
-      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover }, log);
+        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb), ...(args.archive ? [] : ["--no-archive"])];
+      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover, archive: args.archive }, log);
       return;
     }
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
-    const r = await indexInterruptible(dbPath, roots, { ...threads, bulk: args.bulk });
+    const r = await indexInterruptible(dbPath, roots, { ...threads, bulk: args.bulk, archive: args.archive });
     printResult(args.json, { ...r, roots }, () => [
       `indexed ${r.files} files (${r.new} new, ${r.grown} grown, ${r.rewritten} rewritten, ${r.unchanged} unchanged): ${count(r.lines)} lines, ` +
         `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.writeMs} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
         (r.malformed || r.unknown ? `; ${count(r.malformed)} malformed and ${count(r.unknown)} unknown lines skipped` : "") +
         (r.flowsRebuilt ? `; ${count(r.flowsRebuilt)} flows from sse_lines built in ${count(r.flowsMs)} ms` : ""),
+      ...(r.unarchived.length ? [`${plural(r.unarchived.length, "session")} ${r.unarchived.length === 1 ? "has" : "have"} no content left to archive (indexed with --no-archive, their files gone since): ${r.unarchived.join(", ")}`] : []),
     ]);
   },
 });

@@ -14,6 +14,8 @@ import { v7 } from "./migrations/007";
 import { v8 } from "./migrations/008";
 import { v9 } from "./migrations/009";
 import { v10 } from "./migrations/010";
+import { v11 } from "./migrations/011";
+import { v12 } from "./migrations/012";
 
 /** Marks a database as sluice's (`PRAGMA application_id`, "SLCE"). */
 export const APPLICATION_ID = 0x534c4345;
@@ -26,7 +28,7 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10];
+export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

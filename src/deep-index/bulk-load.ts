@@ -72,6 +72,7 @@ export class BulkLoad {
       insertRows(this.db, "turns", TURN_COLUMNS, turns);
       insertRows(this.db, "invocations", INVOCATION_COLUMNS, invocations);
       for (const { sql } of indexes) this.db.run(sql);
+      this.writer.archive.rebuildSearchIndexIfPending();
       for (const f of this.files) {
         this.writer.writeSessionFacts(f.target, f.parsed);
         this.writer.saveProgress(f.progress);

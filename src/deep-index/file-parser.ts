@@ -3,11 +3,13 @@
 // (parse-worker.ts) while the main thread writes.
 
 import { readSync } from "node:fs";
+import { Chunker, type ArchivedBytes, type ArchiveJob } from "../archive/chunks";
+import { MessageRecords } from "../archive/messages";
 import { parseClaudeLine } from "./claude";
 import { newCodexState, parseCodexLine, type CodexState } from "./codex";
 import type { Agent } from "./discover";
 import type { SessionMeta, Sink } from "./records";
-import { UNDATED } from "./timestamps";
+import { canonicalTime, UNDATED } from "./timestamps";
 import { parseLine } from "./trimmed-json";
 
 /**
@@ -66,6 +68,8 @@ export interface ParsedFile {
    * UNDATED at the end of the file: the writer dates them with it, as a whole-file read would.
    */
   datesEarlier: string | null;
+  /** The file's bytes for the archive, compressed here (null when the run does not archive). */
+  archive: ArchivedBytes | null;
 }
 
 export interface ParseJob {
@@ -75,6 +79,8 @@ export interface ParseJob {
   from: number;
   size: number;
   state: string | null;
+  /** Archive the bytes read (and any the archive lacks before `from`): see archive/chunks.ts. */
+  archive?: ArchiveJob | null;
 }
 
 const LF = 10;
@@ -94,6 +100,10 @@ export function parseFile(job: ParseJob): ParsedFile {
   let lines = 0;
   // readBuffer[0, held) is the file from byte `base`, which is just past the last complete line parsed
   let buf = readBuffer, base = job.from, held = 0;
+  const chunker = job.archive ? new Chunker(job.archive) : null;
+  const messages = job.archive ? new MessageRecords() : null;
+  // the lines an earlier run indexed without archiving: read for the archive and the messages only
+  if (chunker && job.archive!.from < job.from) buf = readEarlier(job, buf, chunker, messages!, codex) as typeof buf;
   while (base + held < job.size) {
     if (held === buf.length) {
       const bigger = Buffer.allocUnsafe(buf.length * 2); // a line longer than the buffer
@@ -112,15 +122,21 @@ export function parseFile(job: ParseJob): ParsedFile {
         if (o === null || typeof o !== "object" || Array.isArray(o)) {
           if (buf.subarray(s, nl).toString("latin1").trim() !== "") records.malformed();
           else lines--;
-        } else if (job.agent === "claude") parseClaudeLine(o, base + s, records);
-        else parseCodexLine(o, base + s, codex, records);
+        } else {
+          if (job.agent === "claude") parseClaudeLine(o, base + s, records);
+          else parseCodexLine(o, base + s, codex, records);
+          if (messages) lineMessages(messages, job.agent, o, base + s, codex);
+        }
       }
       s = nl + 1;
     }
+    chunker?.add(buf, 0, end);
     buf.copy(buf, 0, end, held);
     base += end;
     held -= end;
   }
+  const archive = chunker ? chunker.finish(base, buf.subarray(0, held)) : null;
+  if (archive && messages!.rows.length) archive.messagesJson = JSON.stringify(messages!.rows);
   readBuffer = buf.length > READ_BUFFER_BYTES ? Buffer.allocUnsafe(READ_BUFFER_BYTES) : buf;
   const read = base - job.from;
   return {
@@ -131,7 +147,47 @@ export function parseFile(job: ParseJob): ParsedFile {
     resultsJson: records.results.size ? JSON.stringify([...records.results].map(([id, failed]): ResultRow => [id, failed ? 1 : 0])) : null,
     session: read > 0 || job.from === 0 ? records.facts() : null,
     datesEarlier: records.datesEarlier,
+    archive,
   };
+}
+
+/** The messages of one line (archive/messages.ts), with its time as the index reads it. */
+function lineMessages(messages: MessageRecords, agent: Agent, o: any, offset: number, codex: CodexState) {
+  const at = canonicalTime(o.timestamp);
+  if (agent === "claude") messages.claude(o, offset, at);
+  else messages.codex(o, offset, at, codex.model);
+}
+
+/**
+ * Reads [archive.from, job.from): lines an earlier run indexed without archiving (their counts are
+ * in the index already), into the archive and the messages. Returns the buffer (grown for a long line).
+ */
+function readEarlier(job: ParseJob, buf: Buffer, chunker: Chunker, messages: MessageRecords, codex: CodexState): Buffer {
+  let base = job.archive!.from, held = 0;
+  while (base + held < job.from) {
+    if (held === buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, held);
+      buf = bigger;
+    }
+    const n = readSync(job.fd, buf, held, Math.min(buf.length - held, job.from - base - held), base + held);
+    if (n === 0) break;
+    held += n;
+    // job.from is a line's start: what is read up to it is whole lines
+    const end = base + held === job.from ? held : buf.lastIndexOf(LF, held - 1) + 1;
+    for (let s = 0; s < end; ) {
+      let nl = buf.indexOf(LF, s);
+      if (nl < 0 || nl >= end) nl = end;
+      const o: any = nl > s ? parseLine(buf, s, nl) : null;
+      if (o !== null && typeof o === "object" && !Array.isArray(o)) lineMessages(messages, job.agent, o, base + s, codex);
+      s = nl + 1;
+    }
+    chunker.add(buf, 0, end);
+    buf.copy(buf, 0, end, held);
+    base += end;
+    held -= end;
+  }
+  return buf;
 }
 
 /** What one increment of a file leaves for the next (agent_files.state). */

@@ -21,6 +21,7 @@ import { exitBySignal, onStopSignals, settleSignals, StopRequest } from "../runt
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
 import { indexOnce, interruptedLine, isStopped, type IndexOnceResult } from "./index-once";
+import { defaultParseThreads } from "./parse-pool";
 import { WatchedRoots } from "./watched-roots";
 
 export interface FollowOptions {
@@ -35,6 +36,8 @@ export interface FollowOptions {
   /** The words that start the live image (everything after the program). */
   liveArgs: string[];
   handover: boolean;
+  /** Keep the files' bytes in the archive (false: --no-archive). */
+  archive: boolean;
 }
 
 /** Writes come in bursts (a line per content block): wait this long after a wake-up for the rest. */
@@ -104,7 +107,8 @@ async function firstIndex(o: FollowOptions, log: ConsolaInstance): Promise<boole
   const stop = new StopRequest();
   let r: Awaited<ReturnType<typeof indexOnce>>;
   try {
-    const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", log, stop, prepare: () => useIndexSettings(db) });
+    const threads = { parseThreads: defaultParseThreads(), archive: o.archive };
+    const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads, log, stop, prepare: () => useIndexSettings(db) });
     r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
   } finally {
     await settleSignals(); // one that came while the database closed: seen below, not dropped
@@ -137,7 +141,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
       const files = rescan ? discover(o.roots) : discover(o.roots, changes.paths);
       if (rescan || files.length || flowsPending(db)) {
         // no parse threads in the live image: they would not fit its memory budget
-        const threads = { parseThreads: 0, some: !rescan };
+        const threads = { parseThreads: 0, some: !rescan, archive: o.archive };
         const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
         if (r && !isStopped(r)) status.ran(r, rescan);
       }

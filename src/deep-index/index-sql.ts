@@ -9,9 +9,15 @@ export const UPSERT_SESSION_SQL = `
   ON CONFLICT (session_key) DO UPDATE SET file = excluded.file RETURNING id`;
 
 // The rows of some files only (the ones a watch named): those of their paths and of their inodes.
+/** How far the archive holds a file's latest generation (it lags indexed_offset where runs did not archive). */
+const ARCHIVED_TO = "(SELECT g.archived_to FROM archive_generations g WHERE g.file_id = f.id ORDER BY g.generation DESC LIMIT 1) AS archived_to";
+
+export const KNOWN_FILES_SQL = `SELECT f.*, ${ARCHIVED_TO} FROM agent_files f ORDER BY id`;
+
 export const KNOWN_FILES_OF_SQL = `
-  SELECT * FROM agent_files WHERE path IN (SELECT value FROM json_each(?1))
-  UNION SELECT * FROM agent_files WHERE (dev, ino) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+  SELECT f.*, ${ARCHIVED_TO} FROM (
+    SELECT * FROM agent_files WHERE path IN (SELECT value FROM json_each(?1))
+    UNION SELECT * FROM agent_files WHERE (dev, ino) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))) f
   ORDER BY id`;
 
 export const INSERT_FILE_SQL = "INSERT INTO agent_files (path, agent, session_id) VALUES (?, ?, ?) RETURNING id";

@@ -5,6 +5,8 @@
 // through bulk-load.ts instead, and sums everything once at its end.
 
 import type { Database, Statement } from "bun:sqlite";
+import { ArchiveWriter } from "../archive/archive-writer";
+import type { ArchivedBytes } from "../archive/chunks";
 import { subagentType, type AgentFile } from "./discover";
 import * as SQL from "./index-sql";
 import { UNDATED } from "./timestamps";
@@ -33,6 +35,8 @@ export interface KnownFile {
   indexed_offset: number;
   state: string | null;
   tail_fingerprint: string | null;
+  /** How far the archive holds the file's latest generation; null: nothing archived. */
+  archived_to: number | null;
 }
 
 /** How far a file has been read, saved in the same transaction as its rows. */
@@ -51,9 +55,13 @@ export interface FileProgress {
   malformed: number;
   unknown: number;
   state: string;
+  /** The archive's end and tail, when the run archives: saved with the offset. */
+  archive?: ArchivedBytes | null;
 }
 
 export class IndexWriter {
+  /** The archive's statements (archive/archive-writer.ts), run in this writer's transactions. */
+  readonly archive: ArchiveWriter;
   readonly touchedSessions = new Set<number>();
   /** Times of the turns written or removed in this batch: their usage buckets are summed again. */
   readonly touchedTimes = new Set<string>();
@@ -84,6 +92,7 @@ export class IndexWriter {
   private readonly resetSession: Statement;
 
   constructor(readonly db: Database) {
+    this.archive = new ArchiveWriter(db);
     this.upsertSession = db.prepare(SQL.UPSERT_SESSION_SQL);
     this.insertFile = db.prepare(SQL.INSERT_FILE_SQL);
     this.saveFile = db.prepare(SQL.SAVE_FILE_SQL);
@@ -116,7 +125,7 @@ export class IndexWriter {
    * the rows of their paths and inodes, found through indexes instead of reading every row.
    */
   knownFiles(only?: AgentFile[]): KnownFile[] {
-    if (!only) return this.db.query("SELECT * FROM agent_files ORDER BY id").all() as KnownFile[];
+    if (!only) return this.db.query(SQL.KNOWN_FILES_SQL).all() as KnownFile[];
     const paths = JSON.stringify(only.map((f) => f.path)), inodes = JSON.stringify(only.map((f) => [f.listed.dev, f.listed.ino]));
     return this.db.query(SQL.KNOWN_FILES_OF_SQL).all(paths, inodes) as KnownFile[];
   }
@@ -139,12 +148,14 @@ export class IndexWriter {
     this.forgetFile(target.fileId, target.sessionId);
     this.resetFile.run(target.fileId);
     this.resetSession.run(target.sessionId);
+    this.archive.restart(target.fileId); // whether this run archives or not: the old content stays an earlier generation
   }
 
   /** Saves how far a file has been read: in the transaction that holds its rows. */
   saveProgress(p: FileProgress) {
     this.saveFile.run(p.fileId, p.dev, p.ino, p.fingerprint, p.fingerprintLen, p.size, p.mtimeMs, p.indexedTo, p.lines, p.malformed, p.unknown, p.state,
       new Date().toISOString(), p.tailFingerprint);
+    if (p.archive) this.archive.saveProgress(p.fileId, p.archive);
   }
 
   /** Writes what was parsed from one file: its calls, tool uses, results and session facts. */

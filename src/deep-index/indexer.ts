@@ -35,6 +35,8 @@ export interface IndexSummary {
   turns: number;
   ms: number;
   writeMs: number;
+  /** Sessions with bytes the archive lacks (indexed with --no-archive) and whose files are gone: no content left to archive. */
+  unarchived: string[];
 }
 
 /** Bytes of log read per transaction. */
@@ -73,6 +75,8 @@ export interface IndexOptions {
   bulk?: boolean;
   /** A stop request (SIGINT, SIGTERM): the run ends after the file being written, with what was written committed. */
   stop?: { readonly stopped: boolean };
+  /** Keep the files' bytes in the archive (archive/); false: counts only (--no-archive). Default true. */
+  archive?: boolean;
 }
 
 /** Where a stopped run ended: the files (and their bytes) written and committed, of those it had to read. */
@@ -110,12 +114,13 @@ class IndexRun {
   /** Files whose rows were written (held by a bulk load, or in the batch): all committed by the end of write(). */
   private written = 0;
   private lastYield = performance.now();
+  private archiving = true;
 
   constructor(
     private readonly db: Database,
     private readonly files: AgentFile[],
   ) {
-    this.sum = { files: files.length, new: 0, grown: 0, rewritten: 0, unchanged: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, writeMs: 0 };
+    this.sum = { files: files.length, new: 0, grown: 0, rewritten: 0, unchanged: 0, bytes: 0, lines: 0, malformed: 0, unknown: 0, sessions: 0, turns: 0, ms: 0, writeMs: 0, unarchived: [] };
     this.writer = new IndexWriter(db);
   }
 
@@ -125,7 +130,10 @@ class IndexRun {
    * one query: an unchanged tree costs the listing's stat per file and nothing more.
    */
   private readPlan(some: boolean) {
-    for (const m of new KnownFiles(this.writer.knownFiles(some ? this.files : undefined)).match(this.files)) this.consider(m);
+    const rows = this.writer.knownFiles(some ? this.files : undefined);
+    const matches = new KnownFiles(rows).match(this.files);
+    for (const m of matches) this.consider(m);
+    if (this.archiving && !some) this.sum.unarchived = this.writer.archive.unarchivable(rows, new Set(matches.map((m) => m.byInode?.id)));
   }
 
   /**
@@ -134,7 +142,9 @@ class IndexRun {
    */
   private consider(m: FileMatch) {
     const st = m.f.listed, row = m.byInode;
-    if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs) {
+    // archiving switched on after runs without it: the file is read for the archive alone
+    const archiveLags = this.archiving && row !== null && (row.archived_to === null || row.archived_to < row.indexed_offset);
+    if (row && row.path === m.f.path && row.size === st.size && row.mtime_ms === st.mtimeMs && !archiveLags) {
       this.sum.unchanged++;
       return;
     }
@@ -151,11 +161,13 @@ class IndexRun {
   async write(threads: IndexOptions) {
     const { db, changed } = this;
     const stopped = () => threads.stop?.stopped === true;
+    this.archiving = threads.archive !== false;
     db.run("BEGIN IMMEDIATE");
     let pool: ParsePool | null = null;
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
     let next = 0;
     try {
+      this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
       this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
@@ -233,7 +245,8 @@ class IndexRun {
       target = this.writer.addFile(f);
       this.sum.new++;
     }
-    return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state } };
+    const archive = this.archiving ? this.writer.archive.job(target.fileId, from) : null;
+    return { fd, st, target, job: { fd, agent: f.agent, from, size: st.size, state, archive } };
   }
 
   /** Writes one parsed file's rows and its progress (or hands them to the bulk load). */
@@ -245,8 +258,13 @@ class IndexRun {
       const progress: FileProgress = {
         fileId: p.target.fileId, dev: p.st.dev, ino: p.st.ino, fingerprint: fingerprintOf(p.fd, fpLen), fingerprintLen: fpLen,
         tailFingerprint: tailFingerprintOf(p.fd, r.indexedTo), size: p.st.size,
-        mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state,
+        mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state, archive: r.archive,
       };
+      if (r.archive) {
+        if (bulkLoad) this.writer.archive.searchIndexPending();
+        this.writer.archive.writeChunks(p.target.fileId, r.archive);
+        this.writer.archive.writeMessages(p.target.fileId, p.target.sessionId, r.archive);
+      }
       const bytes = r.indexedTo - p.job.from;
       if (bulkLoad) bulkLoad.add(p.target, r, bytes, progress);
       else {

@@ -385,6 +385,16 @@ export function periodReport(db: Database, period: keyof typeof PERIOD_FIELD, o:
   return { [period]: list, undated, totals, unpricedModels: reader.unpriced(), approximatePrices: approximatePrices(models, o.prices) };
 }
 
+/** Tokens and cost per model of some sessions (a session and its subagents, for `show`). */
+export function usageOfSessions(db: Database, sessionIds: number[], prices: Record<string, Price>): { models: Array<Bucket & { model: string }>; unpricedModels: string[] } {
+  const unpricedModels = loadTurnPrices(db, prices);
+  const models = db
+    .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model
+            WHERE t.session_id IN (SELECT value FROM json_each(?)) GROUP BY 1 ORDER BY calls DESC`)
+    .all(JSON.stringify(sessionIds)) as Array<Bucket & { model: string }>;
+  return { models, unpricedModels };
+}
+
 export function modelsReport(db: Database, o: ReportOptions) {
   const unpriced = loadTurnPrices(db, o.prices);
   const rows = db
