@@ -136,7 +136,7 @@ describe("export", () => {
     const second = Buffer.concat([first.subarray(0, first.indexOf(10) + 1), Buffer.from('{"type":"user","edited":true}\n')]);
     writeFileSync(file, second);
     const r = await index(db, join(root, "projects"), emptyDir());
-    expect(r.reindexed).toBe(1);
+    expect(r.rewritten).toBe(1);
     rmSync(root, { recursive: true });
     const { dir: outDir, out } = await exportAll(db);
     expect(hashes(outDir)).toEqual(new Map([["s1.jsonl", sha(second)], ["s1.generation-1.jsonl", sha(first)]]));
@@ -160,7 +160,7 @@ describe("export", () => {
     expect(messages(db)).toEqual(messages(once));
     expect(r1.unarchived).toEqual(["claude:0d3a8e6f-290f-4105-a327-a2496e5e2a83"]);
     const text = await sluice("index", "--claude", t.claude, "--codex", t.codex, "--db", db);
-    expect(text.stdout).toContain("1 sessions have no content left to archive");
+    expect(text.stdout).toContain("1 session has no content left to archive");
     rmSync(t.root, { recursive: true });
     const res = await sluice("export", "--all", "--to", fresh("later-out"), "--db", db, "--json");
     expect(res.code).toBe(0);

@@ -61,7 +61,7 @@ describe("the samples", () => {
     expect(r.files).toBeGreaterThan(35);
     // camelCase, in the words of the text output ("N new, N grown, N rewritten, N unchanged")
     expect(Object.keys(r).sort()).toEqual(
-      ["files", "new", "grown", "rewritten", "unchanged", "bytes", "lines", "malformed", "unknown", "sessions", "turns", "ms", "writeMs", "flowsRebuilt", "flowsMs", "roots"].sort(),
+      ["files", "new", "grown", "rewritten", "unchanged", "bytes", "lines", "malformed", "unknown", "sessions", "turns", "ms", "writeMs", "flowsRebuilt", "flowsMs", "roots", "unarchived"].sort(),
     );
     // the only malformed lines are in the fixtures made to have them
     for (const f of query(db, "SELECT path, malformed FROM agent_files WHERE malformed > 0")) expect(f.path).toMatch(/synthetic/);
