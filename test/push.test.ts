@@ -13,7 +13,7 @@ import { appendFileSync, chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync
 import { join } from "node:path";
 import { buildAgentCorpus } from "../bench/agent-corpus";
 import { generateFile } from "../bench/generate";
-import { APPLICATION_ID, MIGRATIONS } from "../src/db/schema";
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "../src/db/schema";
 import { ARCHIVE_COLUMNS, PUSH_TABLES } from "../src/team/tables";
 import { storeUrl } from "../src/team/url";
 import { one, query, ROOT, RUNNERS, run, SHARED, start, tempDir, waitFor } from "./helpers";
@@ -653,7 +653,7 @@ describe("migration 10", () => {
     const url = await pg.createDatabase("v9");
     const first = await push(url, old);
     expect(first.tables.turns.rows).toBe(one(current, "SELECT count(*) AS n FROM turns").n);
-    expect(one(old, "PRAGMA user_version").user_version).toBe(10);
+    expect(one(old, "PRAGMA user_version").user_version).toBe(SCHEMA_VERSION); // 10 and every migration after it
     expect(deviceId(old)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(deviceId(old)).not.toBe(deviceId(current));
     await expectMirror(url, old);
