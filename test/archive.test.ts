@@ -8,22 +8,14 @@ import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { buildAgentCorpus } from "../bench/agent-corpus";
-import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { modeOf, one, query, RUNNERS, run, scratch, SHARED } from "./helpers";
 
 setDefaultTimeout(120_000); // each test runs the binary tens of times, on a machine that may be busy
-const tmp = tempDir("sluice-archive-");
+const { tmp, fresh, emptyDir } = scratch("sluice-archive-");
 afterAll(() => tmp.cleanup());
-let n = 0;
-const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
-/** A root with nothing in it: a named root must exist. */
-const emptyDir = () => {
-  const d = fresh("none");
-  mkdirSync(d);
-  return d;
-};
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 function* walk(dir: string): Generator<string> {

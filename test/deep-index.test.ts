@@ -9,21 +9,13 @@ import { join } from "node:path";
 import { buildAgentCorpus, variant } from "../bench/agent-corpus";
 import { useIndexSettings, withRollbackJournal } from "../src/db/settings";
 import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/deep-index/usage-buckets";
-import { modeOf, one, query, RUNNERS, run, SHARED, tempDir } from "./helpers";
+import { modeOf, one, query, RUNNERS, run, scratch, SHARED } from "./helpers";
 
-const tmp = tempDir("sluice-index-");
+const { tmp, fresh, emptyDir } = scratch("sluice-index-");
 afterAll(() => tmp.cleanup());
-let n = 0;
-const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
 const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
-/** A root with nothing in it: a named root must exist. */
-const emptyDir = () => {
-  const d = fresh("none");
-  mkdirSync(d);
-  return d;
-};
 
 async function index(db: string, claude: string, codex: string, ...more: string[]) {
   const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);

@@ -1,7 +1,7 @@
 // Shared by the tests: run sluice as a real process, and compute what a file should yield.
 
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { oracle } from "./differential";
@@ -35,6 +35,22 @@ export async function run(cmd: string[], args: string[], opts: { stdin?: Uint8Ar
 export function tempDir(prefix = "sluice-test-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A scratch directory for a test file, removed by `cleanup` (afterAll): `fresh(name)` is a new
+ * path in it each call, `emptyDir()` a new empty directory (a named root that must exist).
+ */
+export function scratch(prefix: string) {
+  const tmp = tempDir(prefix);
+  let n = 0;
+  const fresh = (name: string) => join(tmp.dir, `${++n}-${name}`);
+  const emptyDir = () => {
+    const d = fresh("none");
+    mkdirSync(d);
+    return d;
+  };
+  return { tmp, fresh, emptyDir };
 }
 
 export interface ExpectedLine {

@@ -17,19 +17,19 @@ export interface SessionRow {
   last_at: string | null;
 }
 
-const COLUMNS = "id, agent, session_key, agent_session_id, project, parent_session, is_sidechain, agent_type, first_at, last_at";
+export const SESSION_COLUMNS = "id, agent, session_key, agent_session_id, project, parent_session, is_sidechain, agent_type, first_at, last_at";
 
 /**
  * The sessions a name matches, best first: an exact agent session id or key, else a prefix of
  * either (a Codex rollout's key holds its id). A main session matches before its subagents.
  */
 export function findSessions(db: Database, name: string): SessionRow[] {
-  const exact = db.query(`SELECT ${COLUMNS} FROM sessions WHERE agent_session_id = ?1 AND parent_session IS NULL OR session_key = ?1 OR session_key = 'claude:' || ?1
+  const exact = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE agent_session_id = ?1 AND parent_session IS NULL OR session_key = ?1 OR session_key = 'claude:' || ?1
     OR session_key = 'codex:' || ?1 ORDER BY parent_session IS NOT NULL, id`).all(name) as SessionRow[];
   if (exact.length) return exact;
   if (name.length < 4) return [];
   const like = `${name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return db.query(`SELECT ${COLUMNS} FROM sessions WHERE (agent_session_id LIKE ?1 ESCAPE '\\' AND parent_session IS NULL) OR session_key LIKE 'claude:' || ?1 ESCAPE '\\'
+  return db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE (agent_session_id LIKE ?1 ESCAPE '\\' AND parent_session IS NULL) OR session_key LIKE 'claude:' || ?1 ESCAPE '\\'
     OR session_key LIKE 'codex:' || ?1 ESCAPE '\\' OR session_key LIKE 'codex:%' || ?1 ESCAPE '\\' ORDER BY id LIMIT 20`).all(like) as SessionRow[];
 }
 
@@ -46,6 +46,6 @@ export function resolveSession(db: Database, name: string): SessionRow {
 /** A session and its subagents (Claude Code's subagent transcripts carry the parent's session id). */
 export function withSubagents(db: Database, s: SessionRow): SessionRow[] {
   if (s.parent_session !== null || s.agent_session_id === null) return [s];
-  const subs = db.query(`SELECT ${COLUMNS} FROM sessions WHERE parent_session = ? AND agent = ? ORDER BY first_at, id`).all(s.agent_session_id, s.agent) as SessionRow[];
+  const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ? AND agent = ? ORDER BY first_at, id`).all(s.agent_session_id, s.agent) as SessionRow[];
   return [s, ...subs.filter((x) => x.id !== s.id)];
 }

@@ -7,6 +7,7 @@ import type { Database } from "bun:sqlite";
 import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
 import { addTo, COST_SQL, emptyRow, loadTurnPrices, localDate, SUMS_SQL, totalsOf, type Bucket, type ReportOptions, type ReportRow } from "./reports";
 import { approximatePrices } from "./prices";
+import { SESSION_COLUMNS, type SessionRow as SessionInfo } from "../archive/sessions";
 
 export interface SessionOptions extends ReportOptions {
   /** List subagents as rows of their own instead of folding them into their parent. */
@@ -18,17 +19,6 @@ export interface SessionOptions extends ReportOptions {
   agent?: string;
 }
 
-interface SessionInfo {
-  id: number;
-  agent: string;
-  session_key: string;
-  agent_session_id: string | null;
-  project: string | null;
-  parent_session: string | null;
-  agent_type: string | null;
-  first_at: string | null;
-  last_at: string | null;
-}
 
 export interface SessionRow extends ReportRow {
   sessionId: string;
@@ -78,7 +68,6 @@ function chosenSessions(all: SessionInfo[], id: string, apart: boolean): Session
   return all.filter((x) => x === s || (x.agent === s.agent && x.parent_session === s.agent_session_id));
 }
 
-const SESSION_COLUMNS = "id, agent, session_key, agent_session_id, project, parent_session, agent_type, first_at, last_at";
 
 /**
  * `session`: one row per session (ccusage's fields, plus agent and the subagents folded in), in
