@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { run } from "./helpers";
 import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
 
@@ -81,6 +82,30 @@ describe("a database without a deep index", () => {
       expect((await fetch(t.url + "/health")).status).toBe(200);
       const metrics = await (await fetch(t.url + "/metrics")).text();
       expect(metrics).toMatch(/^sluice_capture_lines_total\{source="[^"]+sse_lines.jsonl"\} 1$/m);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe("team stores", () => {
+  test("a store pushed to: the health page and /metrics show how many local changes it lacks; promtool passes", async () => {
+    // a copy of the index that pushed once (its push_targets row) and changed three times since
+    const db = join(s.dir, "pushed.db");
+    writeFileSync(db, readFileSync(s.db));
+    const d = new Database(db);
+    d.run("INSERT INTO push_targets (target, device_id, through_seq, pushed_at) VALUES ('postgres://sluice@db.internal/usage', 'dev-1', 2, '2026-12-03T08:00:00.000Z')");
+    for (const [i, key] of [[1, 11], [2, 12], [3, 13], [4, 14], [5, 15]]) d.run("INSERT INTO push_log (tbl, row_key, seq) VALUES (2, ?, ?)", [key!, i!]);
+    d.close();
+    const t = await serve(db, s.env);
+    try {
+      const page = await (await fetch(t.url + "/health")).text();
+      expect(page).toContain("Team stores");
+      expect(page).toMatch(/<td>postgres:\/\/sluice@db.internal\/usage<\/td><td class="num">3<\/td><td>2026-12-03T08:00:00.000Z<\/td><td>not running<\/td>/);
+      const text = await (await fetch(t.url + "/metrics")).text();
+      expect(text).toMatch(/^sluice_push_behind_changes\{target="postgres:\/\/sluice@db.internal\/usage"\} 3$/m);
+      const p = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stderr: "pipe", stdout: "pipe" });
+      expect({ code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() }).toEqual({ code: 0, out: "" });
     } finally {
       await t.stop();
     }

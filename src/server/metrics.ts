@@ -67,6 +67,8 @@ export function metricsText(store: Store): string {
   }
   const writers = liveWriters(store.db);
   family(out, "sluice_writers", "gauge", "Running writers of the deep index, per role.", [...new Set(writers.map((w) => w.role))].map((role) => [{ role }, writers.filter((w) => w.role === role).length]));
+  family(out, "sluice_push_behind_changes", "gauge", "Local changes a team store has not got yet, per store.", s.pushes.map((p) => [{ target: p.target }, p.behindChanges]));
+  family(out, "sluice_push_last_timestamp_seconds", "gauge", "When the last push to a team store committed, per store.", s.pushes.map((p) => [{ target: p.target }, seconds(p.pushedAt)]));
   family(out, "sluice_database_bytes", "gauge", "Size of the database file.", [[{}, s.files.dbBytes]]);
   family(out, "sluice_wal_bytes", "gauge", "Size of the write-ahead log.", [[{}, s.files.walBytes]]);
   family(out, "sluice_free_bytes", "gauge", "Free pages in the database file, in bytes.", [[{}, s.files.freeBytes]]);

@@ -187,6 +187,8 @@ export function healthPage(store: Store): Html {
     <h2>Writers</h2>${st.writers.length ? html`<table><thead><tr><th>Role</th><th>PID</th><th>Host</th><th>Since</th></tr></thead><tbody>${st.writers.map((w: any) => html`<tr><td>${w.role}</td><td>${w.pid}</td><td>${w.host}</td><td>${w.since}</td></tr>`)}</tbody></table>` : html`<p class="muted">No index follower or index run is writing.</p>`}
     <h2>Sources</h2>${s.sources.length ? html`<div class="scroll"><table><thead><tr><th>Source</th><th class="num">Lines</th><th class="num">Behind</th><th class="num">Lines/s</th><th>Last commit</th></tr></thead><tbody>
       ${s.sources.map((x: any) => html`<tr><td>${x.path}</td><td class="num">${n(x.lines)}</td><td class="num">${x.behindBytes == null ? "?" : n(x.behindBytes)}</td><td class="num">${x.linesPerSecondLastMinute == null ? "–" : n(Math.round(x.linesPerSecondLastMinute))}</td><td>${x.lastCommitAt ?? "never"}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">No capture sources.</p>`}
+    ${s.pushes.length ? html`<h2>Team stores</h2><div class="scroll"><table><thead><tr><th>Store</th><th class="num">Changes behind</th><th>Last push</th><th>push --follow</th></tr></thead><tbody>
+      ${s.pushes.map((p: any) => html`<tr><td>${p.target}</td><td class="num">${n(p.behindChanges)}</td><td>${p.pushedAt}</td><td>${p.following ? "running" : "not running"}</td></tr>`)}</tbody></table></div>` : ""}
     <h2>Tables</h2><p>${Object.entries(s.tables).map(([t, c]) => `${t} ${n(c as number)}`).join(", ")}</p>`;
 }
 
