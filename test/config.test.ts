@@ -4,6 +4,7 @@
 // line and exit 0, as always).
 
 import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNNERS, run, tempDir } from "./helpers";
@@ -108,4 +109,18 @@ test("stats shows the budgets against today's and this month's spending, and lea
   expect(text.code).toBe(r.code);
   writeConfig({});
   expect(JSON.parse((await sluice("stats", "--db", db, "--json")).stdout).budget).toBeNull();
+});
+
+test("\"archive\": false in the file indexes counts only; --archive beats it", async () => {
+  const claude = join(tmp.dir, "claude-archive");
+  writeClaude(claude, { a1: [{ at: Date.parse("2025-11-20T10:00:00Z"), input: 10 }] });
+  writeConfig({ archive: false });
+  const off = join(tmp.dir, "no-archive.db");
+  expect((await sluice("index", "--claude", claude, "--codex", join(tmp.dir, "codex"), "--db", off)).code).toBe(0);
+  const chunks = (db: string) => { const d = new Database(db, { readonly: true }); const n = (d.query("SELECT count(*) AS n FROM archive_chunks").get() as { n: number }).n; d.close(); return n; };
+  expect(chunks(off)).toBe(0);
+  const on = join(tmp.dir, "archive.db");
+  expect((await sluice("index", "--claude", claude, "--codex", join(tmp.dir, "codex"), "--db", on, "--archive")).code).toBe(0);
+  expect(chunks(on)).toBeGreaterThan(0);
+  writeConfig({});
 });

@@ -12,6 +12,7 @@ import type { IndexOnceResult } from "../deep-index/index-once";
 import { count, megabytes, plural, seconds } from "../runtime/format";
 import { log } from "../runtime/log";
 import { exitBySignal, StopRequest } from "../runtime/signals";
+import { config } from "../runtime/config";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printResult } from "./output";
@@ -84,14 +85,14 @@ export default defineCommand({
     },
     archive: {
       type: "boolean",
-      default: true,
-      description: "Keep every byte of the logs in the database, for export, search and show (--no-archive: counts only; switched on later, it archives what is still on disk)",
+      description: "Keep every byte of the logs in the database, for export, search and show (the default, unless the config file says \"archive\": false; --no-archive: counts only; switched on later, it archives what is still on disk)",
     },
     handover: { type: "boolean", description: "Internal: set by the hand-over exec; start as the live follower", default: false, group: "internal" },
     ...dbArg,
     ...jsonArg,
   },
   async run({ args }) {
+    const archive = args.archive ?? config().archive ?? true;
     const given = { claude: list(args.claude), codex: list(args.codex) };
     const roots = agentRoots(given);
     // a root named on the command line must be there (the follower waits for one that is not yet)
@@ -103,12 +104,12 @@ export default defineCommand({
       const maxRssMb = intFlag("max-rss", args["max-rss"], 64, 16);
       const liveCacheMb = intFlag("live-cache-mb", args["live-cache-mb"], 2, 1);
       const liveArgs = ["index", "--follow", "--handover", "--db", dbPath, "--claude", roots.claude.join(","), "--codex", roots.codex.join(","),
-        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb), ...(args.archive ? [] : ["--no-archive"])];
-      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover, archive: args.archive }, log);
+        "--poll-ms", String(pollMs), "--rescan-ms", String(rescanMs), "--max-rss", String(maxRssMb), "--live-cache-mb", String(liveCacheMb), ...(archive ? [] : ["--no-archive"])];
+      await followIndex({ dbPath, roots, pollMs, rescanMs, maxRssBytes: maxRssMb * MiB, liveCacheMb, liveArgs, handover: args.handover, archive }, log);
       return;
     }
     const threads = args.jobs === undefined ? { parseThreads: defaultParseThreads() } : { parseThreads: intFlag("jobs", args.jobs, 0, 0), always: true };
-    const r = await indexInterruptible(dbPath, roots, { ...threads, bulk: args.bulk, archive: args.archive });
+    const r = await indexInterruptible(dbPath, roots, { ...threads, bulk: args.bulk, archive });
     printResult(args.json, { ...r, roots }, () => [
       `indexed ${r.files} files (${r.new} new, ${r.grown} grown, ${r.rewritten} rewritten, ${r.unchanged} unchanged): ${count(r.lines)} lines, ` +
         `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.writeMs} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
