@@ -40,18 +40,22 @@ export async function teamReport(kind: string, args: Record<string, any>, o: Rep
     const groups = new Map<string, StoreDeviceRow[]>();
     for (const d of devices) {
       const name = args.by === "user" ? d.user : d.name;
-      groups.set(name, [...(groups.get(name) ?? []), d]);
+      let group = groups.get(name);
+      if (!group) groups.set(name, (group = []));
+      group.push(d);
     }
     const out: Record<string, any[]> = {};
     const unpriced = new Set<string>(), approximate = new Map<string, unknown>();
+    const totals: any[] = [];
     for (const [name, group] of groups) {
       const g = once(await indexFor(sql, group, kind, args, o), build);
       out[name] = g[kind];
+      totals.push(g.totals);
       g.unpricedModels.forEach((m: string) => unpriced.add(m));
       g.approximatePrices.forEach((a: any) => approximate.set(a.model, a));
     }
-    const all = once(await indexFor(sql, devices, kind, args, o), build);
-    return { [args.by === "user" ? "users" : "devices"]: out, totals: all.totals ?? totalsOf(Object.values(out).flat()), unpricedModels: [...unpriced].sort(), approximatePrices: [...approximate.values()] };
+    // the groups split the devices: the team's totals are theirs added up, not a second fetch of every row
+    return { [args.by === "user" ? "users" : "devices"]: out, totals: totalsOf(totals), unpricedModels: [...unpriced].sort(), approximatePrices: [...approximate.values()] };
   });
   return { store: url.masked, ...r };
 }

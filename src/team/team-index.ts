@@ -85,11 +85,13 @@ export async function fullIndex(sql: SQL, devices: number[]): Promise<Database> 
     [devices],
   ).values();
   const ids = new Map<string, number>();
+  const keys = new Set<string>();
   const insertSession = db.prepare(`INSERT INTO sessions (agent, session_key, agent_session_id, project, file, parent_session, is_sidechain, agent_type, first_at, last_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
   db.transaction(() => {
     for (const [device, key, ...rest] of sessions as unknown[][]) {
-      const local = db.query("SELECT 1 FROM sessions WHERE session_key = ?").get(key as string) ? `${key}@${device}` : key;
+      const local = keys.has(key as string) ? `${key}@${device}` : (key as string);
+      keys.add(local);
       const { id } = insertSession.get(rest[0] as string, local as string, ...(rest.slice(1) as Array<string | number | null>)) as { id: number };
       ids.set(`${device} ${key}`, id);
     }
