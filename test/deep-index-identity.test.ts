@@ -225,7 +225,7 @@ describe("dates that cannot break a report", () => {
     expect(at("h1")).toBe("2026-03-10T12:00:00.000Z");
     expect(at("h0")).toBe("2026-01-10T12:00:00.000Z"); // dated by the line before it
     expect(at("lead-1")).toBe("2026-01-10T12:00:00.000Z"); // no line before: the next dated one
-  });
+  }, 60_000);
 
   test("bulk, file by file and in many increments, the buckets are the same", async () => {
     const text = hostileFile(fresh("unused"), true);

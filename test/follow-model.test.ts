@@ -14,7 +14,7 @@
 //   SLUICE_MODEL_ONLY=<seed> replays just that one (SLUICE_MODEL_KEEP=1 keeps every sequence's).
 
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../bench/generate";
 import { openReader, RUNNERS, tempDir } from "./helpers";
@@ -234,6 +234,11 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
     else if (!passed) {
       failed = true;
       console.error(`sequence ${seed}: files and logs kept in ${dir}`);
+      // a sluice that crashed says so in its own log: put that in the test's output too
+      for (const f of readdirSync(dir).filter((f) => f.startsWith("stderr-"))) {
+        const text = readFileSync(join(dir, f), "utf8");
+        if (/panic|crashed|Segmentation|Bus error/.test(text)) console.error(`sequence ${seed}, ${f}:\n${text.slice(-1500)}`);
+      }
     }
   }
 }
@@ -241,14 +246,22 @@ async function runSequence(seed: number): Promise<{ actions: Action[]; truncatio
 test.skipIf(SEQUENCES === 0 && ONLY === null)(`model-based follow: ${ONLY ?? SEQUENCES} seeded sequences against dist/sluice`, async () => {
   const seeds = ONLY !== null ? [ONLY] : Array.from({ length: SEQUENCES }, (_, i) => FIRST_SEED + i);
   let next = 0, withTruncation = 0, kills = 0;
+  let firstFailure: unknown = null;
+  // The first failure stops the other workers before they start another sequence: left running,
+  // they would go on spawning sluices under the test files that come after this one.
   const worker = async () => {
-    while (next < seeds.length) {
+    while (next < seeds.length && firstFailure === null) {
       const seed = seeds[next++]!;
-      const r = await runSequence(seed);
-      if (r.truncations) withTruncation++;
-      kills += r.actions.filter((a) => a === "kill").length;
+      try {
+        const r = await runSequence(seed);
+        if (r.truncations) withTruncation++;
+        kills += r.actions.filter((a) => a === "kill").length;
+      } catch (err) {
+        firstFailure ??= err;
+      }
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
+  if (firstFailure !== null) throw firstFailure;
   console.log(`model-based follow: ${seeds.length} sequences, ${withTruncation} with copytruncate, ${kills} kill -9 restarts`);
 }, 3_600_000);

@@ -64,6 +64,7 @@ export class LeftFiles {
     const sources = leftSourcesFor(this.db, this.path);
     if (!sources.length) return null;
     const listings = new Map<string, Map<string, string>>(); // each directory read once
+    const own = databaseFileKeys(this.db.filename);
     let atPath: string | null = null;
     try {
       atPath = inodeKey(statSync(this.path));
@@ -71,7 +72,7 @@ export class LeftFiles {
     let follows: { id: number; kind: string } | null = null;
     for (const prev of sources) {
       const key = inodeKey(prev);
-      if (key === atPath || (followed && key === inodeKey(followed))) continue;
+      if (key === atPath || (followed && key === inodeKey(followed)) || own.has(key)) continue;
       if (prev.state === "active" && followed) continue; // the inherited descriptor is that file
       const candidate = findLeftFile(this.path, prev, listings);
       if (!candidate || !(provesIdentity(prev) || this.rotatedName(candidate, prev))) continue;
@@ -170,6 +171,24 @@ export class LeftFiles {
   closeAll() {
     for (const d of this.draining) closeQuietly(d.fd);
   }
+}
+
+/**
+ * The device and inode of the database's own files. A deleted capture file's inode is taken over
+ * by the next file made, and SQLite makes its -wal and -shm again after a clean close, so one of
+ * them can carry a left source's inode. Such a file is never a candidate: opening and closing it
+ * would drop every POSIX lock this process holds on it (SQLite's, on the -shm among them), and
+ * another process, finding the -shm unlocked, truncates it under this one's mapping (the
+ * model-based follow test saw the tail die of SIGBUS that way).
+ */
+function databaseFileKeys(dbPath: string): Set<string> {
+  const keys = new Set<string>();
+  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+    try {
+      keys.add(inodeKey(statSync(f)));
+    } catch {}
+  }
+  return keys;
 }
 
 /** True when what was recorded of a source's bytes can tell its file from another. */
