@@ -173,6 +173,36 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
+  test("a left source that proves nothing (empty when followed) is found again by inode only in a file born before it", async () => {
+    // A deleted file's inode goes to the next file made: a copytruncate's copy, named as rotation
+    // names it, must not be read as an empty capture file that was deleted before it was made.
+    const dir = fresh("born");
+    mkdirSync(dir);
+    const file = join(dir, "cap.jsonl"), db = join(dir, "s.db");
+    writeFileSync(file, lines(10, 51));
+    expect((await run(cmd, ["ingest", file, "--db", db])).code).toBe(0);
+    const later = join(dir, "cap.jsonl.1"), earlier = join(dir, "cap.jsonl.2");
+    writeFileSync(later, lines(7, 52));
+    writeFileSync(earlier, lines(9, 53));
+    const d = new Database(db);
+    const insert = d.query("INSERT INTO sources (path, kind, dev, ino, fingerprint, fingerprint_len, committed_offset, state, created_at) VALUES (?, 'file', ?, ?, NULL, 0, 0, 'retired', ?)");
+    insert.run(file, statSync(later).dev, statSync(later).ino, "2020-01-01T00:00:00.000Z"); // the file was made after this source
+    insert.run(file, statSync(earlier).dev, statSync(earlier).ino, new Date(Date.now() + 60_000).toISOString()); // before it
+    d.close();
+    const s = start(cmd, ["ingest", file, "--follow", "--db", db, ...FAST]);
+    try {
+      await waitFor("the earlier file drained", () => s.stderr().includes("cap.jsonl.2") && /read to its end/.test(s.stderr()));
+      s.proc.kill("SIGTERM");
+      expect(await s.exited).toBe(0);
+      expect(s.stderr()).not.toContain("cap.jsonl.1");
+      const raws = new Set(query(db, "SELECT raw FROM sse_raw").map((r) => r.raw));
+      expect(readFileSync(earlier, "utf8").trim().split("\n").every((l) => raws.has(l))).toBe(true);
+      expect(readFileSync(later, "utf8").trim().split("\n").some((l) => raws.has(l))).toBe(false);
+    } finally {
+      s.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
   test("a left source whose inode the database's own -wal, -shm or file took over is never opened as a capture file", async () => {
     // SQLite makes its -wal and -shm again after a clean close, and they can take the inode of a
     // deleted capture file. Opening and closing one would drop the tail's POSIX locks on it: on

@@ -75,7 +75,7 @@ export class LeftFiles {
       if (key === atPath || (followed && key === inodeKey(followed)) || own.has(key)) continue;
       if (prev.state === "active" && followed) continue; // the inherited descriptor is that file
       const candidate = findLeftFile(this.path, prev, listings);
-      if (!candidate || !(provesIdentity(prev) || this.rotatedName(candidate, prev))) continue;
+      if (!candidate || !(provesIdentity(prev) || (this.rotatedName(candidate, prev) && !bornAfter(candidate, prev)))) continue;
       if (this.recover(prev, candidate)) follows = prev.state === "active" ? { id: prev.id, kind: "rotated" } : follows;
     }
     return follows;
@@ -189,6 +189,23 @@ function databaseFileKeys(dbPath: string): Set<string> {
     } catch {}
   }
   return keys;
+}
+
+/**
+ * True when `candidate` was made after sluice first opened `prev`'s file: then it is another file
+ * that took over the inode, not that file renamed (a rename keeps the birth time). The
+ * model-based follow test saw a copytruncate's copy, named as rotation names it, take the inode of
+ * an empty capture file deleted before: read as that file, its lines went in twice. The file
+ * system's clock lags the wall clock by a tick, never leads it, so a file that existed when the
+ * source was made is never judged newer. False when the file system keeps no birth time.
+ */
+function bornAfter(candidate: string, prev: SourceRow): boolean {
+  try {
+    const born = statSync(candidate).birthtimeMs;
+    return born > 0 && born > Date.parse(prev.created_at);
+  } catch {
+    return false;
+  }
 }
 
 /** True when what was recorded of a source's bytes can tell its file from another. */

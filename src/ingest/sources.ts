@@ -28,6 +28,8 @@ export interface SourceRow {
   tail_fingerprint: string | null;
   /** The file's own path when the source was made (through any symlink); null if unknown. */
   real_path: string | null;
+  /** When sluice first opened the file as this source (ISO 8601). */
+  created_at: string;
 }
 
 /** What changed about the file at a path since the last run. */
