@@ -173,14 +173,20 @@ describe("dist/sluice follow", () => {
     }
   }, 60_000);
 
+  /** A directory with cap.jsonl ingested into `dbName` beside it (a left source's candidates are the directory's files). */
+  async function capturedIn(name: string, dbName: string, seed: number) {
+    const dir = fresh(name);
+    mkdirSync(dir);
+    const file = join(dir, "cap.jsonl"), db = join(dir, dbName);
+    writeFileSync(file, lines(10, seed));
+    expect((await run(cmd, ["ingest", file, "--db", db])).code).toBe(0);
+    return { dir, file, db };
+  }
+
   test("a left source that proves nothing (empty when followed) is found again by inode only in a file born before it", async () => {
     // A deleted file's inode goes to the next file made: a copytruncate's copy, named as rotation
     // names it, must not be read as an empty capture file that was deleted before it was made.
-    const dir = fresh("born");
-    mkdirSync(dir);
-    const file = join(dir, "cap.jsonl"), db = join(dir, "s.db");
-    writeFileSync(file, lines(10, 51));
-    expect((await run(cmd, ["ingest", file, "--db", db])).code).toBe(0);
+    const { dir, file, db } = await capturedIn("born", "s.db", 51);
     const later = join(dir, "cap.jsonl.1"), earlier = join(dir, "cap.jsonl.2");
     writeFileSync(later, lines(7, 52));
     writeFileSync(earlier, lines(9, 53));
@@ -207,11 +213,7 @@ describe("dist/sluice follow", () => {
     // SQLite makes its -wal and -shm again after a clean close, and they can take the inode of a
     // deleted capture file. Opening and closing one would drop the tail's POSIX locks on it: on
     // the -shm, the next reader truncates it under the tail's mapping (SIGBUS).
-    const dir = fresh("own");
-    mkdirSync(dir);
-    const file = join(dir, "cap.jsonl"), db = join(dir, "cap.db");
-    writeFileSync(file, lines(20, 41));
-    expect((await run(cmd, ["ingest", file, "--db", db])).code).toBe(0);
+    const { file, db } = await capturedIn("own", "cap.db", 41);
     const holder = new Database(db); // keeps the -wal and -shm (and their inodes) while the tail starts
     holder.run("PRAGMA journal_mode = wal");
     holder.query("SELECT count(*) FROM sources").get();
