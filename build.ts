@@ -4,8 +4,9 @@
 //   bun run build.ts --release   dist/sluice-<target> for every release target, each with a .sha256
 //   bun run build.ts --release --only linux-x64    one release target
 //
-// The worker threads (the parallel backfill's part worker, the operations' SQL worker) are entry
-// points of their own: a compiled executable only contains the workers it was built with.
+// The worker threads (the parallel backfill's part worker, the operations' SQL worker) and each
+// command are entry points of their own: a compiled executable only contains the entry points it
+// was built with.
 //
 // Every build first refreshes the price table (src/report/price-data.json) from the installed
 // @pydantic/genai-prices, so that the binary embeds the prices of the version bun.lock pins.
@@ -13,7 +14,15 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import pkg from "./package.json" with { type: "json" };
+import { COMMANDS } from "./src/cli/entry/commands";
 import { refreshPriceSnapshot } from "./src/report/price-snapshot";
+
+/**
+ * Each command's entry point, and the root one: src/main.ts loads only the one a command line
+ * names, and Bun loads an entry point's code only when it is imported, so a command starts without
+ * the code of the others (docs/design.md, "Start-up").
+ */
+const ENTRY_POINTS = [...COMMANDS, "root"].map((w) => `./src/cli/entry/${w}.ts`);
 
 const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "darwin-arm64", "darwin-x64"] as const;
 
@@ -57,11 +66,28 @@ export function nativeExtension(target: string | undefined): string {
   return "";
 }
 
+/**
+ * citty imports consola's full entry and consola/utils, which build a default consola on
+ * process.stdout, an Intl.Segmenter and node:tty's checks as they load: about 20 ms of every
+ * command's start, for citty's own usage text and runMain, which sluice does not use. The
+ * executable gives citty src/cli/citty-consola.ts instead.
+ */
+const cittyConsola: Bun.BunPlugin = {
+  name: "citty-consola",
+  setup(build) {
+    const shim = `${import.meta.dir}/src/cli/citty-consola.ts`;
+    build.onResolve({ filter: /^consola(\/utils)?$/ }, (args) => (args.importer.includes("/node_modules/citty/") ? { path: shim } : undefined));
+  },
+};
+
 async function compile(outfile: string, target?: string) {
   const result = await Bun.build({
-    entrypoints: ["./src/main.ts", "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts"],
+    entrypoints: ["./src/main.ts", ...ENTRY_POINTS, "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts"],
+    // entry points named from src/, as src/main.ts names them (cli/entry/report.js)
+    root: "./src",
     define: { SLUICE_VERSION: JSON.stringify(pkg.version), SLUICE_NATIVE_SO: JSON.stringify(nativeExtension(target)) },
     minify: true,
+    plugins: [cittyConsola],
     // Precompiled bytecode: a command starts in 20 ms instead of 55 ms (measured on the two-core
     // machine; most of it was parsing the bundle), which is most of what a re-index of an
     // unchanged tree or one grown session costs.

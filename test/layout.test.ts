@@ -65,3 +65,16 @@ test("every import in src/ goes to a room its own room may import from", () => {
   expect(checked).toBeGreaterThan(150);
   expect(wrong).toEqual([]);
 });
+
+test("every command has its own entry point, the root one has them all, and each runs in the executable", async () => {
+  const { COMMANDS } = await import("../src/cli/entry/commands");
+  const { ALL_COMMANDS } = await import("../src/cli/commands");
+  expect(Object.keys(ALL_COMMANDS).sort()).toEqual([...COMMANDS].sort());
+  const files = readdirSync(join(SRC, "cli", "entry")).filter((f) => f !== "commands.ts");
+  expect(files.sort()).toEqual([...COMMANDS, "root"].map((w) => `${w}.ts`).sort());
+  // each entry point is found and loaded at run time (a path the bundler cannot see)
+  for (const word of COMMANDS) {
+    const p = Bun.spawnSync([join(ROOT, "dist", "sluice"), word, "--help"], { stdout: "pipe", stderr: "pipe" });
+    expect({ word, code: p.exitCode, usage: p.stdout.toString().includes(`sluice ${word}`) }).toEqual({ word, code: 0, usage: true });
+  }
+}, 60_000);

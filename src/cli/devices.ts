@@ -8,6 +8,7 @@ import { jsonArg } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
 import { renderTable, type Column } from "./table";
+import { writeOut } from "../runtime/stdio";
 
 /** A 15-minute bucket or a time as a person reads it: "2026-03-01 14:15" (UTC). */
 const minute = (t: string | null) => (t ? t.slice(0, 16).replace("T", " ") : "-");
@@ -31,7 +32,7 @@ export default defineCommand({
       return;
     }
     if (!devices.length) {
-      process.stdout.write(`${url.masked} has no devices yet; 'sluice push ${url.masked}' adds this one\n`);
+      writeOut(`${url.masked} has no devices yet; 'sluice push ${url.masked}' adds this one\n`);
       return;
     }
     const num = (head: string): Column => ({ head, align: "right" });
@@ -40,6 +41,6 @@ export default defineCommand({
       num("Tokens"), { head: "Last activity (UTC)", align: "left" }, { head: "Last push (UTC)", align: "left" }, { head: "Id", align: "left", optional: true },
     ];
     const rows = devices.map((d) => [d.name, d.user, d.host, n(d.sessions), n(d.calls), n(d.tokens), minute(d.last_activity), minute(d.last_push_at), d.device_id]);
-    process.stdout.write(renderTable(columns, rows, textOutput()) + "\n");
+    writeOut(renderTable(columns, rows, textOutput()) + "\n");
   },
 });

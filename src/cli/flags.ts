@@ -2,6 +2,7 @@
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { defaultDatabasePath } from "../runtime/paths";
 import { config } from "../runtime/config";
+import { isTerminal } from "../runtime/stdio";
 
 export const dbArg = {
   db: {
@@ -22,7 +23,7 @@ export const progressArg = {
 } as const;
 
 export function wantProgress(arg: boolean | undefined): boolean {
-  return arg ?? Boolean(process.stderr.isTTY);
+  return arg ?? isTerminal(2);
 }
 
 /** --db, else $SLUICE_DB, else the config file's, else the platform's default. */

@@ -9,6 +9,7 @@ import { log } from "../runtime/log";
 import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printJson } from "./output";
+import { isTerminal } from "../runtime/stdio";
 
 const MiB = 1 << 20;
 
@@ -58,7 +59,7 @@ export default defineCommand({
         batchMs: intFlag("batch-ms", args["batch-ms"], 1000, 1),
         jobs: intFlag("jobs", args.jobs, Math.min(4, navigator.hardwareConcurrency), 1),
         pageSize: pageSizeFlag(args["page-size"]),
-        progress: args.progress ?? Boolean(process.stderr.isTTY),
+        progress: args.progress ?? isTerminal(2),
     };
     if (!args.follow) {
       report(await runBackfill(backfill, log), args.json);

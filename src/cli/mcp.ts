@@ -19,6 +19,7 @@ import { showSession } from "../report/show";
 import { VERSION } from "../runtime/version";
 import { dbArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
+import { stdoutStream } from "../runtime/stdio";
 
 const DAY_MS = 86_400_000;
 
@@ -40,7 +41,7 @@ export default defineCommand({
         db.close();
       }
     });
-    await server.connect(new StdioServerTransport());
+    await server.connect(new StdioServerTransport(process.stdin, stdoutStream()));
     await new Promise<void>((resolve) => process.stdin.once("close", resolve));
   },
 });

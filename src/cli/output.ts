@@ -1,15 +1,17 @@
 // What a command prints on stdout: one JSON object with --json, else text lines. Logs go to stderr
 // through runtime/log.ts; numbers are formatted by runtime/format.ts.
 
+import { isTerminal, terminalColumns, writeOut } from "../runtime/stdio";
+
 /** Prints one JSON object and a newline. */
 export function printJson(value: unknown) {
-  process.stdout.write(JSON.stringify(value) + "\n");
+  writeOut(JSON.stringify(value) + "\n");
 }
 
 /** Prints a command's result: one JSON object with --json, else the text lines. */
 export function printResult(json: boolean, value: unknown, text: () => string[]) {
   if (json) printJson(value);
-  else process.stdout.write(text().join("\n") + "\n");
+  else writeOut(text().join("\n") + "\n");
 }
 
 /**
@@ -19,8 +21,8 @@ export function printResult(json: boolean, value: unknown, text: () => string[])
  */
 export function textOutput(): { width: number; color: boolean } {
   const columns = Number(process.env.COLUMNS);
-  const width = columns > 0 ? columns : process.stdout.isTTY ? process.stdout.columns || 80 : Infinity;
+  const width = columns > 0 ? columns : (terminalColumns(1) ?? Infinity);
   const env = process.env;
-  const color = env.SLUICE_NO_COLOR || env.NO_COLOR ? false : env.FORCE_COLOR && env.FORCE_COLOR !== "0" ? true : Boolean(process.stdout.isTTY);
+  const color = env.SLUICE_NO_COLOR || env.NO_COLOR ? false : env.FORCE_COLOR && env.FORCE_COLOR !== "0" ? true : isTerminal(1);
   return { width, color };
 }

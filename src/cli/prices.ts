@@ -8,6 +8,7 @@ import { helpMeta } from "./help";
 import { jsonArg } from "./flags";
 import { printJson, textOutput } from "./output";
 import { renderTable, wrapWords, type Column } from "./table";
+import { writeOut } from "../runtime/stdio";
 
 type Tier = Omit<Price, "threshold" | "above">;
 
@@ -88,6 +89,6 @@ export default defineCommand({
     if (models.length) out.push(textTable(models));
     // a prefix such as "claude-opus" is no model: "no price" is said only when nothing matched either
     if (lookup && (lookup.match !== "none" || !models.length)) out.push(lookupLine(lookup));
-    process.stdout.write(out.join("\n") + "\n");
+    writeOut(out.join("\n") + "\n");
   },
 });

@@ -6,6 +6,7 @@ import type { BlockJson, BlocksReport } from "../report/blocks";
 import { count as n, usd } from "../runtime/format";
 import { textOutput } from "./output";
 import { renderTable, wrapWords, type Column } from "./table";
+import { localTimeOf, zone } from "../runtime/zone";
 
 /** A model as a table shows it, as ccusage does: claude-sonnet-4-5-20250929 is sonnet-4-5 (--json keeps the id). */
 export const shortModel = (m: string) => m.replace(/^claude-/, "").replace(/-\d{8}$/, "");
@@ -19,10 +20,10 @@ export const hm = (ms: number) => {
 
 /** A time as the day and minute in `tz`: "2025-06-14 23:00"; `short` gives the minute alone. */
 export function localTime(tz: string): (iso: string, short?: boolean) => string {
-  const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const z = zone(tz);
   return (iso, short) => {
-    const p = Object.fromEntries(f.formatToParts(Date.parse(iso)).map((x) => [x.type, x.value]));
-    return short ? `${p.hour}:${p.minute}` : `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+    const t = localTimeOf(z, Date.parse(iso)); // "2025-06-14T23:00:00"
+    return short ? t.slice(11, 16) : `${t.slice(0, 10)} ${t.slice(11, 16)}`;
   };
 }
 

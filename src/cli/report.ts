@@ -12,7 +12,8 @@ import { renderTable, type Column } from "./table";
 import type { Database } from "bun:sqlite";
 import { didYouMean } from "../runtime/words";
 import { build, KINDS, options, type Kind, type TableKind } from "../report/request";
-import { teamReport } from "./team-report";
+import { writeErr, writeOut } from "../runtime/stdio";
+import { localDateOf, zone } from "../runtime/zone";
 
 /** A row's token counts and cost, as the table shows them. */
 const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
@@ -48,7 +49,8 @@ function reportTable(kind: TableKind, r: any, breakdown: boolean): string {
 
 /** The session report: its id, project and last day first; subagents folded in are counted. */
 function sessionTable(r: any, tz: string, breakdown: boolean): string {
-  const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+  const z = zone(tz);
+  const day = { format: (ms: number) => localDateOf(z, ms) };
   const project = (p: string | null) => (p ? p.slice(p.replace(/\/+$/, "").lastIndexOf("/") + 1) : "");
   // an agent column only when there is more than one agent to tell apart
   const agents = new Set((r.sessions as any[]).map((x) => x.agent)).size > 1;
@@ -91,9 +93,9 @@ function notesOf(db: Database | null, kind: Kind, r: any): string[] {
 /** The report on stdout (its JSON, or the table), and its notes on stderr. */
 function show(kind: Kind, r: any, o: ReportOptions, args: Record<string, any>, db: Database | null) {
   if (args.json) return printJson(r);
-  process.stdout.write(text(kind, r, o, args) + "\n");
+  writeOut(text(kind, r, o, args) + "\n");
   const notes = notesOf(db, kind, r);
-  if (notes.length) process.stderr.write(notes.join("\n") + "\n");
+  if (notes.length) writeErr(notes.join("\n") + "\n");
 }
 
 function text(kind: Kind, r: any, o: ReportOptions, args: Record<string, any>): string {
@@ -143,6 +145,8 @@ export default defineCommand({
     if (!KINDS.includes(kind)) throw new SluiceError(`unknown report '${args.kind}'${didYouMean(args.kind, [...KINDS]) || `; use one of ${KINDS.join(", ")}`}`, EXIT_USAGE);
     const o = options(kind, args);
     if (args.from !== undefined) {
+      // the team store's code (its Postgres client among it) is loaded only for --from
+      const { teamReport } = await import("./team-report");
       const r = await teamReport(kind, args, o, (db) => build(db, kind, args, o));
       show(kind, r, o, args, null);
       return;

@@ -7,6 +7,7 @@ import { dbArg, intFlag, jsonArg, resolveDbPath } from "./flags";
 import { dateRange } from "../report/dates";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
+import { writeOut } from "../runtime/stdio";
 
 const ROLES = ["user", "assistant", "tool", "system"];
 const AGENTS = ["claude", "codex"];
@@ -48,7 +49,7 @@ export default defineCommand({
         until: range.until ? new Date(Date.parse(`${range.until}T00:00:00Z`) + DAY_MS).toISOString() : undefined,
       });
       if (args.json) printJson({ query: args.query, results: hits.map((h) => ({ ...h, snippet: plain(h.snippet) })) });
-      else process.stdout.write(render(hits));
+      else writeOut(render(hits));
     } finally {
       db.close();
     }

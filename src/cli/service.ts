@@ -7,6 +7,7 @@ import { JOBS, manage, managerCommands, removeUnit, serviceSpec, unitPath, unitT
 import { storeUrl } from "../team/url";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printResult } from "./output";
+import { writeOut } from "../runtime/stdio";
 
 const placementArgs = {
   system: { type: "boolean", description: "Linux: a system unit in /etc/systemd/system that runs as --run-as, instead of a user unit", default: false },
@@ -84,7 +85,7 @@ const install = defineCommand({
   run({ args }) {
     const specs = jobsOf(args).map((job) => specFrom(args, !args.print, job));
     if (args.print) {
-      process.stdout.write(specs.map(unitText).join("\n"));
+      writeOut(specs.map(unitText).join("\n"));
       return;
     }
     const units = specs.map((spec) => {

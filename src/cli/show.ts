@@ -7,6 +7,7 @@ import { count } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { helpMeta } from "./help";
 import { printJson, textOutput } from "./output";
+import { writeOut } from "../runtime/stdio";
 
 export default defineCommand({
   meta: helpMeta({
@@ -26,7 +27,7 @@ export default defineCommand({
     try {
       const shown = showSession(db, resolveSession(db, args.session), loadPrices(args.prices));
       if (args.json) printJson(shown);
-      else process.stdout.write(render(shown, args.tools));
+      else writeOut(render(shown, args.tools));
     } finally {
       db.close();
     }

@@ -6,6 +6,7 @@ import { ago } from "../runtime/status-line";
 import { count as n, mib, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson } from "./output";
+import { writeOut } from "../runtime/stdio";
 
 export default defineCommand({
   meta: helpMeta({
@@ -34,7 +35,7 @@ export default defineCommand({
     }
     if (s.retiredSources) out.push(`           and ${s.retiredSources} retired sources (rotated, truncated or replaced)`);
     for (const p of s.pushes) out.push(pushLine(p));
-    process.stdout.write(out.join("\n") + "\n");
+    writeOut(out.join("\n") + "\n");
   },
 });
 

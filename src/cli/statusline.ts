@@ -18,12 +18,13 @@ import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { tzFlag } from "../report/dates";
 import { helpMeta } from "./help";
 import { printJson } from "./output";
+import { isTerminal, writeOut } from "../runtime/stdio";
 
 /** How long to wait for the JSON on stdin: Claude Code writes it at once and closes the pipe. */
 const STDIN_MS = 2000;
 
 async function readInput(): Promise<StatusInput> {
-  if (process.stdin.isTTY) throw new Error("reads Claude Code's status JSON on stdin (set it as statusLine.command in ~/.claude/settings.json)");
+  if (isTerminal(0)) throw new Error("reads Claude Code's status JSON on stdin (set it as statusLine.command in ~/.claude/settings.json)");
   const text = await Promise.race([Bun.stdin.text(), Bun.sleep(STDIN_MS).then(() => null)]);
   if (text === null) throw new Error(`no status JSON on stdin within ${STDIN_MS / 1000} s`);
   let input: unknown;
@@ -135,11 +136,11 @@ export default defineCommand({
       if (args.json) printJson({ ...f, note: note ?? null });
       else {
         const color = c.color !== false && !(process.env.NO_COLOR || process.env.SLUICE_NO_COLOR);
-        process.stdout.write(renderStatusLine(f, { color, contextLow: low, contextHigh: high, dailyBudget: daily, monthlyBudget: budget.monthly, note }) + "\n");
+        writeOut(renderStatusLine(f, { color, contextLow: low, contextHigh: high, dailyBudget: daily, monthlyBudget: budget.monthly, note }) + "\n");
       }
     } catch (err) {
       // a status line that fails blanks Claude Code's: say what is wrong on the line itself
-      process.stdout.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
+      writeOut(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   },
 });

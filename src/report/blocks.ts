@@ -16,6 +16,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { isCanonical } from "../deep-index/timestamps";
 import { approximatePrices, type ApproximatePrice, type Price } from "./prices";
 import { bucketClock, UsageReader, type Bucket } from "./reports";
+import { localDateOf, zone } from "../runtime/zone";
 
 const SLOT_MS = 15 * 60_000;
 const HOUR_MS = 3_600_000;
@@ -354,9 +355,9 @@ export function blocksReport(db: Database, o: BlockOptions): BlocksReport {
   // a gap starts the session length after the last call before it: read them all at once when filters need it
   if (o.since !== undefined || o.until !== undefined || o.recent) edges.prefetch([], items.filter(isGap).map((g) => g.prev));
   if (o.since !== undefined || o.until !== undefined) {
-    const day = new Intl.DateTimeFormat("en-CA", { timeZone: o.tz, year: "numeric", month: "2-digit", day: "2-digit" });
+    const z = zone(o.tz);
     items = items.filter((x) => {
-      const d = day.format(startOf(x));
+      const d = localDateOf(z, startOf(x));
       return (o.since === undefined || d >= o.since) && (o.until === undefined || d <= o.until);
     });
   }

@@ -4,6 +4,7 @@
 import type { Database } from "bun:sqlite";
 import type { Price } from "./prices";
 import { UsageReader } from "./reports";
+import { localDateOf, zone } from "../runtime/zone";
 
 export interface BudgetUse {
   budget: number;
@@ -35,18 +36,15 @@ export function budgetUse(db: Database, budget: { daily?: number; monthly?: numb
 
 /** The instant the local day of `now` began in `tz`. */
 export function startOfDay(now: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-CA", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-      .formatToParts(now).map((p) => [p.type, p.value]),
-  );
-  const sinceMidnight = ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 + (now % 1000);
+  const local = now + zone(tz).offsetAt(now);
+  const sinceMidnight = ((local % 86_400_000) + 86_400_000) % 86_400_000;
   return now - sinceMidnight;
 }
 
 /** The instant the local month of `now` began in `tz`: local midnights walked back to the 1st (DST-proof). */
 export function startOfMonth(now: number, tz: string): number {
-  const day = new Intl.DateTimeFormat("en-CA", { timeZone: tz, day: "numeric" });
+  const z = zone(tz);
   let t = startOfDay(now, tz);
-  while (day.format(t) !== "1") t = startOfDay(t - 1, tz);
+  while (!localDateOf(z, t).endsWith("-01")) t = startOfDay(t - 1, tz);
   return t;
 }

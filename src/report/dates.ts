@@ -4,6 +4,7 @@
 
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { config } from "../runtime/config";
+import { localDateOf, systemZoneName, zone } from "../runtime/zone";
 
 const DAY_MS = 86_400_000;
 
@@ -14,7 +15,7 @@ const DAY_MS = 86_400_000;
 export function dateFlag(name: string, v: string, tz: string): string {
   const rel = /^(today|yesterday|(\d{1,4})([dw]))$/.exec(v);
   if (rel) {
-    const today = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(Date.now());
+    const today = localDateOf(zone(tz), Date.now());
     const back = rel[1] === "today" ? 0 : rel[1] === "yesterday" ? 1 : Number(rel[2]) * (rel[3] === "w" ? 7 : 1);
     return new Date(Date.parse(`${today}T00:00:00Z`) - back * DAY_MS).toISOString().slice(0, 10);
   }
@@ -39,9 +40,9 @@ export function dateRange(since: string | undefined, until: string | undefined, 
 
 /** --tz, else the config file's, else this machine's zone; one that does not exist is refused. */
 export function tzFlag(v: string | undefined): string {
-  const tz = v ?? config().tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const tz = v ?? config().tz ?? systemZoneName();
   try {
-    new Intl.DateTimeFormat("en-CA", { timeZone: tz });
+    zone(tz);
   } catch {
     throw new SluiceError(`--tz ${tz} is not a time zone; use an IANA name such as Europe/Berlin or UTC`, EXIT_USAGE);
   }

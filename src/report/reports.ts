@@ -8,6 +8,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { BUCKET_SQL, LONG_CONTEXT_TOKENS } from "../deep-index/usage-buckets";
 import { isCanonical } from "../deep-index/timestamps";
 import { approximatePrices, priceOf, type Price } from "./prices";
+import { localDateOf, zone } from "../runtime/zone";
 
 export interface Tokens {
   inputTokens: number;
@@ -86,10 +87,10 @@ export interface Bucket {
  * report still runs: what is no time counts as undated.
  */
 export function localDate(tz: string): (at: string | null) => string | null {
-  const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+  const z = zone(tz);
   return (at) => {
     const ms = at ? Date.parse(at) : NaN;
-    return Number.isFinite(ms) ? f.format(ms) : null;
+    return Number.isFinite(ms) ? localDateOf(z, ms) : null;
   };
 }
 
@@ -120,15 +121,6 @@ export function bucketClock(): (key: string) => number {
   };
 }
 
-/** The zone's offset from UTC at an instant, in ms: one short format ("GMT-05:00"), ten times faster than formatToParts. */
-function offsetOf(tz: string): (ms: number) => number {
-  const f = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" });
-  return (ms) => {
-    const m = /GMT(?:([+-])(\d\d):(\d\d)(?::(\d\d))?)?$/.exec(f.format(ms));
-    if (!m) return NaN;
-    return m[1] ? (m[1] === "-" ? -1 : 1) * ((Number(m[2]) * 60 + Number(m[3])) * 60 + Number(m[4] ?? 0)) * 1000 : 0;
-  };
-}
 
 /**
  * A bucket key's local date in `tz`, or null for an undated (or unreadable) key. By arithmetic: a
@@ -141,7 +133,7 @@ export function bucketDate(tz: string): (key: string) => string | null {
   // the formatter of whole dates is made only when a day the offset changes in needs it
   let formatter: ((at: string | null) => string | null) | null = null;
   const whole = (at: string) => (formatter ??= localDate(tz))(at);
-  const offsetAt = offsetOf(tz);
+  const offsetAt = (ms: number) => zone(tz).offsetAt(ms);
   // null: the offset changes that day; "invalid": no such day
   let day = "", d: { offset: number; prev: string; next: string } | null | "invalid" = null;
   return (key) => {

@@ -101,7 +101,7 @@ export function sessionReport(db: Database, o: SessionOptions) {
     return !last || ((!o.since || last >= o.since) && (!o.until || last <= o.until));
   });
   const sign = o.order === "desc" ? -1 : 1;
-  list.sort((a, b) => sign * String(a.lastActivity).localeCompare(String(b.lastActivity)) || a.sessionId.localeCompare(b.sessionId));
+  list.sort((a, b) => sign * byText(String(a.lastActivity), String(b.lastActivity)) || byText(a.sessionId, b.sessionId));
   const models = new Set(list.flatMap((r) => r.modelsUsed));
   return { sessions: list, totals: totalsOf(list), unpricedModels: unpriced.filter((m) => models.has(m)), approximatePrices: approximatePrices(models, o.prices) };
 }
@@ -147,7 +147,7 @@ export function sessionEntries(db: Database, o: SessionOptions): Array<Record<st
       t.cache_write_5m_tokens + t.cache_write_1h_tokens AS cacheCreationTokens, t.cache_read_tokens AS cacheReadTokens, ${COST_SQL} AS costUSD
     FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY t.id`);
   const out: Array<Record<string, unknown>> = sessions.flatMap((s) => (q.all(s.id) as Array<Record<string, unknown>>).map((e) => ({ ...e, sessionId: sessionName(s) })));
-  return out.sort((a, b) => String(a["timestamp"]).localeCompare(String(b["timestamp"])));
+  return out.sort((a, b) => byText(String(a["timestamp"]), String(b["timestamp"])));
 }
 
 /** The sessions --project and --agent choose (null: no filter, every session). */
@@ -168,4 +168,9 @@ export function projectSessions(db: Database, o: { project?: string; agent?: str
     ids.push(s.id);
   }
   return out;
+}
+
+/** Code-unit order, as ISO times and ids sort: localeCompare would load ICU's collator for nothing. */
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

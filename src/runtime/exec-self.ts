@@ -2,6 +2,7 @@
 // service): after a backfill, so the live tail starts without the backfill's heap; and when the
 // live tail outgrows its memory budget.
 
+import { drainStdout } from "./stdio";
 import { closeSync, fstatSync, openSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { SluiceError, EXIT_FAILURE } from "./errors";
@@ -28,22 +29,6 @@ export function selfCommand(): string[] {
   return isCompiled() ? [process.execPath] : [process.execPath, resolve(process.argv[1]!)];
 }
 
-/**
- * Waits until stdout has written everything it was given: exec would drop a buffered write. (An
- * empty write's callback is not a safe signal: with nothing buffered it may never come, and a
- * process whose event loop is empty then simply exits.)
- */
-export async function drainStdout(): Promise<void> {
-  const out = process.stdout as NodeJS.WriteStream;
-  if (!out.writableLength) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 1000);
-    out.once("drain", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /**
  * The environment of a live image: the caller's, without the JIT unless the environment says

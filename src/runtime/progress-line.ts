@@ -1,6 +1,7 @@
 // The progress line on a terminal: lines, MB, rate and ETA, redrawn in place on stderr.
 
 import { count, duration, megabytes } from "./format";
+import { writeErr } from "./stdio";
 
 /** Redraws one status line on stderr at most every 250 ms, when stderr is a terminal. */
 export class ProgressLine {
@@ -21,7 +22,7 @@ export class ProgressLine {
     const rate = doneBytes / Math.max(secs, 1e-3);
     const eta = this.totalBytes > doneBytes && rate > 0 ? (this.totalBytes - doneBytes) / rate : 0;
     const pct = this.totalBytes > 0 ? ` ${((100 * doneBytes) / this.totalBytes).toFixed(1)}%` : "";
-    process.stderr.write(
+    writeErr(
       `\r\x1b[K${label}${count(lines)} lines  ${megabytes(doneBytes)} MB${pct}  ${count(lines / Math.max(secs, 1e-3))} lines/s  ${megabytes(rate)} MB/s  ETA ${duration(eta)}`,
     );
     this.shown = true;
@@ -29,12 +30,12 @@ export class ProgressLine {
 
   message(text: string) {
     if (!this.enabled) return;
-    process.stderr.write(`\r\x1b[K${text}`);
+    writeErr(`\r\x1b[K${text}`);
     this.shown = true;
   }
 
   done() {
-    if (this.shown) process.stderr.write("\r\x1b[K");
+    if (this.shown) writeErr("\r\x1b[K");
     this.shown = false;
   }
 }

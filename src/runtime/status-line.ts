@@ -5,6 +5,7 @@
 // a line a second.
 
 import { count } from "./format";
+import { isTerminal, terminalColumns, writeErr } from "./stdio";
 
 /** How often the line is logged off a terminal; SLUICE_STATUS_INTERVAL_MS changes it (the tests). */
 const LOG_EVERY_MS = Number(process.env.SLUICE_STATUS_INTERVAL_MS) || 60_000;
@@ -12,8 +13,11 @@ const LOG_EVERY_MS = Number(process.env.SLUICE_STATUS_INTERVAL_MS) || 60_000;
 class StatusLine {
   private shown = false;
   private lastLogged = performance.now();
-  /** Set when the terminal should get the line; off it, `log` takes it once a minute. */
-  private readonly tty = Boolean(process.stderr.isTTY) && !process.env.SLUICE_NO_STATUS_LINE;
+  /** Set when the terminal should get the line; off it, `log` takes it once a minute. Asked at the first update, not at start: node:tty costs a command that shows no line. */
+  private ttyKnown: boolean | null = null;
+  private get tty(): boolean {
+    return (this.ttyKnown ??= !process.env.SLUICE_NO_STATUS_LINE && isTerminal(2));
+  }
 
   /**
    * Shows the line now on a terminal; off one, hands it to `log` when a minute has passed. `text`
@@ -21,9 +25,9 @@ class StatusLine {
    */
   update(text: () => string, log: (line: string) => void) {
     if (this.tty) {
-      const width = process.stderr.columns || 80;
+      const width = terminalColumns(2) ?? 80;
       const line = text();
-      process.stderr.write(`\r\x1b[K${line.length >= width ? `${line.slice(0, width - 2)}…` : line}`);
+      writeErr(`\r\x1b[K${line.length >= width ? `${line.slice(0, width - 2)}…` : line}`);
       this.shown = true;
       return;
     }
@@ -36,7 +40,7 @@ class StatusLine {
   /** Clears the line, before a log message or at the end, so nothing is written after it. */
   clear() {
     if (!this.shown) return;
-    process.stderr.write("\r\x1b[K");
+    writeErr("\r\x1b[K");
     this.shown = false;
   }
 }
