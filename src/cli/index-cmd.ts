@@ -115,7 +115,12 @@ export default defineCommand({
         `${megabytes(r.bytes, 1)} MB in ${seconds(r.ms, 2)} (writes ${r.writeMs} ms); ${r.sessions} sessions, ${count(r.turns)} turns in the index` +
         (r.malformed || r.unknown ? `; ${count(r.malformed)} malformed and ${count(r.unknown)} unknown lines skipped` : "") +
         (r.flowsRebuilt ? `; ${count(r.flowsRebuilt)} flows from sse_lines built in ${count(r.flowsMs)} ms` : ""),
-      ...(r.unarchived.length ? [`${plural(r.unarchived.length, "session")} ${r.unarchived.length === 1 ? "has" : "have"} no content left to archive (indexed with --no-archive, their files gone since): ${r.unarchived.join(", ")}`] : []),
+      ...(r.unarchived.length ? [`${plural(r.unarchived.length, "session")} ${r.unarchived.length === 1 ? "has" : "have"} no content left to archive (indexed with --no-archive, their files gone since): ${listed(r.unarchived, 10)}`] : []),
     ]);
   },
 });
+
+/** The first `most` names, and how many more: a list of 670 session ids is not a log line ('--json' has them all). */
+function listed(names: string[], most: number): string {
+  return names.length <= most ? names.join(", ") : `${names.slice(0, most).join(", ")} and ${names.length - most} more (--json lists them all)`;
+}
