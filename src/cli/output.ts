@@ -1,7 +1,13 @@
 // What a command prints on stdout: one JSON object with --json, else text lines. Logs go to stderr
 // through runtime/log.ts; numbers are formatted by runtime/format.ts.
 
+import type { styleText } from "node:util";
 import { isTerminal, terminalColumns, writeOut } from "../runtime/stdio";
+
+/** node:util's styleText, loaded when text is first coloured: a --json run never loads node:util. */
+export function styled(text: string, how: Parameters<typeof styleText>[0]): string {
+  return (require("node:util") as typeof import("node:util")).styleText(how, text, { validateStream: false });
+}
 
 /** Prints one JSON object and a newline. */
 export function printJson(value: unknown) {

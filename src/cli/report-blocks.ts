@@ -1,12 +1,12 @@
 // The blocks report as text: a table that fits the terminal, gaps dimmed, and the active block's
 // burn rate, projection and token limit under it.
 
-import { styleText } from "node:util";
 import type { BlockJson, BlocksReport } from "../report/blocks";
 import { count as n, usd } from "../runtime/format";
 import { textOutput } from "./output";
 import { renderTable, wrapWords, type Column } from "./table";
 import { localTimeOf, zone } from "../runtime/zone";
+import { styled } from "./output";
 
 /** A model as a table shows it, as ccusage does: claude-sonnet-4-5-20250929 is sonnet-4-5 (--json keeps the id). */
 export const shortModel = (m: string) => m.replace(/^claude-/, "").replace(/-\d{8}$/, "");
@@ -29,7 +29,7 @@ export function localTime(tz: string): (iso: string, short?: boolean) => string 
 
 /** One row of the blocks table: a gap, a finished block (how long its calls ran) or the active one. */
 function blockRow(b: BlockJson, limit: number | null, at: ReturnType<typeof localTime>, color: boolean): string[] {
-  const style = (text: string, how: Parameters<typeof styleText>[0]) => (color ? styleText(how, text, { validateStream: false }) : text);
+  const style = (text: string, how: Parameters<typeof styled>[1]) => (color ? styled(text, how) : text);
   const start = at(b.startTime);
   const pct = limit ? [`${((b.totalTokens / limit) * 100).toFixed(1)}%`] : [];
   if (b.isGap) {

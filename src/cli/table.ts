@@ -3,7 +3,7 @@
 // characters, colour codes), and a layout that fits the terminal: optional columns are left out
 // below its width, with a note that says how to see them, and the widest text column is cut last.
 
-import { styleText } from "node:util";
+import { styled } from "./output";
 
 export interface Column {
   head: string;
@@ -29,7 +29,7 @@ export function renderTable(columns: Column[], rows: string[][], o: TableOptions
   const shown = fitColumns(columns, natural, o.width);
   const widths = natural.slice();
   shrinkText(columns, shown, widths, o.width);
-  const style = (s: string, how: Parameters<typeof styleText>[0]) => (o.color ? styleText(how, s, { validateStream: false }) : s);
+  const style = (s: string, how: Parameters<typeof styled>[1]) => (o.color ? styled(s, how) : s);
   const pad = (text: string, i: number) => {
     const cut = cutTo(text, widths[i]!);
     const space = " ".repeat(Math.max(0, widths[i]! - width(cut)));
