@@ -4,7 +4,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
-import { Message, type MessageRow } from "./messages";
+import { Message, unpackMessages } from "./messages";
 
 /** The latest generation of a file, as the plan reads it. */
 export interface ArchiveState {
@@ -123,9 +123,9 @@ export class ArchiveWriter {
   /** The file's new messages, in the transaction of its rows (their search index follows through triggers). */
   writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
     this.dropMessages(fileId, a.messagesFrom);
-    if (a.messagesJson) {
-      // bound, not read out of the JSON in SQL (json_each cost 5x as much); 32 rows a statement
-      const rows = JSON.parse(a.messagesJson) as MessageRow[];
+    if (a.messages) {
+      // bound, not read out of JSON in SQL (json_each cost 5x as much); 32 rows a statement
+      const rows = unpackMessages(a.messages);
       const values: unknown[] = [];
       for (const m of rows) {
         let tool = m[Message.tool];
@@ -142,7 +142,7 @@ export class ArchiveWriter {
       }
       for (let i = 0; i < values.length; i += MESSAGE_COLUMNS) this.insertMessage.run(...(values.slice(i, i + MESSAGE_COLUMNS) as never[]));
     }
-    a.messagesJson = null;
+    a.messages = null;
   }
 
   /** Deletes the file's messages from `offset` on (a bulk load: only those from before it, by their ids). */
