@@ -4,7 +4,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
-import { Message, type MessageRow } from "./messages";
+import { Message, unpackMessages } from "./messages";
 
 /** The latest generation of a file, as the plan reads it. */
 export interface ArchiveState {
@@ -29,6 +29,13 @@ export class ArchiveWriter {
   private readonly insertMessage: Statement;
   private readonly insertMessages: Statement;
   private readonly toolOfCall: Statement;
+  private readonly dropMessagesIn: Statement;
+  private readonly toolOfCallIn: Statement;
+  /**
+   * During a bulk load (the messages' indexes dropped): the files with messages from before it (a
+   * killed run's) -> the range of their ids; null otherwise.
+   */
+  private bulkLeftovers: Map<number, [number, number]> | null = null;
 
   constructor(private readonly db: Database) {
     this.current = db.prepare(
@@ -46,6 +53,9 @@ export class ArchiveWriter {
     this.insertMessage = db.prepare(insert + tuple);
     this.insertMessages = db.prepare(insert + Array(ROWS_PER_INSERT).fill(tuple).join(", "));
     this.toolOfCall = db.prepare("SELECT tool FROM messages WHERE file_id = ? AND tool_use_id = ? AND kind = 'tool_call' LIMIT 1");
+    // the same two in a bulk load, without the indexes: within the file's ids from before it
+    this.dropMessagesIn = db.prepare("DELETE FROM messages WHERE id BETWEEN ?3 AND ?4 AND file_id = ?1 AND byte_offset >= ?2");
+    this.toolOfCallIn = db.prepare("SELECT tool FROM messages WHERE id BETWEEN ?3 AND ?4 AND file_id = ?1 AND tool_use_id = ?2 AND kind = 'tool_call' LIMIT 1");
     this.closeGeneration = db.prepare("UPDATE archive_generations SET replaced_at = ?3 WHERE file_id = ?1 AND generation = ?2");
   }
 
@@ -112,16 +122,16 @@ export class ArchiveWriter {
 
   /** The file's new messages, in the transaction of its rows (their search index follows through triggers). */
   writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
-    this.dropMessagesFrom.run(fileId, a.messagesFrom);
-    if (a.messagesJson) {
-      // bound, not read out of the JSON in SQL (json_each cost 5x as much); 32 rows a statement
-      const rows = JSON.parse(a.messagesJson) as MessageRow[];
+    this.dropMessages(fileId, a.messagesFrom);
+    if (a.messages) {
+      // bound, not read out of JSON in SQL (json_each cost 5x as much); 32 rows a statement
+      const rows = unpackMessages(a.messages);
       const values: unknown[] = [];
       for (const m of rows) {
         let tool = m[Message.tool];
         // a result read in a later run than its call: the call's tool, from the file's messages
         if (tool === null && m[Message.kind] === "tool_result" && m[Message.toolUseId] !== null) {
-          tool = (this.toolOfCall.get(fileId, m[Message.toolUseId]) as { tool: string | null } | null)?.tool ?? null;
+          tool = this.toolOf(fileId, m[Message.toolUseId]);
         }
         values.push(sessionId, fileId, m[Message.offset], m[Message.part], m[Message.kind], m[Message.role], m[Message.at], m[Message.model], tool,
           m[Message.text], m[Message.length], m[Message.toolUseId]);
@@ -132,20 +142,60 @@ export class ArchiveWriter {
       }
       for (let i = 0; i < values.length; i += MESSAGE_COLUMNS) this.insertMessage.run(...(values.slice(i, i + MESSAGE_COLUMNS) as never[]));
     }
-    a.messagesJson = null;
+    a.messages = null;
+  }
+
+  /** Deletes the file's messages from `offset` on (a bulk load: only those from before it, by their ids). */
+  private dropMessages(fileId: number, offset: number) {
+    if (!this.bulkLeftovers) return void this.dropMessagesFrom.run(fileId, offset);
+    const ids = this.bulkLeftovers.get(fileId);
+    if (ids) this.dropMessagesIn.run(fileId, offset, ids[0], ids[1]);
+  }
+
+  /** The tool of the file's call `toolUseId`, read in an earlier run. */
+  private toolOf(fileId: number, toolUseId: string): string | null {
+    if (!this.bulkLeftovers) return (this.toolOfCall.get(fileId, toolUseId) as { tool: string | null } | null)?.tool ?? null;
+    const ids = this.bulkLeftovers.get(fileId);
+    return ids ? ((this.toolOfCallIn.get(fileId, toolUseId, ids[0], ids[1]) as { tool: string | null } | null)?.tool ?? null) : null;
   }
 
   /**
-   * A first index's bulk load writes its messages as it goes, without keeping the search index
-   * (marked pending, in the transaction of its first messages), and rebuilds it whole, sorted, in
-   * its final transaction: per-row FTS inserts cost several times that (docs/archive.md).
+   * A first index's bulk load appends its messages as it goes, without their two indexes and the
+   * search index: it drops them (and marks them pending in index_state, which the triggers check)
+   * in the transaction of its first messages, and builds them whole, sorted, in its final
+   * transaction. Kept up at every insert, they cost several times that (docs/archive.md). The
+   * messages a killed bulk load left are found by their ids (file -> id range, read through the
+   * index before it goes), so the deletes that make the writes idempotent scan no table.
    */
-  searchIndexPending() {
+  beginBulk() {
+    if (this.bulkLeftovers) return;
+    const indexes = this.db.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL ORDER BY name")
+      .all() as Array<{ name: string; sql: string }>;
+    const leftovers = new Map<number, [number, number]>();
+    for (const r of this.db.query("SELECT file_id AS f, min(id) AS lo, max(id) AS hi FROM messages GROUP BY file_id").all() as Array<{ f: number; lo: number; hi: number }>) {
+      leftovers.set(r.f, [r.lo, r.hi]);
+    }
     this.db.run("INSERT OR IGNORE INTO index_state (key, value) VALUES ('messages_fts', 'pending')");
+    if (indexes.length) {
+      // the definitions as they are, so that a later migration's indexes come back as it made them
+      this.db.run("INSERT OR REPLACE INTO index_state (key, value) VALUES ('messages_indexes', ?)", [JSON.stringify(indexes.map((i) => i.sql))]);
+      for (const { name } of indexes) this.db.run(`DROP INDEX "${name.replace(/"/g, '""')}"`);
+    }
+    this.bulkLeftovers = leftovers;
   }
 
-  /** The search index rebuilt from every message, when a bulk load (this one, or one killed) left it pending. */
+  /**
+   * The messages' indexes and search index, built whole when a bulk load (this one, or one killed)
+   * left them pending: in its final transaction, or first thing in the next run, before any
+   * message is deleted.
+   */
   rebuildSearchIndexIfPending() {
+    this.bulkLeftovers = null;
+    const dropped = this.db.query("SELECT value FROM index_state WHERE key = 'messages_indexes'").get() as { value: string } | null;
+    if (dropped) {
+      for (const sql of JSON.parse(dropped.value) as string[]) this.db.run(sql.replace(/^CREATE (UNIQUE )?INDEX /i, "CREATE $1INDEX IF NOT EXISTS "));
+      this.db.run("DELETE FROM index_state WHERE key = 'messages_indexes'");
+    }
     if (!this.db.query("SELECT 1 FROM index_state WHERE key = 'messages_fts'").get()) return;
     this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
     this.db.run("DELETE FROM index_state WHERE key = 'messages_fts'");

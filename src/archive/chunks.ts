@@ -2,6 +2,8 @@
 // own): the bytes the parser reads are cut into pieces of CHUNK_BYTES and each is compressed alone,
 // so the one writer only inserts blobs. See docs/archive.md.
 
+import type { PackedMessages } from "./messages";
+
 /** Raw bytes per piece: 1 MiB compressed 1.7x faster than 256 KiB and a little smaller (docs/benchmarks.md). */
 export const CHUNK_BYTES = 1 << 20;
 /** zstd level 1: about 450 MB/s a thread on the samples (level 3: 360) for 3% more bytes. */
@@ -36,8 +38,8 @@ export interface ArchivedBytes {
   chunks: ArchiveChunk[];
   /** The bytes past `to` as read (an unfinished last line), or null. */
   tail: Uint8Array | null;
-  /** The messages of the lines in [start, to) (MessageRows as JSON), or null: they replace any from `start` on. */
-  messagesJson: string | null;
+  /** The messages of the lines in [start, to), or null: they replace any from `messagesFrom` on. */
+  messages: PackedMessages | null;
   /** Messages from this byte on are replaced (the pieces may start earlier, at a small last piece packed again). */
   messagesFrom: number;
 }
@@ -91,6 +93,6 @@ export class Chunker {
   finish(to: number, tail: Uint8Array | null): ArchivedBytes {
     this.flush();
     if (this.start !== to) throw new Error(`archive: the pieces end at byte ${this.start}, the parse at ${to}`);
-    return { generation: this.job.generation, start: this.first, to, chunks: this.chunks, tail: tail && tail.length ? Uint8Array.from(tail) : null, messagesJson: null, messagesFrom: this.job.from };
+    return { generation: this.job.generation, start: this.first, to, chunks: this.chunks, tail: tail && tail.length ? Uint8Array.from(tail) : null, messages: null, messagesFrom: this.job.from };
   }
 }

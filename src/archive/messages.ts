@@ -11,6 +11,55 @@ export type MessageRow = [number, number, string, string, string | null, string 
 /** The slots of a MessageRow. */
 export const enum Message { offset, part, kind, role, at, model, tool, text, length, toolUseId }
 
+/**
+ * A file's messages as they go from a parse thread to the writer: every string of every row joined
+ * into one, and per row its numbers and where each of its strings is in it (-1: null). One string
+ * and one transferred buffer cross between the threads, and the writer has no JSON to parse
+ * (JSON.parse was 40% of the writer's time on the messages: docs/benchmarks.md).
+ */
+export interface PackedMessages {
+  strings: string;
+  /** ROW_SLOTS numbers a row: offset, part, length, then start and end of each of STRING_SLOTS' strings. */
+  slots: Float64Array;
+}
+
+/** The slots of a row that hold strings, in the order they are packed. */
+const STRING_SLOTS = [Message.kind, Message.role, Message.at, Message.model, Message.tool, Message.text, Message.toolUseId] as const;
+const ROW_SLOTS = 3 + 2 * STRING_SLOTS.length;
+
+export function packMessages(rows: MessageRow[]): PackedMessages {
+  const slots = new Float64Array(rows.length * ROW_SLOTS);
+  const parts: string[] = [];
+  let at = 0, k = 0;
+  for (const r of rows) {
+    slots[k++] = r[Message.offset];
+    slots[k++] = r[Message.part];
+    slots[k++] = r[Message.length];
+    for (const i of STRING_SLOTS) {
+      const v = r[i] as string | null;
+      if (v === null) {
+        slots[k++] = -1;
+        slots[k++] = -1;
+        continue;
+      }
+      parts.push(v);
+      slots[k++] = at;
+      slots[k++] = at += v.length;
+    }
+  }
+  return { strings: parts.join(""), slots };
+}
+
+export function unpackMessages(p: PackedMessages): MessageRow[] {
+  const { strings, slots } = p;
+  const rows: MessageRow[] = [];
+  for (let k = 0; k < slots.length; k += ROW_SLOTS) {
+    const str = (j: number) => (slots[k + 3 + 2 * j]! < 0 ? null : strings.slice(slots[k + 3 + 2 * j], slots[k + 4 + 2 * j]));
+    rows.push([slots[k]!, slots[k + 1]!, str(0)!, str(1)!, str(2), str(3), str(4), str(5)!, slots[k + 2]!, str(6)]);
+  }
+  return rows;
+}
+
 /** Characters of a tool call's or result's text that are indexed. */
 export const TOOL_HEAD = 2000;
 /** Characters of a prompt's or an answer's text that are indexed. */

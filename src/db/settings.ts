@@ -144,13 +144,26 @@ export function useIndexSettings(db: Database, cacheMb = INDEX_CACHE_MB) {
  * database, for as long as it reads (up to the busy timeout).
  */
 export function withRollbackJournal<T>(db: Database, write: () => T): T {
-  const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
-  const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
-  if (mode !== "wal" || !leaveWal(db, false)) return write();
-  db.run("PRAGMA synchronous = FULL");
+  const back = rollbackJournalForBulk(db);
   try {
     return write();
   } finally {
+    back();
+  }
+}
+
+/**
+ * withRollbackJournal's switch on its own, for a bulk run that commits more than once (a first
+ * index with the archive commits its pieces and messages in batches before its final transaction):
+ * leaves WAL when no other connection has the database open, and returns what goes back to WAL.
+ * Outside any transaction.
+ */
+export function rollbackJournalForBulk(db: Database): () => void {
+  const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+  const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+  if (mode !== "wal" || !leaveWal(db, false)) return () => {};
+  db.run("PRAGMA synchronous = FULL");
+  return () => {
     db.run(`PRAGMA synchronous = ${synchronous}`);
     try {
       enterWal(db);
@@ -159,7 +172,7 @@ export function withRollbackJournal<T>(db: Database, write: () => T): T {
       // again when they open the database.
       log.warn(`the database stays in rollback-journal mode until the next 'sluice index' or 'sluice ingest' opens it (${(err as Error).message})`);
     }
-  }
+  };
 }
 
 /**

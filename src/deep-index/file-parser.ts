@@ -4,7 +4,7 @@
 
 import { readSync } from "node:fs";
 import { Chunker, type ArchivedBytes, type ArchiveJob } from "../archive/chunks";
-import { MessageRecords } from "../archive/messages";
+import { MessageRecords, packMessages } from "../archive/messages";
 import { parseClaudeLine } from "./claude";
 import { newCodexState, parseCodexLine, type CodexState } from "./codex";
 import type { Agent } from "./discover";
@@ -136,7 +136,7 @@ export function parseFile(job: ParseJob): ParsedFile {
     held -= end;
   }
   const archive = chunker ? chunker.finish(base, buf.subarray(0, held)) : null;
-  if (archive && messages!.rows.length) archive.messagesJson = JSON.stringify(messages!.rows);
+  if (archive && messages!.rows.length) archive.messages = packMessages(messages!.rows);
   readBuffer = buf.length > READ_BUFFER_BYTES ? Buffer.allocUnsafe(READ_BUFFER_BYTES) : buf;
   const read = base - job.from;
   return {

@@ -14,6 +14,7 @@ import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer"
 import { KnownFiles, type FileMatch } from "./known-files";
 import { defaultParseThreads, ParsePool } from "./parse-pool";
 import { yieldToSignals } from "../runtime/signals";
+import { rollbackJournalForBulk } from "../db/settings";
 
 export { defaultParseThreads } from "./parse-pool";
 
@@ -115,6 +116,8 @@ class IndexRun {
   private written = 0;
   private lastYield = performance.now();
   private archiving = true;
+  /** Set while a bulk load runs in a rollback journal: goes back to WAL (once). */
+  private backToWalOnce: () => void = () => {};
 
   constructor(
     private readonly db: Database,
@@ -171,6 +174,7 @@ class IndexRun {
       this.readPlan(threads.some === true);
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
       let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
+      if (bulkLoad && this.archiving) this.bulkJournal();
       while ((next < changed.length || inFlight.length) && !stopped()) {
         // keep the parse threads busy: a few files ahead of the one being written
         while (next < changed.length && inFlight.length < (pool ? PARSE_AHEAD_FILES : 1)) {
@@ -203,7 +207,23 @@ class IndexRun {
       throw err;
     } finally {
       pool?.close();
+      this.backToWalOnce();
     }
+  }
+
+  /**
+   * A first index that archives commits its pieces and messages in batches before its final
+   * transaction: in a rollback journal, their pages (appended, so never journaled) are written
+   * once, into the database, not into the WAL and again by its checkpoints (settings.ts).
+   */
+  private bulkJournal() {
+    this.db.run("COMMIT"); // the journal mode changes outside a transaction; the writer claim keeps other index runs out
+    const back = rollbackJournalForBulk(this.db);
+    this.backToWalOnce = () => {
+      this.backToWalOnce = () => {};
+      back();
+    };
+    this.db.run("BEGIN IMMEDIATE");
   }
 
   /**
@@ -261,7 +281,7 @@ class IndexRun {
         mtimeMs: p.st.mtimeMs, indexedTo: r.indexedTo, lines: r.lines, malformed: r.malformed, unknown: r.unknown, state: r.state, archive: r.archive,
       };
       if (r.archive) {
-        if (bulkLoad) this.writer.archive.searchIndexPending();
+        if (bulkLoad) this.writer.archive.beginBulk();
         this.writer.archive.writeChunks(p.target.fileId, r.archive);
         this.writer.archive.writeMessages(p.target.fileId, p.target.sessionId, r.archive);
       }
@@ -295,6 +315,7 @@ class IndexRun {
     this.timed(() => {
       this.db.run("COMMIT");
       load.write();
+      this.backToWalOnce();
     });
   }
 
