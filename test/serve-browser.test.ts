@@ -40,6 +40,25 @@ function hostileTranscript(): string {
   ].map((x) => JSON.stringify(x)).join("\n") + "\n";
 }
 
+/** Tool calls in the last days: eight MCP servers (six charted one by one, two as "other"), skills and subagents. */
+function toolCalls(): string {
+  const servers = ["github", "linear", "sentry", "slack", "notion", "figma", "jira", "stripe"];
+  const lines: object[] = [];
+  let n = 0;
+  for (let day = 0; day < 5; day++) {
+    const at = new Date(now - day * DAY - 7_200_000).toISOString();
+    const base = { sessionId: "tools-1", cwd: "/work/tools", version: "2.0.42", timestamp: at };
+    const uses = [
+      ...servers.map((srv, i) => Array.from({ length: 8 - i }, () => ({ name: `mcp__${srv}__call`, input: {} }))).flat(),
+      { name: "Skill", input: { skill: "pdf" } }, { name: "Skill", input: { skill: "xlsx" } },
+      { name: "Task", input: { subagent_type: "Explore", prompt: "look" } }, { name: "Task", input: { subagent_type: "Plan", prompt: "plan" } },
+    ];
+    lines.push({ ...base, type: "assistant", uuid: `t-a${day}`, requestId: `req_tools${day}`, message: { model: "claude-sonnet-4-5-20250929", id: `msg_tools${day}`, type: "message", role: "assistant",
+      content: uses.map((u) => ({ type: "tool_use", id: `toolu_t${++n}`, ...u })), usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } });
+  }
+  return lines.map((x) => JSON.stringify(x)).join("\n") + "\n";
+}
+
 /** The sample API streams in capture envelopes dated in the last days: flows for the latency page. */
 function captured(): string {
   const lines: string[] = [];
@@ -67,6 +86,8 @@ beforeAll(async () => {
   writeFileSync(recentFile(), transcript("recent-1", recentCalls()));
   mkdirSync(join(s.claude, "projects", "-work-evil"), { recursive: true });
   writeFileSync(join(s.claude, "projects", "-work-evil", "evil.jsonl"), hostileTranscript());
+  mkdirSync(join(s.claude, "projects", "-work-tools"), { recursive: true });
+  writeFileSync(join(s.claude, "projects", "-work-tools", "tools-1.jsonl"), toolCalls());
   writeFileSync(join(s.dir, "sse_lines.jsonl"), captured());
   const ing = await run(BIN, ["ingest", join(s.dir, "sse_lines.jsonl"), "--db", s.db], { env: s.env });
   if (ing.code !== 0) throw new Error(ing.stderr);
@@ -143,7 +164,15 @@ describe("every page at 1280 and 375 px", () => {
           expect(await rawOf(p, "tool-calls")).toEqual([calls.n]);
           expect(await rawOf(p, "tool-errors")).toEqual([calls.e]);
           expect(await p.textContent("main")).toContain("MCP servers");
-          for (const n of await inked(p)) expect(n).toBeGreaterThan(200);
+          // MCP servers, skills, subagents and built-in tools one by one, beside calls and errors by kind
+          const charts = JSON.parse((await p.textContent("#charts"))!);
+          expect(charts.map((c: any) => c.id)).toEqual(["tools-per-day", "tool-errors-per-day", "mcp-per-day", "skill-per-day", "subagent-per-day", "tool-per-day"]);
+          expect(charts[2].series.map((x: any) => x.label)).toEqual(["github", "linear", "sentry", "slack", "notion", "figma", "other (2)"]);
+          expect(charts[2].series.at(-1).values.reduce((a: number, b: number) => a + b, 0)).toBe(5 * (2 + 1));
+          expect(charts[4].series.map((x: any) => x.label).sort()).toEqual(["Explore", "Plan"]);
+          const ink = await inked(p);
+          expect(ink.length).toBe(6);
+          for (const n of ink) expect(n).toBeGreaterThan(200);
         },
         "/health": async (p) => {
           expect(await p.textContent('[data-value="health"]')).toBe(stats.health);

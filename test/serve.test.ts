@@ -34,6 +34,16 @@ function extraSessions(claude: string) {
       usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
     { ...base, type: "user", uuid: "s-u3", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_s1", content: "rotated" }] } },
   ].map((x) => JSON.stringify(x)).join("\n") + "\n");
+  // three recent days of calls, one failing each day (the samples are older than the 90 days charted)
+  writeFileSync(join(dir, "recent-tools.jsonl"), [0, 1, 2].flatMap((d) => {
+    const t = { sessionId: "recent-tools", cwd: "/work/extra", version: "2.0.42", timestamp: new Date(Date.now() - (d + 1) * 86_400_000).toISOString() };
+    return [
+      { ...t, type: "assistant", uuid: `r-a${d}`, requestId: `req_r${d}`, message: { model: "claude-sonnet-4-5-20250929", id: `msg_r${d}`, type: "message", role: "assistant",
+        content: [{ type: "tool_use", id: `toolu_r${d}a`, name: "Bash", input: { command: "make" } }, { type: "tool_use", id: `toolu_r${d}b`, name: "mcp__github__get_issue", input: {} }],
+        usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+      { ...t, type: "user", uuid: `r-u${d}`, message: { role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_r${d}a`, content: "make: *** failed", is_error: true }, { type: "tool_result", tool_use_id: `toolu_r${d}b`, content: "{}" }] } },
+    ];
+  }).map((x) => JSON.stringify(x)).join("\n") + "\n");
   writeFileSync(join(dir, "long-1.jsonl"), transcript("long-1", Array.from({ length: 450 }, (_, i) => ({ at: Date.parse(at) + i * 1000, input: 10, output: 2 }))));
 }
 
@@ -70,6 +80,18 @@ describe("the API is the CLI's --json", () => {
       expect(await r.json()).toEqual(cli);
     });
   }
+
+  test("/api/tools: calls, errors and last call per tool and per day as one GROUP BY over every row counts them", async () => {
+    const api: any = await (await get("/api/tools")).json();
+    const tools = query(s.db, "SELECT kind, name, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors, max(at) AS lastAt FROM invocations GROUP BY kind, name ORDER BY calls DESC, name, kind");
+    expect(tools.length).toBeGreaterThan(10);
+    expect(api.tools.map(({ errorRate, ...t }: any) => t)).toEqual(tools);
+    const perDay = query(s.db, "SELECT substr(at, 1, 10) AS day, kind, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors FROM invocations WHERE at >= ? GROUP BY 1, 2 ORDER BY 1, 2", api.since);
+    expect(api.perDay).toEqual(perDay);
+    expect(perDay.length).toBe(6); // three days, two kinds (tool, mcp)
+    expect(perDay.reduce((a: number, d: any) => a + d.errors, 0)).toBe(3);
+    expect(api.totals.calls).toBe(tools.reduce((a: number, t: any) => a + t.calls, 0));
+  });
 
   test("/api/stats equals stats --json (with the config file's budget)", async () => {
     const api: any = await (await get("/api/stats")).json();

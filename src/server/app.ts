@@ -5,7 +5,8 @@
 
 import { SluiceError } from "../runtime/errors";
 import { COOKIE, Gate, hostChecker, SECURITY_HEADERS } from "./auth";
-import { BadRequest, latencyJson, noIndex, reportJson, statsJson, statusJson, toolsJson } from "./api";
+import { BadRequest, latencyJson, noIndex, reportJson, statsJson, statusJson } from "./api";
+import { toolsJson } from "./tools";
 import { ASSETS } from "./assets";
 import { Live } from "./live";
 import { metricsText } from "./metrics";

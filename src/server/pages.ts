@@ -4,7 +4,8 @@
 
 import { count as n, mib, usd } from "../runtime/format";
 import { html, jsonBlock, type Html } from "./html";
-import { budgetOf, latencyJson, reportJson, statsJson, statusJson, toolsJson } from "./api";
+import { budgetOf, latencyJson, reportJson, statsJson, statusJson } from "./api";
+import { TOP, toolsJson } from "./tools";
 import { searchForm } from "./search";
 import type { Store } from "./store";
 
@@ -163,8 +164,14 @@ export function toolsPage(store: Store): Html {
     series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.calls ?? 0) })),
   };
   const errorsChart: Chart = { ...chart, id: "tool-errors-per-day", title: "Errors per day, by kind", series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.errors ?? 0) })) };
+  // the busiest of each kind one by one over the same days, the rest summed as "other"
+  const TITLES: Record<string, string> = { mcp: "MCP servers", skill: "Skills", subagent: "Subagents", tool: "Built-in tools" };
+  const oneByOne: Chart[] = t.overTime.filter((k: any) => k.series.length).map((k: any) => ({
+    id: `${k.kind}-per-day`, title: `${TITLES[k.kind]}: calls per day (the ${TOP} busiest, the rest as other)`, unit: "calls", stacked: true, x: days,
+    series: k.series.map((x: any) => ({ label: x.name, values: days.map((d) => x.perDay[d] ?? 0) })),
+  }));
   return html`<h1>Tools</h1><p>${raw("tool-calls", t.totals.calls, n(t.totals.calls))} calls, ${raw("tool-errors", t.totals.errors, n(t.totals.errors))} errors</p>
-    ${days.length ? chartBlocks([chart, errorsChart]) : ""}
+    ${days.length ? chartBlocks([chart, errorsChart, ...oneByOne]) : html`<p class="muted">No calls in the last 90 days.</p>`}
     ${t.mcpServers.length ? html`<h2>MCP servers</h2><div class="scroll"><table><thead><tr><th>Server</th><th class="num">Tools</th><th class="num">Calls</th><th class="num">Errors</th></tr></thead><tbody>
       ${t.mcpServers.map((x: any) => html`<tr><td>${x.server}</td><td class="num">${n(x.tools)}</td><td class="num">${n(x.calls)}</td><td class="num">${n(x.errors)}</td></tr>`)}</tbody></table></div>` : ""}
     <h2>Every tool, skill, subagent and command</h2>
