@@ -37,7 +37,8 @@ export function reportJson(store: Store, kind: string, params: URLSearchParams):
   const args = argsOf(params);
   try {
     const o = options(kind as Kind, args);
-    return build(store.db, kind as Kind, args, o);
+    // one build per commit for the pages and the API that ask for the same report (5 s at most: today and the active block move)
+    return store.memo(`${kind}?${new URLSearchParams([...params].sort()).toString()}`, 5_000, () => build(store.db, kind as Kind, args, o));
   } catch (err) {
     if (err instanceof SluiceError && err.exitCode === EXIT_USAGE) throw new BadRequest(err.message);
     throw err;
