@@ -260,7 +260,10 @@ describe("stats", () => {
 describe("migrations", () => {
   test("a database at every earlier schema version upgrades with its rows unchanged", async () => {
     const { file, db } = await ingested(3000);
-    const tables = (d: Database) => (d.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as any[]).map((r) => r.name as string);
+    // the tables with rows of their own: a full-text index (12: messages_fts) and its shadow tables
+    // are filled by the triggers on the table it indexes as its rows are copied
+    const tables = (d: Database) => (d.query(`SELECT name FROM sqlite_schema t WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'
+      AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%' AND t.name LIKE v.name || '\\_%' ESCAPE '\\') ORDER BY name`).all() as any[]).map((r) => r.name as string);
     // every column in turn orders the rows (usage_buckets has no rowid)
     const ordered = (d: Database, t: string) => `SELECT * FROM "${t}" ORDER BY ${(d.query(`PRAGMA table_info("${t}")`).all() as any[]).map((_, i) => i + 1).join(", ")}`;
     const dump = (path: string, names: string[]) => withDb(path, (d) => Object.fromEntries(names.map((t) => [t, d.query(ordered(d, t)).all()])));

@@ -32,10 +32,31 @@ function hostileTranscript(): string {
   const base = { sessionId: "evil-<b>bold</b>", cwd, version: "2.0.42", timestamp: at };
   return [
     { ...base, type: "user", uuid: "e-u1", message: { role: "user", content: "<script>alert(1)</script>" } },
+    { ...base, type: "user", uuid: "e-u2", message: { role: "user", content: `hostilephrase <script>window.__pwned=5</script> <img src=x onerror="window.__pwned=6"> [click](javascript:window.__pwned=7) <a href="javascript:window.__pwned=8">link</a>` } },
     { ...base, type: "assistant", uuid: "e-a1", requestId: "req_evil", message: { model: "claude-sonnet-4-5-20250929", id: "msg_evil", type: "message", role: "assistant",
-      content: [{ type: "tool_use", id: "toolu_evil1", name: `<img src=x onerror="window.__pwned=3">`, input: {} }, { type: "tool_use", id: "toolu_evil2", name: "javascript:window.__pwned=4", input: {} }],
+      content: [{ type: "text", text: `hostilephrase answered: <img src=x onerror="window.__pwned=9"></pre></details><script>window.__pwned=10</script>` },
+        { type: "tool_use", id: "toolu_evil1", name: `<img src=x onerror="window.__pwned=3">`, input: {} }, { type: "tool_use", id: "toolu_evil2", name: "javascript:window.__pwned=4", input: {} }],
       usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
   ].map((x) => JSON.stringify(x)).join("\n") + "\n";
+}
+
+/** Tool calls in the last days: eight MCP servers (six charted one by one, two as "other"), skills and subagents. */
+function toolCalls(): string {
+  const servers = ["github", "linear", "sentry", "slack", "notion", "figma", "jira", "stripe"];
+  const lines: object[] = [];
+  let n = 0;
+  for (let day = 0; day < 5; day++) {
+    const at = new Date(now - day * DAY - 7_200_000).toISOString();
+    const base = { sessionId: "tools-1", cwd: "/work/tools", version: "2.0.42", timestamp: at };
+    const uses = [
+      ...servers.map((srv, i) => Array.from({ length: 8 - i }, () => ({ name: `mcp__${srv}__call`, input: {} }))).flat(),
+      { name: "Skill", input: { skill: "pdf" } }, { name: "Skill", input: { skill: "xlsx" } },
+      { name: "Task", input: { subagent_type: "Explore", prompt: "look" } }, { name: "Task", input: { subagent_type: "Plan", prompt: "plan" } },
+    ];
+    lines.push({ ...base, type: "assistant", uuid: `t-a${day}`, requestId: `req_tools${day}`, message: { model: "claude-sonnet-4-5-20250929", id: `msg_tools${day}`, type: "message", role: "assistant",
+      content: uses.map((u) => ({ type: "tool_use", id: `toolu_t${++n}`, ...u })), usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } });
+  }
+  return lines.map((x) => JSON.stringify(x)).join("\n") + "\n";
 }
 
 /** The sample API streams in capture envelopes dated in the last days: flows for the latency page. */
@@ -65,6 +86,8 @@ beforeAll(async () => {
   writeFileSync(recentFile(), transcript("recent-1", recentCalls()));
   mkdirSync(join(s.claude, "projects", "-work-evil"), { recursive: true });
   writeFileSync(join(s.claude, "projects", "-work-evil", "evil.jsonl"), hostileTranscript());
+  mkdirSync(join(s.claude, "projects", "-work-tools"), { recursive: true });
+  writeFileSync(join(s.claude, "projects", "-work-tools", "tools-1.jsonl"), toolCalls());
   writeFileSync(join(s.dir, "sse_lines.jsonl"), captured());
   const ing = await run(BIN, ["ingest", join(s.dir, "sse_lines.jsonl"), "--db", s.db], { env: s.env });
   if (ing.code !== 0) throw new Error(ing.stderr);
@@ -141,7 +164,15 @@ describe("every page at 1280 and 375 px", () => {
           expect(await rawOf(p, "tool-calls")).toEqual([calls.n]);
           expect(await rawOf(p, "tool-errors")).toEqual([calls.e]);
           expect(await p.textContent("main")).toContain("MCP servers");
-          for (const n of await inked(p)) expect(n).toBeGreaterThan(200);
+          // MCP servers, skills, subagents and built-in tools one by one, beside calls and errors by kind
+          const charts = JSON.parse((await p.textContent("#charts"))!);
+          expect(charts.map((c: any) => c.id)).toEqual(["tools-per-day", "tool-errors-per-day", "mcp-per-day", "skill-per-day", "subagent-per-day", "tool-per-day"]);
+          expect(charts[2].series.map((x: any) => x.label)).toEqual(["github", "linear", "sentry", "slack", "notion", "figma", "other (2)"]);
+          expect(charts[2].series.at(-1).values.reduce((a: number, b: number) => a + b, 0)).toBe(5 * (2 + 1));
+          expect(charts[4].series.map((x: any) => x.label).sort()).toEqual(["Explore", "Plan"]);
+          const ink = await inked(p);
+          expect(ink.length).toBe(6);
+          for (const n of ink) expect(n).toBeGreaterThan(200);
         },
         "/health": async (p) => {
           expect(await p.textContent('[data-value="health"]')).toBe(stats.health);
@@ -196,18 +227,87 @@ describe("sessions list and themes", () => {
 });
 
 describe("hostile text", () => {
-  test("<script>, <img onerror> and javascript: in a transcript render as text; nothing runs", async () => {
-    for (const path of ["/sessions", "/tools"]) {
+  test("<script>, <img onerror> and javascript: in a transcript render as text; nothing runs: lists, search results, the conversation", async () => {
+    const conversation = `/sessions/${encodeURIComponent("evil-<b>bold</b>")}`;
+    for (const path of ["/sessions", "/tools", "/search?q=hostilephrase", conversation]) {
       const { page, problems } = await visit(path, 1280);
+      // unfold every tool call: what is inside must be text too
+      await page.$$eval("details", (ds) => ds.forEach((d) => ((d as any).open = true)));
       const text = (await page.textContent("main"))!;
       if (path === "/tools") {
         expect(text).toContain(`<img src=x onerror="window.__pwned=3">`);
         expect(text).toContain("javascript:window.__pwned=4");
-      } else expect(text).toContain("evil-<b>bold</b>");
+      } else if (path === "/sessions") expect(text).toContain("evil-<b>bold</b>");
+      else {
+        expect(text).toContain(`<img src=x onerror="window.__pwned=6">`);
+        expect(text).toContain(`</pre></details><script>window.__pwned=10</script>`);
+        if (path === conversation) {
+          expect(text).toContain(`[click](javascript:window.__pwned=7) <a href="javascript:window.__pwned=8">link</a>`);
+          expect(text).toContain("<script>alert(1)</script>");
+          expect(text).toContain(`<img src=x onerror="window.__pwned=3">`);
+        } else expect(await page.$$eval("main mark", (ms) => ms.map((m) => m.textContent))).toContain("hostilephrase");
+      }
       expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
-      expect(await page.$$eval("main img, main script:not([type='application/json']), main b, a[href^='javascript']", (x) => x.length)).toBe(0);
+      expect(await page.$$eval("main img, main script:not([type='application/json']), main b, main iframe, a[href^='javascript'], [onerror]", (x) => x.length)).toBe(0);
       await page.close();
       expect(problems).toEqual([]);
+    }
+  }, 30_000);
+});
+
+describe("search and the conversation view", () => {
+  test("the search box finds a phrase from a sample session; its link opens the conversation at that message", async () => {
+    const { page, problems } = await visit("/sessions", 1280);
+    await page.fill("main form.search input[name=q]", '"hide the group instead of all items"');
+    await Promise.all([page.waitForURL(/\/search\?q=/), page.press("main form.search input[name=q]", "Enter")]);
+    await page.waitForSelector("ol.hits li");
+    const hits = await page.$$eval("ol.hits li", (li) => li.length);
+    expect(hits).toBe(1);
+    expect(await page.textContent("ol.hits mark")).toBe("hide");
+    const cli = await s.cli("search", '"hide the group instead of all items"', "--json");
+    expect(await page.textContent("ol.hits .where a")).toBe(cli.results[0].session);
+    await page.screenshot({ path: join(ARTIFACTS, "search-1280.png"), fullPage: true });
+    await Promise.all([page.waitForURL(/\/sessions\/claude%3A0d3a8e6f/), page.click("ol.hits .where a")]);
+    await page.waitForFunction(() => (globalThis as any).document.getElementById("live")?.className === "on");
+    const target = await page.evaluate(() => {
+      const el = (globalThis as any).document.querySelector(":target");
+      const box = el?.getBoundingClientRect();
+      return el ? { text: el.textContent as string, visible: box.top >= 0 && box.top < (globalThis as any).innerHeight } : null;
+    });
+    expect(target?.text).toContain("hide the group instead of all items");
+    expect(target?.visible).toBe(true);
+    const shown = await s.cli("show", "0d3a8e6f", "--json");
+    expect(Number(await page.getAttribute('[data-value="session-cost"]', "data-raw"))).toBe(shown.totals.totalCost);
+    expect(await page.$$eval(".turn", (t) => t.length)).toBe(shown.messages.filter((m: any) => m.kind === "prompt" || m.kind === "text").length);
+    // a folded tool call unfolds on a click
+    const first = page.locator("details.tool").first();
+    expect(await first.evaluate((d) => (d as any).open)).toBe(false);
+    await first.locator("summary").click();
+    expect(await first.evaluate((d) => (d as any).open)).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, "conversation-1280.png"), fullPage: false });
+    await page.close();
+    // following a link cuts the page's event stream: Chromium reports that as an aborted request
+    expect(problems.filter((p) => !/\/api\/events net::ERR_ABORTED$/.test(p))).toEqual([]);
+  }, 30_000);
+
+  test("search without script: a GET form; a query FTS5 cannot read shows the CLI's line", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    await page.goto(served.url + "/search", { waitUntil: "load" });
+    await page.fill("input[name=q]", '"NEAR(');
+    await page.selectOption("select[name=role]", "user");
+    await Promise.all([page.waitForURL(/role=user/), page.press("input[name=q]", "Enter")]);
+    expect(await page.textContent("#search-error")).toContain("not one FTS5 can read (unterminated string)");
+    await page.close();
+  }, 30_000);
+
+  test("the search results and a long conversation at 375 px: nothing wider than the screen, no console error", async () => {
+    for (const path of ["/search?q=timeline", "/sessions/cb2e607c", "/sessions/0d3a8e6f"]) {
+      const { page, problems } = await visit(path, 375);
+      await page.$$eval("details", (ds) => ds.forEach((d) => ((d as any).open = true)));
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, `${path.startsWith("/search") ? "search" : `conversation-${path.slice(10)}`}-375.png`), fullPage: false });
+      await page.close();
+      expect({ path, problems }).toEqual({ path, problems: [] });
     }
   }, 30_000);
 });

@@ -4,11 +4,12 @@
 // wrong token is 401; a foreign Host header is refused; strict CSP and no CORS on every answer.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { run } from "./helpers";
+import { query, run } from "./helpers";
+import { transcript } from "./transcripts";
 import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
 
 let s: Awaited<ReturnType<typeof indexedSamples>>;
@@ -17,8 +18,40 @@ let open: Served;
 const hash = (p: string) => createHash("sha256").update(readFileSync(p)).update(existsSync(`${p}-wal`) ? readFileSync(`${p}-wal`) : "").digest("hex");
 let dbHash = "";
 
+/** A key sluice masks, a compaction, and a session long enough to be paged (451 messages). */
+const SECRET = "sk-ant-api03-Zq7vN2xK9pL4mW8rT1yB6cD3fG5hJ0sA";
+function extraSessions(claude: string) {
+  const dir = join(claude, "projects", "-work-extra");
+  mkdirSync(dir, { recursive: true });
+  const at = "2026-03-01T10:00:00.000Z";
+  const base = { sessionId: "secret-1", cwd: "/work/extra", version: "2.0.42", timestamp: at };
+  writeFileSync(join(dir, "secret-1.jsonl"), [
+    { ...base, type: "user", uuid: "s-u1", message: { role: "user", content: `rotate the zebracanary key: export ANTHROPIC_API_KEY=${SECRET} then retry` } },
+    { ...base, type: "system", subtype: "compact_boundary", uuid: "s-c1", content: "Conversation compacted" },
+    { ...base, type: "user", uuid: "s-u2", isCompactSummary: true, message: { role: "user", content: "This session is being continued: the zebracanary key was rotated." } },
+    { ...base, type: "assistant", uuid: "s-a1", requestId: "req_s1", message: { model: "claude-sonnet-4-5-20250929", id: "msg_s1", type: "message", role: "assistant",
+      content: [{ type: "text", text: "Rotated." }, { type: "tool_use", id: "toolu_s1", name: "Bash", input: { command: "echo rotated" } }],
+      usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+    { ...base, type: "user", uuid: "s-u3", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_s1", content: "rotated" }] } },
+  ].map((x) => JSON.stringify(x)).join("\n") + "\n");
+  // three recent days of calls, one failing each day (the samples are older than the 90 days charted)
+  writeFileSync(join(dir, "recent-tools.jsonl"), [0, 1, 2].flatMap((d) => {
+    const t = { sessionId: "recent-tools", cwd: "/work/extra", version: "2.0.42", timestamp: new Date(Date.now() - (d + 1) * 86_400_000).toISOString() };
+    return [
+      { ...t, type: "assistant", uuid: `r-a${d}`, requestId: `req_r${d}`, message: { model: "claude-sonnet-4-5-20250929", id: `msg_r${d}`, type: "message", role: "assistant",
+        content: [{ type: "tool_use", id: `toolu_r${d}a`, name: "Bash", input: { command: "make" } }, { type: "tool_use", id: `toolu_r${d}b`, name: "mcp__github__get_issue", input: {} }],
+        usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } },
+      { ...t, type: "user", uuid: `r-u${d}`, message: { role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_r${d}a`, content: "make: *** failed", is_error: true }, { type: "tool_result", tool_use_id: `toolu_r${d}b`, content: "{}" }] } },
+    ];
+  }).map((x) => JSON.stringify(x)).join("\n") + "\n");
+  writeFileSync(join(dir, "long-1.jsonl"), transcript("long-1", Array.from({ length: 450 }, (_, i) => ({ at: Date.parse(at) + i * 1000, input: 10, output: 2 }))));
+}
+
 beforeAll(async () => {
   s = await indexedSamples("sluice-serve-", { budget: { daily: 5, monthly: 100 } });
+  extraSessions(s.claude);
+  const r = await run(BIN, ["index", "--claude", s.claude, "--codex", s.codex, "--db", s.db], { env: s.env });
+  if (r.code !== 0) throw new Error(r.stderr);
   dbHash = hash(s.db);
   open = await serve(s.db, s.env);
 });
@@ -48,6 +81,18 @@ describe("the API is the CLI's --json", () => {
     });
   }
 
+  test("/api/tools: calls, errors and last call per tool and per day as one GROUP BY over every row counts them", async () => {
+    const api: any = await (await get("/api/tools")).json();
+    const tools = query(s.db, "SELECT kind, name, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors, max(at) AS lastAt FROM invocations GROUP BY kind, name ORDER BY calls DESC, name, kind");
+    expect(tools.length).toBeGreaterThan(10);
+    expect(api.tools.map(({ errorRate, ...t }: any) => t)).toEqual(tools);
+    const perDay = query(s.db, "SELECT substr(at, 1, 10) AS day, kind, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors FROM invocations WHERE at >= ? GROUP BY 1, 2 ORDER BY 1, 2", api.since);
+    expect(api.perDay).toEqual(perDay);
+    expect(perDay.length).toBe(6); // three days, two kinds (tool, mcp)
+    expect(perDay.reduce((a: number, d: any) => a + d.errors, 0)).toBe(3);
+    expect(api.totals.calls).toBe(tools.reduce((a: number, t: any) => a + t.calls, 0));
+  });
+
   test("/api/stats equals stats --json (with the config file's budget)", async () => {
     const api: any = await (await get("/api/stats")).json();
     const cli = await s.cli("stats", "--json");
@@ -62,6 +107,117 @@ describe("the API is the CLI's --json", () => {
     expect((await get("/api/report/daily?prices=/etc/passwd")).status).toBe(400);
     expect((await get("/api/report/nope")).status).toBe(400);
     expect((await get("/nope")).status).toBe(404);
+  });
+});
+
+describe("search", () => {
+  const cases: string[][] = [
+    ["q=timeline"], ["q=timeline", "limit=3"], ["q=timeline", "role=tool"], ["q=the", "agent=codex", "limit=50"], ["q=\"vis-groups\""],
+    ["q=timeline", "since=2025-07-05", "until=2025-07-05"], ["q=timeline", "project=claude-code-log"], ["q=tim*", "session=0d3a8e6f"], ["q=zebracanary"],
+  ];
+  for (const params of cases) {
+    test(`/api/search?${params.join("&")} equals search --json`, async () => {
+      const q = new URLSearchParams(params.join("&"));
+      const r = await get(`/api/search?${q}`);
+      expect(r.status).toBe(200);
+      const flags = [...q].filter(([k]) => k !== "q").flatMap(([k, v]) => [`--${k}`, v]);
+      const cli = await s.cli("search", q.get("q")!, ...flags, "--json");
+      expect(cli.results.length).toBeGreaterThan(0);
+      expect(await r.json()).toEqual(cli);
+    });
+  }
+
+  test("a query FTS5 cannot read: the CLI's one line, 400 from the API and on the page (not a 500); a bad filter too", async () => {
+    const cli = await run(BIN, ["search", '"NEAR(', "--db", s.db], { env: s.env });
+    const line = cli.stderr.trim().replace(/^\[error\] /, "");
+    expect(line).toContain("not one FTS5 can read");
+    const api = await get(`/api/search?q=${encodeURIComponent('"NEAR(')}`);
+    expect(api.status).toBe(400);
+    expect(((await api.json()) as any).error).toBe(line);
+    const page = await get(`/search?q=${encodeURIComponent('"NEAR(')}`);
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain('role="alert"');
+    expect(text).toContain("not one FTS5 can read (unterminated string)");
+    expect((await get("/api/search?q=x&role=robot")).status).toBe(400);
+    expect((await get("/api/search?q=x&since=soon")).status).toBe(400);
+    expect((await get("/api/search?q=x&prices=/etc/passwd")).status).toBe(400);
+    expect((await get("/search?q=x&since=soon")).status).toBe(200);
+  });
+
+  test("credentials are masked as sluice search masks them: the API, the results page and the conversation", async () => {
+    const api: any = await (await get("/api/search?q=zebracanary&role=user")).json();
+    // (mask.ts masks the key, then the KEY=value rule masks again: "[masked: secret] Anthropic key]")
+    expect(JSON.stringify(api)).toContain("ANTHROPIC_API_KEY=[masked: ");
+    for (const path of ["/api/search?q=zebracanary", "/search?q=zebracanary", "/sessions/secret-1", "/api/sessions/secret-1"]) {
+      const body = await (await get(path)).text();
+      expect(body).not.toContain(SECRET.slice(10));
+      expect(body).toContain("masked");
+    }
+  });
+
+  test("the results page marks the matched words and links each hit to its message in the conversation", async () => {
+    const page = await (await get("/search?q=zebracanary")).text();
+    expect(page).toContain("<mark>zebracanary</mark>");
+    const id = query(s.db, "SELECT m.id FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.session_key = 'claude:secret-1' AND m.kind = 'prompt'")[0].id;
+    expect(page).toContain(`href="/sessions/claude%3Asecret-1?message=${id}#m${id}"`);
+    const view = await get(`/sessions/claude%3Asecret-1?message=${id}`);
+    expect(view.status).toBe(200);
+    expect(await view.text()).toContain(`id="m${id}"`);
+  });
+});
+
+describe("the conversation view", () => {
+  test("/api/sessions/ID equals show --json, by id, prefix and key, with subagents", async () => {
+    for (const name of ["0d3a8e6f", "7acd37a8-2745-4b58-a8a9-46164b22ad9e", "claude:cb2e607c-c758-415a-8b45-c49e4631906a", "secret-1", "rollout-2026-02-23T12-47-42"]) {
+      const r = await get(`/api/sessions/${encodeURIComponent(name)}`);
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual(await s.cli("show", name, "--json"));
+    }
+  });
+
+  test("windows of /api/sessions (offset, limit) add up to show's messages; Link names the next", async () => {
+    const cli = await s.cli("show", "long-1", "--json");
+    expect(cli.messages.length).toBe(451);
+    const got: any[] = [];
+    let next: string | null = "/api/sessions/long-1?limit=200";
+    while (next) {
+      const r = await get(next);
+      const body: any = await r.json();
+      expect({ ...body, messages: [] }).toEqual({ ...cli, messages: [] });
+      got.push(...body.messages);
+      next = /<([^>]+)>; rel="next"/.exec(r.headers.get("link") ?? "")?.[1] ?? null;
+    }
+    expect(got).toEqual(cli.messages);
+    expect((await get("/api/sessions/long-1?limit=20000")).status).toBe(400);
+  });
+
+  test("the page shows show's header, subagents and compactions marked, tool calls folded; a long session is paged", async () => {
+    const page = await (await get("/sessions/secret-1")).text();
+    expect(page).toContain('class="marker compaction"');
+    expect(page).toMatch(/<details class="tool" id="m\d+"><summary><span class="arrow">→<\/span> Bash: echo rotated<\/summary>/);
+    const shown = await s.cli("show", "secret-1", "--json");
+    expect(page).toContain(`data-value="session-cost" data-raw="${shown.totals.totalCost}"`);
+    const sub = await (await get("/sessions/7acd37a8")).text();
+    expect(sub).toContain('class="marker subagent"');
+    const long = await (await get("/sessions/long-1")).text();
+    expect(long.match(/<article class="turn/g)!.length).toBe(200);
+    expect(long).toContain("messages 1-200 of 451 (page 1 of 3)");
+    const last = query(s.db, "SELECT max(m.id) AS id FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.session_key = 'claude:long-1'")[0].id;
+    const third = await (await get(`/sessions/long-1?message=${last}`)).text();
+    expect(third).toContain("messages 401-451 of 451 (page 3 of 3)");
+    expect(third).toContain(`id="m${last}"`);
+  });
+
+  test("an unknown session is 404 with show's line; a bad parameter 400", async () => {
+    const page = await get("/sessions/no-such-session");
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain("no session matches &#39;no-such-session&#39;");
+    const api = await get("/api/sessions/no-such-session");
+    expect(api.status).toBe(404);
+    expect(((await api.json()) as any).error).toContain("no session matches 'no-such-session'");
+    expect((await get("/sessions/long-1?page=x")).status).toBe(400);
+    expect((await get("/sessions/long-1?nope=1")).status).toBe(400);
   });
 });
 

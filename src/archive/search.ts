@@ -29,6 +29,8 @@ export interface SearchHit {
   /** The match in its context; the matched words between \u0001 and \u0002. */
   snippet: string;
   rank: number;
+  /** The message's row id: only when asked for (the dashboard links to it; the CLI prints no ids). */
+  message?: number;
 }
 
 /** Marks around a matched word in a snippet: replaced by colour, or removed, for display. */
@@ -38,7 +40,7 @@ export const MATCH_END = "\u0002";
 /** Longest query read (a pasted error message is long; FTS5 reads far longer ones). */
 const MAX_QUERY = 20_000;
 
-export function search(db: Database, query: string, f: SearchFilters): SearchHit[] {
+export function search(db: Database, query: string, f: SearchFilters, withIds = false): SearchHit[] {
   const q = query.replace(/\0/g, " ").trim();
   if (!q) throw new SluiceError("the search query is empty; e.g. sluice search 'race condition'", EXIT_USAGE);
   if (q.length > MAX_QUERY) throw new SluiceError(`the search query is ${q.length} characters; at most ${MAX_QUERY}`, EXIT_USAGE);
@@ -62,7 +64,7 @@ export function search(db: Database, query: string, f: SearchFilters): SearchHit
     WHERE ${where.join(" AND ")} ORDER BY messages_fts.rank, m.at DESC LIMIT ?${params.length}`;
   const sql = `
     SELECT s.session_key AS session, s.agent, s.project, m.at, m.role, m.kind, m.model, m.tool,
-      snippet(messages_fts, 0, '${MATCH_START}', '${MATCH_END}', '…', 16) AS snippet, messages_fts.rank AS rank
+      snippet(messages_fts, 0, '${MATCH_START}', '${MATCH_END}', '…', 16) AS snippet, messages_fts.rank AS rank${withIds ? ", m.id AS message" : ""}
     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
     WHERE messages_fts MATCH ?1 AND messages_fts.rowid IN (${best})
     ORDER BY rank, m.at DESC`;

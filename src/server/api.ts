@@ -1,6 +1,6 @@
 // The JSON under /api/: the reports exactly as `sluice report KIND --json` builds them (the query
 // parameters are read as the report's flags, by the same code), `stats --json`, `status --json`,
-// and the dashboard's own figures: latency per model from `flows`, tools from `invocations`.
+// and the dashboard's own figures: latency per model from `flows` (tools from `invocations`: tools.ts).
 
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { build, KINDS, options, type Kind } from "../report/request";
@@ -37,7 +37,8 @@ export function reportJson(store: Store, kind: string, params: URLSearchParams):
   const args = argsOf(params);
   try {
     const o = options(kind as Kind, args);
-    return build(store.db, kind as Kind, args, o);
+    // one build per commit for the pages and the API that ask for the same report (5 s at most: today and the active block move)
+    return store.memo(`${kind}?${new URLSearchParams([...params].sort()).toString()}`, 5_000, () => build(store.db, kind as Kind, args, o));
   } catch (err) {
     if (err instanceof SluiceError && err.exitCode === EXIT_USAGE) throw new BadRequest(err.message);
     throw err;
@@ -96,32 +97,6 @@ export function latencyJson(store: Store, days = 90): unknown {
   });
   models.sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model));
   return { since, flows: rows.length, models };
-}
-
-/** Tool calls per tool (kind: tool, mcp, skill, subagent, slash_command) with their errors, and calls per day per kind. */
-export function toolsJson(store: Store, days = 90): unknown {
-  const since = new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-  const tools = store.db
-    .query(`SELECT kind, name, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors, max(at) AS lastAt
-            FROM invocations GROUP BY kind, name ORDER BY calls DESC, name`)
-    .all() as Array<{ kind: string; name: string; calls: number; errors: number; lastAt: string | null }>;
-  const perDay = store.db
-    .query("SELECT substr(at, 1, 10) AS day, kind, count(*) AS calls, coalesce(sum(is_error = 1), 0) AS errors FROM invocations WHERE at >= ? GROUP BY 1, 2 ORDER BY 1, 2")
-    .all(since) as Array<{ day: string; kind: string; calls: number; errors: number }>;
-  const total = tools.reduce((s, t) => s + t.calls, 0), errors = tools.reduce((s, t) => s + t.errors, 0);
-  // an MCP tool is named mcp__<server>__<tool>
-  const servers = new Map<string, { server: string; tools: number; calls: number; errors: number }>();
-  for (const t of tools.filter((x) => x.kind === "mcp")) {
-    const server = t.name.split("__")[1] || t.name;
-    const x = servers.get(server) ?? servers.set(server, { server, tools: 0, calls: 0, errors: 0 }).get(server)!;
-    x.tools++;
-    x.calls += t.calls;
-    x.errors += t.errors;
-  }
-  return {
-    since, totals: { calls: total, errors }, tools: tools.map((t) => ({ ...t, errorRate: t.calls ? t.errors / t.calls : 0 })), perDay,
-    mcpServers: [...servers.values()].sort((a, b) => b.calls - a.calls),
-  };
 }
 
 export function noIndex(store: Store): SluiceError {

@@ -5,11 +5,14 @@
 
 import { SluiceError } from "../runtime/errors";
 import { COOKIE, Gate, hostChecker, SECURITY_HEADERS } from "./auth";
-import { BadRequest, latencyJson, noIndex, reportJson, statsJson, statusJson, toolsJson } from "./api";
+import { BadRequest, latencyJson, noIndex, reportJson, statsJson, statusJson } from "./api";
+import { toolsJson } from "./tools";
 import { ASSETS } from "./assets";
 import { Live } from "./live";
 import { metricsText } from "./metrics";
 import { healthPage, layout, loginPage, modelsPage, overviewPage, PAGES, sessionsPage, toolsPage, type PagePath } from "./pages";
+import { conversationJson, conversationPage, SessionNotFound } from "./conversation";
+import { searchJson, searchPage } from "./search";
 import { html, type Html } from "./html";
 import { Store } from "./store";
 
@@ -24,6 +27,11 @@ export interface ServeOptions {
 const PAGE_OF: Record<PagePath, (s: Store, p: URLSearchParams) => Html> = {
   "/": overviewPage, "/sessions": sessionsPage, "/models": modelsPage, "/tools": toolsPage, "/health": healthPage,
 };
+/** Pages beside the five in the menu: the search and one session's conversation (both under Sessions). */
+const CONVERSATION = "/sessions/";
+const isPage = (path: string) => path in PAGES || path === "/search" || (path.startsWith(CONVERSATION) && path.length > CONVERSATION.length);
+const JSON_TYPE = "application/json; charset=utf-8";
+const HTML_TYPE = "text/html; charset=utf-8";
 /** Answers that depend on the time as well as the data are cached this long at most. */
 const CACHE_MS = 5_000;
 
@@ -38,7 +46,7 @@ export class App {
   readonly live: Live;
   private readonly gate: Gate;
   private readonly hostOk: (req: Request) => boolean;
-  private readonly cache = new Map<string, { version: string; at: number; body: string; type: string }>();
+  private readonly cache = new Map<string, { version: string; at: number; made: Made }>();
 
   constructor(private readonly o: ServeOptions) {
     this.store = new Store(o.dbPath);
@@ -76,43 +84,62 @@ export class App {
     if (path === "/metrics") return respond(metricsText(this.store), 200, "text/plain; version=0.0.4; charset=utf-8");
     if (path === "/api/stats") return json(statsJson(this.store));
     if (path === "/api/status") return json(statusJson(this.store));
-    if (path in PAGES || path.startsWith("/api/")) {
-      if (!this.store.hasIndex() && path !== "/health") {
-        if (path.startsWith("/api/")) throw noIndex(this.store);
-        return respond(layout(path, PAGES[path as PagePath], html`<h1>${PAGES[path as PagePath]}</h1><p>${noIndex(this.store).message}.</p>`), 200, "text/html; charset=utf-8");
-      }
-      return this.cached(url, () => {
-        if (path.startsWith("/api/report/")) return [JSON.stringify(reportJson(this.store, path.slice("/api/report/".length), url.searchParams)), "application/json; charset=utf-8"];
-        if (path === "/api/latency") return [JSON.stringify(latencyJson(this.store)), "application/json; charset=utf-8"];
-        if (path === "/api/tools") return [JSON.stringify(toolsJson(this.store)), "application/json; charset=utf-8"];
-        if (path.startsWith("/api/")) throw new NotFound();
-        const main = PAGE_OF[path as PagePath](this.store, url.searchParams);
-        const fragment = req.headers.get("x-sluice-fragment") === "1";
-        return [fragment ? main.text : layout(path, PAGES[path as PagePath], main), "text/html; charset=utf-8"];
-      }, req.headers.get("x-sluice-fragment") ?? "");
+    if (!isPage(path) && !path.startsWith("/api/")) return text(`no page at ${path}; the pages are ${Object.keys(PAGES).join(", ")}, /search, /sessions/ID; the API under /api/`, 404);
+    if (!this.store.hasIndex() && path !== "/health") {
+      if (path.startsWith("/api/")) throw noIndex(this.store);
+      return respond(layout(path, titleOf(path), html`<h1>${titleOf(path)}</h1><p>${noIndex(this.store).message}.</p>`), 200, HTML_TYPE);
     }
-    return text(`no page at ${path}; the pages are ${Object.keys(PAGES).join(", ")}, the API under /api/`, 404);
+    const fragment = req.headers.get("x-sluice-fragment") === "1";
+    return this.cached(url, () => (path.startsWith("/api/") ? this.api(path, url.searchParams) : this.page(path, url.searchParams, fragment)), fragment ? "1" : "");
+  }
+
+  private api(path: string, params: URLSearchParams): Made {
+    if (path.startsWith("/api/report/")) return [JSON.stringify(reportJson(this.store, path.slice("/api/report/".length), params)), JSON_TYPE];
+    if (path === "/api/latency") return [JSON.stringify(latencyJson(this.store)), JSON_TYPE];
+    if (path === "/api/tools") return [JSON.stringify(toolsJson(this.store)), JSON_TYPE];
+    if (path === "/api/search") return [JSON.stringify(searchJson(this.store, params)), JSON_TYPE];
+    if (path.startsWith("/api/sessions/") && path.length > "/api/sessions/".length) {
+      const { body, link } = conversationJson(this.store, nameOf(path, "/api/sessions/"), params);
+      return [JSON.stringify(body), JSON_TYPE, link ? { link } : {}];
+    }
+    throw new NotFound();
+  }
+
+  /** A page's <main> (what a live update fetches), or the whole page; a mistake in its parameters is a page that says so. */
+  private page(path: string, params: URLSearchParams, fragment: boolean): Made {
+    let main: Html, status = 200;
+    try {
+      if (path === "/search") main = searchPage(this.store, params);
+      else if (path.startsWith(CONVERSATION)) main = conversationPage(this.store, nameOf(path, CONVERSATION), params);
+      else main = PAGE_OF[path as PagePath](this.store, params);
+    } catch (err) {
+      if (!(err instanceof BadRequest) && !(err instanceof SessionNotFound)) throw err;
+      status = err instanceof SessionNotFound ? 404 : 400;
+      main = html`<h1>${titleOf(path)}</h1><p class="bad" role="alert">${err.message}</p>`;
+    }
+    return [fragment ? main.text : layout(path, titleOf(path), main), HTML_TYPE, {}, status];
   }
 
   /** An answer built once per database version (and at most CACHE_MS old). */
-  private cached(url: URL, make: () => [string, string], variant: string): Response {
+  private cached(url: URL, make: () => Made, variant: string): Response {
     const key = `${variant}|${url.pathname}?${url.searchParams}`;
     const version = this.live.current();
     const hit = this.cache.get(key);
-    if (hit && hit.version === version && Date.now() - hit.at < CACHE_MS) return respond(hit.body, 200, hit.type);
-    let made: [string, string];
+    if (hit && hit.version === version && Date.now() - hit.at < CACHE_MS) return respond(hit.made[0], hit.made[3] ?? 200, hit.made[1], hit.made[2]);
+    let made: Made;
     try {
       made = make();
     } catch (err) {
       if (err instanceof NotFound) return text(`no API at ${url.pathname}`, 404);
+      if (err instanceof SessionNotFound) return json({ error: err.message }, 404);
       throw err;
     }
     if (this.cache.size > 200) this.cache.clear();
-    this.cache.set(key, { version, at: Date.now(), body: made[0], type: made[1] });
+    this.cache.set(key, { version, at: Date.now(), made });
     // a report over the whole index leaves megabytes of rows behind: collect them now, not at the
     // heap's next growth, to keep the server's RSS flat (a few ms, paid only when the data changed)
     Bun.gc(true);
-    return respond(made[0], 200, made[1]);
+    return respond(made[0], made[3] ?? 200, made[1], made[2]);
   }
 
   /** GET: the form; POST: the token, once, for an HttpOnly, SameSite=Strict cookie. */
@@ -135,3 +162,22 @@ export class App {
 }
 
 class NotFound extends Error {}
+
+/** An answer: its body, its type, extra headers, its status (200 when left out). */
+type Made = [string, string, Record<string, string>?, number?];
+
+/** The title of a page; /search and a conversation are under Sessions. */
+function titleOf(path: string): string {
+  if (path === "/search") return "Search";
+  if (path.startsWith(CONVERSATION)) return "Session";
+  return PAGES[path as PagePath];
+}
+
+/** The session a path names, percent-decoded (an id may hold a slash: a subagent's <parent>/agent-<id>). */
+function nameOf(path: string, prefix: string): string {
+  try {
+    return decodeURIComponent(path.slice(prefix.length));
+  } catch {
+    throw new BadRequest(`${path} is not a valid session path; use /sessions/ID with the id percent-encoded`);
+  }
+}

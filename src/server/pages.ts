@@ -4,7 +4,9 @@
 
 import { count as n, mib, usd } from "../runtime/format";
 import { html, jsonBlock, type Html } from "./html";
-import { budgetOf, latencyJson, reportJson, statsJson, statusJson, toolsJson } from "./api";
+import { budgetOf, latencyJson, reportJson, statsJson, statusJson } from "./api";
+import { TOP, toolsJson } from "./tools";
+import { searchForm } from "./search";
 import type { Store } from "./store";
 
 export const PAGES = { "/": "Overview", "/sessions": "Sessions", "/models": "Models", "/tools": "Tools", "/health": "Health" } as const;
@@ -21,7 +23,8 @@ interface Chart {
 
 /** The whole page: the shell around <main>, which live updates replace alone. */
 export function layout(path: string, title: string, main: Html): string {
-  const nav = Object.entries(PAGES).map(([p, name]) => html`<a href="${p}"${p === path ? html` aria-current="page"` : ""}>${name}</a>`);
+  const under = (p: string) => p === path || (p === "/sessions" && (path === "/search" || path.startsWith("/sessions/")));
+  const nav = Object.entries(PAGES).map(([p, name]) => html`<a href="${p}"${under(p) ? html` aria-current="page"` : ""}>${name}</a>`);
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · sluice</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/uPlot.min.css"><link rel="stylesheet" href="/static/app.css">
 <script src="/static/uPlot.iife.min.js" defer></script><script src="/static/app.js" defer></script></head>
@@ -94,7 +97,7 @@ function tops(sessions: any[]): Html {
   return html`<div class="cols"><section><h2>Top projects</h2><table><thead><tr><th>Project</th><th class="num">Sessions</th><th class="num">Cost</th></tr></thead><tbody>
     ${projects.map(([p, x]) => html`<tr><td title="${p}">${project(p) || "(none)"}</td><td class="num">${x.sessions}</td><td class="num">${usd(x.cost)}</td></tr>`)}</tbody></table></section>
     <section><h2>Top sessions</h2><table><thead><tr><th>Session</th><th>Project</th><th class="num">Cost</th></tr></thead><tbody>
-    ${top.map((s) => html`<tr><td class="id">${s.sessionId}</td><td title="${s.projectPath}">${project(s.projectPath)}</td><td class="num">${usd(s.totalCost)}</td></tr>`)}</tbody></table></section></div>`;
+    ${top.map((s) => html`<tr><td class="id"><a href="/sessions/${encodeURIComponent(s.sessionId)}">${s.sessionId}</a></td><td title="${s.projectPath}">${project(s.projectPath)}</td><td class="num">${usd(s.totalCost)}</td></tr>`)}</tbody></table></section></div>`;
 }
 
 export function overviewPage(store: Store, params: URLSearchParams): Html {
@@ -117,17 +120,16 @@ export function sessionsPage(store: Store, params: URLSearchParams): Html {
   const r: any = reportJson(store, "session", chosen);
   const day = (iso: string | null) => (iso ? iso.slice(0, 10) : "");
   const field = (k: string) => html`<label>${k} <input name="${k}" value="${params.get(k) ?? ""}" ${k === "since" || k === "until" ? html`placeholder="YYYY-MM-DD"` : ""}></label>`;
-  return html`<h1>Sessions</h1>
+  return html`<h1>Sessions</h1>${searchForm(new URLSearchParams(), true)}
     <form method="get" class="filters">${["project", "agent", "since", "until"].map(field)}<button>Apply</button></form>
     <p><input type="search" id="filter" placeholder="Filter the rows shown" aria-label="Filter the rows shown"> ${raw("sessions-count", r.sessions.length, `${n(r.sessions.length)} sessions`)},
       ${raw("sessions-cost", r.totals.totalCost, usd(r.totals.totalCost))}, ${raw("sessions-tokens", r.totals.totalTokens, n(r.totals.totalTokens))} tokens</p>
     <div class="scroll"><table class="sortable" id="sessions"><thead><tr>
       <th data-type="text">Session</th><th data-type="text" class="opt">Agent</th><th data-type="text">Project</th><th data-type="text" class="opt">Models</th><th data-type="text" class="opt">Last activity</th><th data-type="num" class="num">Tokens</th><th data-type="num" class="num">Cost</th>
     </tr></thead><tbody>${[...r.sessions].reverse().map((s: any) => html`<tr>
-      <td class="id" title="${s.sessionId}">${s.sessionId}${s.subagents ? html` <small>(+${s.subagents})</small>` : ""}</td><td class="opt">${s.agent}</td><td class="proj" title="${s.projectPath}">${project(s.projectPath)}</td>
+      <td class="id" title="${s.sessionId}"><a href="/sessions/${encodeURIComponent(s.sessionId)}">${s.sessionId}</a>${s.subagents ? html` <small>(+${s.subagents})</small>` : ""}</td><td class="opt">${s.agent}</td><td class="proj" title="${s.projectPath}">${project(s.projectPath)}</td>
       <td class="opt">${(s.modelsUsed as string[]).map(shortModel).join(", ")}</td><td class="opt" data-sort="${s.lastActivity ?? ""}">${day(s.lastActivity)}</td>
-      <td class="num" data-sort="${s.totalTokens}">${n(s.totalTokens)}</td><td class="num" data-sort="${s.totalCost}">${usd(s.totalCost)}</td></tr>`)}</tbody></table></div>
-    <p class="muted">Search over the conversations and the conversation view come with the archive (sluice show).</p>`;
+      <td class="num" data-sort="${s.totalTokens}">${n(s.totalTokens)}</td><td class="num" data-sort="${s.totalCost}">${usd(s.totalCost)}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function modelsPage(store: Store): Html {
@@ -162,8 +164,14 @@ export function toolsPage(store: Store): Html {
     series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.calls ?? 0) })),
   };
   const errorsChart: Chart = { ...chart, id: "tool-errors-per-day", title: "Errors per day, by kind", series: kinds.map((k) => ({ label: k, values: days.map((d) => t.perDay.find((x: any) => x.day === d && x.kind === k)?.errors ?? 0) })) };
+  // the busiest of each kind one by one over the same days, the rest summed as "other"
+  const TITLES: Record<string, string> = { mcp: "MCP servers", skill: "Skills", subagent: "Subagents", tool: "Built-in tools" };
+  const oneByOne: Chart[] = t.overTime.filter((k: any) => k.series.length).map((k: any) => ({
+    id: `${k.kind}-per-day`, title: `${TITLES[k.kind]}: calls per day (the ${TOP} busiest, the rest as other)`, unit: "calls", stacked: true, x: days,
+    series: k.series.map((x: any) => ({ label: x.name, values: days.map((d) => x.perDay[d] ?? 0) })),
+  }));
   return html`<h1>Tools</h1><p>${raw("tool-calls", t.totals.calls, n(t.totals.calls))} calls, ${raw("tool-errors", t.totals.errors, n(t.totals.errors))} errors</p>
-    ${days.length ? chartBlocks([chart, errorsChart]) : ""}
+    ${days.length ? chartBlocks([chart, errorsChart, ...oneByOne]) : html`<p class="muted">No calls in the last 90 days.</p>`}
     ${t.mcpServers.length ? html`<h2>MCP servers</h2><div class="scroll"><table><thead><tr><th>Server</th><th class="num">Tools</th><th class="num">Calls</th><th class="num">Errors</th></tr></thead><tbody>
       ${t.mcpServers.map((x: any) => html`<tr><td>${x.server}</td><td class="num">${n(x.tools)}</td><td class="num">${n(x.calls)}</td><td class="num">${n(x.errors)}</td></tr>`)}</tbody></table></div>` : ""}
     <h2>Every tool, skill, subagent and command</h2>

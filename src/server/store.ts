@@ -12,6 +12,9 @@ export class Store {
   private ino: number;
   private reopens = 0;
   private dataVersion: { get(): unknown };
+  /** Reports built since the version last changed: the overview, the sessions page and /api/report/session share one. */
+  private readonly built = new Map<string, unknown>();
+  private builtFor = "";
 
   constructor(readonly path: string) {
     this.db_ = openDatabase(path, { readonly: true, currentSchema: true });
@@ -44,7 +47,25 @@ export class Store {
       this.dataVersion = this.db_.query("PRAGMA data_version");
     }
     const v = (this.dataVersion.get() as { data_version: number }).data_version;
-    return `${this.reopens}.${v}`;
+    const version = `${this.reopens}.${v}`;
+    if (version !== this.builtFor) {
+      this.built.clear();
+      this.builtFor = version;
+    }
+    return version;
+  }
+
+  /**
+   * What `make` builds, once per version of the database (as the answers are cached: the version
+   * read by the live poll) and for at most `maxMs` (figures that move with the clock).
+   */
+  memo<T>(key: string, maxMs: number, make: () => T): T {
+    const hit = this.built.get(key) as { at: number; value: T } | undefined;
+    if (hit && Date.now() - hit.at < maxMs) return hit.value;
+    const value = make();
+    if (this.built.size > 100) this.built.clear();
+    this.built.set(key, { at: Date.now(), value });
+    return value;
   }
 
   hasIndex(): boolean {

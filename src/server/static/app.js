@@ -83,18 +83,31 @@
 
   function setup() { draw(); sortable(); }
 
+  // What a reader changed on the page and a live update must not undo: what they typed into a
+  // field, and which tool calls they unfolded.
+  function keep() {
+    var main = document.getElementById("main");
+    var fields = {}, open = [];
+    main.querySelectorAll("input[id], input[name], select[name]").forEach(function (el) { fields[el.id || el.name] = el.value; });
+    main.querySelectorAll("details[open][id]").forEach(function (d) { open.push(d.id); });
+    var focused = document.activeElement && main.contains(document.activeElement) ? (document.activeElement.id || document.activeElement.name) : null;
+    return function () {
+      main.querySelectorAll("input[id], input[name], select[name]").forEach(function (el) { var k = el.id || el.name; if (k in fields && el.type !== "hidden") el.value = fields[k]; });
+      open.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+      if (focused) { var f = main.querySelector("#" + CSS.escape(focused) + ", [name='" + focused.replace(/[^\w-]/g, "") + "']"); if (f) f.focus(); }
+    };
+  }
+
   var refreshing = false, again = false;
   function refresh() {
     if (refreshing) { again = true; return; }
     refreshing = true;
-    var filter = document.getElementById("filter");
-    var kept = filter ? filter.value : null;
     fetch(location.href, { headers: { "x-sluice-fragment": "1" }, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(function (r) { if (!r.ok && r.status !== 400 && r.status !== 404) throw new Error(String(r.status)); return r.text(); })
       .then(function (text) {
+        var restore = keep();
         document.getElementById("main").innerHTML = text;
-        var f = document.getElementById("filter");
-        if (f && kept !== null) f.value = kept;
+        restore();
         setup();
         document.body.dataset.updated = String(Date.now());
       })
@@ -111,7 +124,17 @@
     es.onerror = function () { if (dot) dot.className = ""; };
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setup(); live(); });
+  // A link to a message inside a folded tool call (a search hit) unfolds it.
+  function reveal() {
+    var id = location.hash.slice(1);
+    var el = id && document.getElementById(id);
+    if (!el) return;
+    for (var d = el; d; d = d.parentElement) if (d.tagName === "DETAILS") d.open = true;
+    el.scrollIntoView({ block: "center" });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setup(); live(); reveal(); });
+  window.addEventListener("hashchange", reveal);
   window.addEventListener("resize", resize);
   if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", draw);
 })();
