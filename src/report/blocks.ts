@@ -17,6 +17,7 @@ import { isCanonical } from "../deep-index/timestamps";
 import { approximatePrices, type ApproximatePrice, type Price } from "./prices";
 import { bucketClock, UsageReader, type Bucket } from "./reports";
 import { localDateOf, zone } from "../runtime/zone";
+import { byText } from "../runtime/words";
 
 const SLOT_MS = 15 * 60_000;
 const HOUR_MS = 3_600_000;
@@ -202,7 +203,7 @@ class Edges {
     let k = 0;
     for (const { t, lead, others } of rest) {
       const timed = others.map((m) => ({ m, at: others.length > 1 ? at[k++]! : "" }));
-      timed.sort((a, b) => a.at.localeCompare(b.at) || a.m.localeCompare(b.m));
+      timed.sort((a, b) => byText(a.at, b.at) || byText(a.m, b.m));
       t.block.models.splice(t.from, timed.length + (lead ? 1 : 0), ...(lead ? [lead] : []), ...timed.map((x) => x.m));
     }
   }

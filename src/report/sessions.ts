@@ -8,6 +8,7 @@ import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
 import { addTo, COST_SQL, emptyRow, loadTurnPrices, localDate, SUMS_SQL, totalsOf, type Bucket, type ReportOptions, type ReportRow } from "./reports";
 import { approximatePrices } from "./prices";
 import { SESSION_COLUMNS, type SessionRow as SessionInfo } from "../archive/sessions";
+import { byText } from "../runtime/words";
 
 export interface SessionOptions extends ReportOptions {
   /** List subagents as rows of their own instead of folding them into their parent. */
@@ -168,9 +169,4 @@ export function projectSessions(db: Database, o: { project?: string; agent?: str
     ids.push(s.id);
   }
   return out;
-}
-
-/** Code-unit order, as ISO times and ids sort: localeCompare would load ICU's collator for nothing. */
-function byText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -24,3 +24,8 @@ function editDistance(a: string, b: string): number {
   }
   return d[a.length]![b.length]!;
 }
+
+/** Code-unit order, as ISO times, ids and model names sort: localeCompare would load ICU's collator (18 ms of a command's start) for nothing. */
+export function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
