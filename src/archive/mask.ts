@@ -18,7 +18,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   // a password in a URL: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]+:)[^\s@/'"<>]+@/gi, "$1[masked: password]@"],
   // KEY=value for names that say what they hold
-  [/\b([A-Z0-9_]*(?:API_KEY|SECRET|TOKEN|PASSWORD|PASSWD)[A-Z0-9_]*\s*[=:]\s*["']?)[^\s"']{8,}/g, "$1[masked: secret]"],
+  // (a value an earlier rule masked already is left as that rule named it)
+  [/\b([A-Z0-9_]*(?:API_KEY|SECRET|TOKEN|PASSWORD|PASSWD)[A-Z0-9_]*\s*[=:]\s*["']?)(?!\[masked: )[^\s"']{8,}/g, "$1[masked: secret]"],
 ];
 
 /** A cheap test first: most text holds none of these, and is returned as it is. */
