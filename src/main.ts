@@ -8,15 +8,15 @@
 // is built at run time so that the bundler does not pull the entry points into this one.
 
 import { dirname, join } from "node:path";
-import { COMMANDS } from "./cli/entry/commands";
-
+import { COMMANDS, GLOBAL_FLAGS } from "./cli/entry/commands";
 import { VERSION } from "./runtime/version";
 
-const GLOBAL_FLAGS = ["--no-color", "--debug"];
-if (process.argv.length === 3 && (process.argv[2] === "--version" || process.argv[2] === "-v")) {
+const words = process.argv.slice(2).filter((w) => !Object.hasOwn(GLOBAL_FLAGS, w));
+// --version needs no command's code at all
+if (words.length === 1 && (words[0] === "--version" || words[0] === "-v")) {
   console.log(VERSION);
   process.exit(0);
 }
-const word = process.argv.slice(2).find((w) => !GLOBAL_FLAGS.includes(w));
+const word = words[0]?.startsWith("-") ? undefined : words[0];
 const entry = word !== undefined && (COMMANDS as readonly string[]).includes(word) ? word : "root";
 await import(join(dirname(Bun.main), "cli", "entry", `${entry}.ts`));

@@ -63,6 +63,7 @@ function snapshot(): Map<string, string> {
 // [words, exit code, what stderr must say]
 const MISTAKES: Array<[string[], number, RegExp]> = [
   [["ingset"], 2, /unknown command 'ingset'.*did you mean 'ingest'/],
+  [["constructor"], 2, /unknown command 'constructor' for sluice/], // a word the commands' object has from its prototype
   [["servce", "install"], 2, /did you mean 'service'/],
   [["service", "instal"], 2, /did you mean 'install'/],
   [["report", "dailly", "--db", GOOD], 2, /did you mean 'daily'/],

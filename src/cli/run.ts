@@ -13,6 +13,7 @@ import { log } from "../runtime/log";
 import { saveErrorDetails } from "../runtime/paths";
 import { VERSION } from "../runtime/version";
 import { drainStdout, writeOut } from "../runtime/stdio";
+import { GLOBAL_FLAGS } from "./entry/commands";
 
 /** A command, or what loads it. */
 export type Loader = SubCommandsDef[string];
@@ -42,7 +43,7 @@ async function resolveCommand(root: CommandDef<any>, argv: string[]) {
   for (; i < argv.length && !argv[i]!.startsWith("-"); i++) {
     const subs = (await cmd.subCommands) as SubCommandsDef | undefined;
     if (!subs) break;
-    const sub = subs[argv[i]!];
+    const sub = Object.hasOwn(subs, argv[i]!) ? subs[argv[i]!] : undefined; // not "constructor" from the prototype
     if (!sub) {
       const where = names.length ? `'sluice ${names.join(" ")}'` : "sluice";
       const hint = didYouMean(argv[i]!, Object.keys(subs)) || `; see '${[...["sluice"], ...names].join(" ")} --help'`;
@@ -55,10 +56,6 @@ async function resolveCommand(root: CommandDef<any>, argv: string[]) {
 }
 
 async function dispatch(root: CommandDef<any>, argv: string[]) {
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    writeOut(`${VERSION}\n`);
-    return;
-  }
   const { cmd, names, rest } = await resolveCommand(root, argv);
   useConfigFlag(rest);
   if (argv.length === 0 || rest.includes("--help") || rest.includes("-h") || (cmd.subCommands && !cmd.run)) {
@@ -72,13 +69,13 @@ async function dispatch(root: CommandDef<any>, argv: string[]) {
 
 /**
  * Flags every command takes, read here and taken out of the words: --no-color (as NO_COLOR) and
- * --debug (the whole trace of an unexpected error, as SLUICE_DEBUG=1).
+ * --debug (the whole trace of an unexpected error, as SLUICE_DEBUG=1). (src/main.ts answers
+ * --version before any entry point loads.)
  */
 function globalFlags(argv: string[]): string[] {
   const words: string[] = [];
   for (const w of argv) {
-    if (w === "--no-color") process.env.SLUICE_NO_COLOR = "1";
-    else if (w === "--debug") process.env.SLUICE_DEBUG = "1";
+    if (Object.hasOwn(GLOBAL_FLAGS, w)) process.env[GLOBAL_FLAGS[w]!] = "1";
     else words.push(w);
   }
   return words;

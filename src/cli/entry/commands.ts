@@ -5,3 +5,6 @@
 export const COMMANDS = ["ingest", "status", "stats", "check", "backup", "vacuum", "service", "index", "report", "prices", "statusline", "push", "devices", "export", "search", "show", "mcp", "serve"] as const;
 
 export type CommandWord = (typeof COMMANDS)[number];
+
+/** The flags every command takes, anywhere on the line, and the variable each sets. */
+export const GLOBAL_FLAGS: Readonly<Record<string, string>> = { "--no-color": "SLUICE_NO_COLOR", "--debug": "SLUICE_DEBUG" };
