@@ -115,6 +115,17 @@ async function visit(path: string, width: number): Promise<{ page: Page; problem
   return { page, problems };
 }
 
+/**
+ * The checks every visited page ends with: nothing wider than the screen (but the tables that
+ * scroll on their own), a screenshot kept as an artifact, and no console error or failed request.
+ */
+async function leave(page: Page, path: string, problems: string[], shot: string, fullPage: boolean) {
+  expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
+  await page.screenshot({ path: join(ARTIFACTS, shot), fullPage });
+  await page.close();
+  expect({ path, problems }).toEqual({ path, problems: [] });
+}
+
 const rawOf = (page: Page, name: string) => page.$$eval(`[data-value="${name}"]`, (els) => els.map((e) => Number(e.getAttribute("data-raw"))));
 
 /** How many pixels of each chart's canvas are drawn on. */
@@ -181,11 +192,7 @@ describe("every page at 1280 and 375 px", () => {
       for (const [path, check] of Object.entries(checks)) {
         const { page, problems } = await visit(path, width);
         await check(page);
-        // nothing wider than the screen but the tables that scroll on their own
-        expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
-        await page.screenshot({ path: join(ARTIFACTS, `${path === "/" ? "overview" : path.slice(1)}-${width}.png`), fullPage: true });
-        await page.close();
-        expect({ path, problems }).toEqual({ path, problems: [] });
+        await leave(page, path, problems, `${path === "/" ? "overview" : path.slice(1)}-${width}.png`, true);
       }
     }, 60_000);
   }
@@ -304,10 +311,7 @@ describe("search and the conversation view", () => {
     for (const path of ["/search?q=timeline", "/sessions/cb2e607c", "/sessions/0d3a8e6f"]) {
       const { page, problems } = await visit(path, 375);
       await page.$$eval("details", (ds) => ds.forEach((d) => ((d as any).open = true)));
-      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth + 1)).toBe(true);
-      await page.screenshot({ path: join(ARTIFACTS, `${path.startsWith("/search") ? "search" : `conversation-${path.slice(10)}`}-375.png`), fullPage: false });
-      await page.close();
-      expect({ path, problems }).toEqual({ path, problems: [] });
+      await leave(page, path, problems, `${path.startsWith("/search") ? "search" : `conversation-${path.slice(10)}`}-375.png`, false);
     }
   }, 30_000);
 });

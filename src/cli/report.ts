@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { openDatabase } from "../db/open";
 import { PRICES_DATE } from "../report/prices";
-import { totalsOf, type ReportOptions } from "../report/reports";
+import { localDate, totalsOf, type ReportOptions } from "../report/reports";
 import { blocksText, shortModel } from "./report-blocks";
 import { count as n, usd } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
@@ -13,7 +13,6 @@ import type { Database } from "bun:sqlite";
 import { didYouMean } from "../runtime/words";
 import { build, KINDS, options, type Kind, type TableKind } from "../report/request";
 import { writeErr, writeOut } from "../runtime/stdio";
-import { localDateOf, zone } from "../runtime/zone";
 
 /** A row's token counts and cost, as the table shows them. */
 const sums = (x: any) => [n(x.inputTokens), n(x.outputTokens), n(x.cacheCreationTokens), n(x.cacheReadTokens), n(x.totalTokens), usd(x.totalCost)];
@@ -49,14 +48,13 @@ function reportTable(kind: TableKind, r: any, breakdown: boolean): string {
 
 /** The session report: its id, project and last day first; subagents folded in are counted. */
 function sessionTable(r: any, tz: string, breakdown: boolean): string {
-  const z = zone(tz);
-  const day = { format: (ms: number) => localDateOf(z, ms) };
+  const day = localDate(tz);
   const project = (p: string | null) => (p ? p.slice(p.replace(/\/+$/, "").lastIndexOf("/") + 1) : "");
   // an agent column only when there is more than one agent to tell apart
   const agents = new Set((r.sessions as any[]).map((x) => x.agent)).size > 1;
   const agent = (a: string) => (agents ? [a] : []);
   const rows: string[][] = (r.sessions as any[]).flatMap((x) => [
-    [x.sessionId + (x.subagents ? ` (+${x.subagents})` : ""), ...agent(x.agent), project(x.projectPath), x.lastActivity ? day.format(Date.parse(x.lastActivity)) : "", breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"), ...sums(x)],
+    [x.sessionId + (x.subagents ? ` (+${x.subagents})` : ""), ...agent(x.agent), project(x.projectPath), day(x.lastActivity) ?? "", breakdown ? "" : (x.modelsUsed as string[]).map(shortModel).join("\n"), ...sums(x)],
     ...modelRows(x, breakdown).map(([m, ...rest]) => [m!, ...agent(""), "", "", ...rest]),
   ]);
   rows.push(["Total", ...agent(""), "", "", "", ...sums(r.totals)]);

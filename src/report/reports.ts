@@ -133,7 +133,7 @@ export function bucketDate(tz: string): (key: string) => string | null {
   // the formatter of whole dates is made only when a day the offset changes in needs it
   let formatter: ((at: string | null) => string | null) | null = null;
   const whole = (at: string) => (formatter ??= localDate(tz))(at);
-  const offsetAt = (ms: number) => zone(tz).offsetAt(ms);
+  const { offsetAt } = zone(tz);
   // null: the offset changes that day; "invalid": no such day
   let day = "", d: { offset: number; prev: string; next: string } | null | "invalid" = null;
   return (key) => {

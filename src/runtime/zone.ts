@@ -22,8 +22,12 @@ const cache = new Map<string, Zone>();
 /** This machine's zone, by name: $TZ, else what /etc/localtime links to, else Intl's. */
 export function systemZoneName(env: NodeJS.ProcessEnv = process.env): string {
   const tz = env.TZ?.replace(/^:/, "");
-  // a name the zoneinfo has; a POSIX rule in $TZ ("CET-1CEST") is left to the next ways
-  if (tz && (UTC_NAMES.has(tz) || fileZone(tz))) return tz;
+  // a zone's name (read once: zone() keeps it); a POSIX rule in $TZ ("CET-1CEST") is left to the next ways
+  if (tz && SAFE_NAME.test(tz)) {
+    try {
+      return zone(tz).name;
+    } catch {}
+  }
   if (tz === "") return "UTC"; // TZ set but empty means UTC to the C library
   try {
     const m = /zoneinfo\/(.+)$/.exec(readlinkSync("/etc/localtime"));
