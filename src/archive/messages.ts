@@ -53,9 +53,10 @@ export function packMessages(rows: MessageRow[]): PackedMessages {
 export function unpackMessages(p: PackedMessages): MessageRow[] {
   const { strings, slots } = p;
   const rows: MessageRow[] = [];
+  // string j of the row at k (one function for all rows: no closure made per row)
+  const str = (k: number, j: number) => (slots[k + 3 + 2 * j]! < 0 ? null : strings.slice(slots[k + 3 + 2 * j], slots[k + 4 + 2 * j]));
   for (let k = 0; k < slots.length; k += ROW_SLOTS) {
-    const str = (j: number) => (slots[k + 3 + 2 * j]! < 0 ? null : strings.slice(slots[k + 3 + 2 * j], slots[k + 4 + 2 * j]));
-    rows.push([slots[k]!, slots[k + 1]!, str(0)!, str(1)!, str(2), str(3), str(4), str(5)!, slots[k + 2]!, str(6)]);
+    rows.push([slots[k]!, slots[k + 1]!, str(k, 0)!, str(k, 1)!, str(k, 2), str(k, 3), str(k, 4), str(k, 5)!, slots[k + 2]!, str(k, 6)]);
   }
   return rows;
 }
