@@ -410,10 +410,16 @@ describe("exactly once", () => {
     const db = fresh("restart.db");
     await index(db);
     const url = await pg.createDatabase("restart");
-    // stopped (as by a crash) once the push's transaction is open, small batches keeping it open a while
-    const p = start(BIN, ["push", url, "--db", db], { env: { ...ENV, SLUICE_PUSH_BATCH_ROWS: "2", SLUICE_LOG_LEVEL: "4" } });
-    await waitFor("the push's transaction", () => p.stderr().includes("push: transaction open"));
+    // stopped (as by a crash) once the push's transaction is open, small batches keeping it open a
+    // while. The push is frozen (SIGSTOP) as soon as it says so and thawed once the server is down:
+    // a push that finished before the server stopped, as a faster sluice did, proves nothing.
+    const p = start(BIN, ["push", url, "--db", db], { env: { ...ENV, SLUICE_PUSH_BATCH_ROWS: "1", SLUICE_LOG_LEVEL: "4" } });
+    for (const until = performance.now() + 15_000; !p.stderr().includes("push: transaction open"); await Bun.sleep(1)) {
+      if (performance.now() > until) throw new Error("the push's transaction never opened");
+    }
+    p.proc.kill("SIGSTOP");
     pg.stop("immediate");
+    p.proc.kill("SIGCONT");
     const code = await p.exited;
     pg.start();
     expect(code).toBe(1);
