@@ -93,9 +93,10 @@ function openOnce(path: string, opts: OpenOptions, fresh: boolean, file: string 
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Each read and write of the open waits for its lock through whenUnlocked: never on a file
     // that `vacuum --full` renamed another over while this open waited.
-    whenUnlocked(db, path, () => checkOwnership(db, path, fresh));
+    const header = whenUnlocked(db, path, () => readHeader(db));
+    checkOwnership(header, path, fresh);
     if (!opts.readonly) migrate(db, path, fresh, opts.pageSize);
-    else if (opts.currentSchema) whenUnlocked(db, path, () => requireCurrentSchema(db, path));
+    else if (opts.currentSchema) requireCurrentSchema(header.version, path);
     return db;
   } catch (err) {
     db.close();
@@ -212,20 +213,28 @@ function prepareFile(path: string, opts: OpenOptions): boolean {
   return false;
 }
 
-function checkOwnership(db: Database, path: string, fresh: boolean) {
-  // One read transaction: another process creating the database meanwhile is seen before or after
-  // its first migration, never halfway (its tables without its application_id).
-  db.transaction(() => checkHeader(db, path, fresh))();
+interface Header {
+  appId: number;
+  version: number;
+  /** How many tables, indexes and triggers the schema holds. */
+  objects: number;
 }
 
-function checkHeader(db: Database, path: string, fresh: boolean) {
-  const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
-  const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+/**
+ * The database's application_id, schema version and size, in one statement: one read transaction,
+ * so another process creating the database meanwhile is seen before or after its first migration,
+ * never halfway (its tables without its application_id). (One statement, not a transaction of
+ * three: the reports open the database on every run, and this is 2 ms less of each.)
+ */
+function readHeader(db: Database): Header {
+  return db.query("SELECT a.application_id AS appId, v.user_version AS version, (SELECT count(*) FROM sqlite_schema) AS objects FROM pragma_application_id a, pragma_user_version v").get() as Header;
+}
+
+function checkOwnership({ appId, version, objects }: Header, path: string, fresh: boolean) {
   if (appId === APPLICATION_ID) {
     if (version > SCHEMA_VERSION) throw newerSchema(path, version);
     return;
   }
-  const objects = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
   if (fresh || (appId === 0 && version === 0 && objects === 0)) return;
   throw notOurs(path, appId, objects);
 }
@@ -239,8 +248,7 @@ function notOurs(path: string, appId: number, objects?: number): SluiceError {
   return new SluiceError(`database ${path} is not a sluice database (${what}); pass --db with another path (sluice will not modify it)`);
 }
 
-function requireCurrentSchema(db: Database, path: string) {
-  const version = userVersion(db);
+function requireCurrentSchema(version: number, path: string) {
   if (version === 0) throw new SluiceError(`database ${path} holds nothing yet; run 'sluice index' first`, EXIT_FAILURE);
   if (version < SCHEMA_VERSION) {
     throw new SluiceError(

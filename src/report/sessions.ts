@@ -15,6 +15,11 @@ export interface SessionOptions extends ReportOptions {
   subagents?: boolean;
   /** One session (its id, a subagent's `<parent>/agent-<id>`, or a unique prefix of either), with its calls. */
   id?: string;
+  /**
+   * One session by its transcript or rollout (the status line's transcript_path), with its
+   * subagents: the file names one session even where its id is not unique (a copied transcript).
+   */
+  file?: string;
   order?: "asc" | "desc";
   project?: string;
   agent?: string;
@@ -75,10 +80,11 @@ function chosenSessions(all: SessionInfo[], id: string, apart: boolean): Session
  * order of last activity. --since and --until choose sessions by the local day of their last call.
  */
 export function sessionReport(db: Database, o: SessionOptions) {
-  let sessions = o.id !== undefined ? sessionsOf(db, o.id, o.subagents ?? false) : (db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[]);
+  const one = o.file !== undefined || o.id !== undefined;
+  let sessions = o.file !== undefined ? sessionOfFile(db, o.file) : o.id !== undefined ? sessionsOf(db, o.id, o.subagents ?? false) : (db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[]);
   if (o.agent) sessions = sessions.filter((s) => s.agent === o.agent);
   if (o.project) sessions = sessions.filter((s) => projectMatches(s.project, o.project!));
-  const unpriced = loadTurnPrices(db, o.prices, o.id !== undefined ? modelsOf(db, sessions) : undefined);
+  const unpriced = loadTurnPrices(db, o.prices, one ? modelsOf(db, sessions) : undefined);
   const keys = rowKeys(sessions, o.subagents ?? false);
   const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, sum(t.reasoning_tokens) AS reasoning, ${SUMS_SQL}
     FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY 1`);
@@ -127,12 +133,22 @@ export function projectMatches(project: string | null, wanted: string): boolean 
 function sessionsOf(db: Database, id: string, apart: boolean): SessionInfo[] {
   if (!apart && !id.includes("/")) {
     const own = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE agent_session_id = ?1 AND parent_session IS NULL`).all(id) as SessionInfo[];
-    if (own.length === 1) {
-      const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2`).all(id, own[0]!.agent) as SessionInfo[];
-      return [...own, ...subs];
+    // every file that carries the id (a copied or resumed transcript), as the whole report folds them
+    if (own.length) {
+      const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2`);
+      return [...own, ...[...new Set(own.map((s) => s.agent))].flatMap((agent) => subs.all(id, agent) as SessionInfo[])];
     }
   }
   return chosenSessions(db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[], id, apart);
+}
+
+/** The session a transcript or rollout holds, with its subagents; none when the file is not indexed. */
+function sessionOfFile(db: Database, path: string): SessionInfo[] {
+  const own = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = (SELECT session_id FROM agent_files WHERE path = ?1 AND session_id IS NOT NULL ORDER BY id DESC LIMIT 1)`).get(path) as SessionInfo | null;
+  if (!own) return [];
+  if (own.parent_session !== null || own.agent_session_id === null) return [own];
+  const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2`).all(own.agent_session_id, own.agent) as SessionInfo[];
+  return [own, ...subs];
 }
 
 function modelsOf(db: Database, sessions: SessionInfo[]): string[] {

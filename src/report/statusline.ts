@@ -79,9 +79,11 @@ function rateLimit(r: RateLimit | undefined): { percent: number; resetsAt: strin
 /** The JSON's figures with the index's laid over them. */
 export function statusFigures(db: Database, input: StatusInput, o: StatusOptions): StatusFigures {
   const f = inputFigures(input);
-  if (input.session_id) {
+  if (input.session_id || input.transcript_path) {
     try {
-      const r = sessionReport(db, { prices: o.prices, tz: o.tz, id: input.session_id });
+      // by the transcript when it is indexed: it names one session, where an id may be carried by copies
+      const byFile = input.transcript_path ? sessionReport(db, { prices: o.prices, tz: o.tz, file: input.transcript_path }) : null;
+      const r = byFile?.sessions.length || !input.session_id ? byFile! : sessionReport(db, { prices: o.prices, tz: o.tz, id: input.session_id });
       if (r.sessions.length) Object.assign(f, { sessionCost: r.sessions[0]!.totalCost, sessionCostSource: "index" });
     } catch {
       // not in the index (yet): Claude Code's own figure stays
