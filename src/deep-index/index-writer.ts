@@ -4,13 +4,15 @@
 // turns once per batch, for what the batch touched. A first index writes its turns and tool uses
 // through bulk-load.ts instead, and sums everything once at its end.
 
-import type { Database, Statement } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { ArchiveWriter } from "../archive/archive-writer";
 import type { ArchivedBytes } from "../archive/chunks";
 import { subagentType, type AgentFile } from "./discover";
 import * as SQL from "./index-sql";
 import { UNDATED } from "./timestamps";
 import { fillUsageBuckets } from "./usage-buckets";
+import { lazyStatements } from "../db/statements";
+import { CLEAR_SESSION_USAGE_SQL, fillSessionUsage, FILL_SESSION_USAGE_SQL } from "./session-usage";
 import { Turn, type ParsedFile, type SessionFacts, type TurnRow } from "./file-parser";
 
 export interface FileTarget {
@@ -62,62 +64,47 @@ export interface FileProgress {
 export class IndexWriter {
   /** The archive's statements (archive/archive-writer.ts), run in this writer's transactions. */
   readonly archive: ArchiveWriter;
+  /** Prepared on first use (db/statements.ts): a run that finds nothing changed prepares none. */
+  private readonly st;
   readonly touchedSessions = new Set<number>();
-  /** Times of the turns written or removed in this batch: their usage buckets are summed again. */
+  /** Times of the turns changed or removed in this batch: their usage buckets are summed again. */
   readonly touchedTimes = new Set<string>();
-  private readonly existingCalls: Statement;
-  private readonly turnsOfFile: Statement;
-  private readonly forgetStatements: Statement[];
-  private readonly bucketsOf: Statement;
-  private readonly clearBucket: Statement;
-  private readonly fillBucket: Statement;
-  private readonly fillUndated: Statement;
-  private readonly dateWaiting: Statement;
-  private readonly upsertTurn: Statement;
-  private readonly insertInvocations: Statement;
-  private readonly markResults: Statement;
-  private readonly updateSession: Statement;
-  private readonly recomputeSession: Statement;
-  private readonly modelsFromBuckets: Statement;
-  private readonly firstAtOf: Statement;
-  private readonly lastAtOf: Statement;
-  private readonly upsertModel: Statement;
-  private readonly dropModels: Statement;
-  private readonly upsertSession: Statement;
-  private readonly insertFile: Statement;
-  private readonly saveFile: Statement;
-  private readonly resetFile: Statement;
-  private readonly moveFileRow: Statement;
-  private readonly moveSessionFile: Statement;
-  private readonly resetSession: Statement;
+  /** Turns new in this batch: added to their usage buckets (unless those are summed again). */
+  private readonly newTurns = new Set<number>();
 
   constructor(readonly db: Database) {
     this.archive = new ArchiveWriter(db);
-    this.upsertSession = db.prepare(SQL.UPSERT_SESSION_SQL);
-    this.insertFile = db.prepare(SQL.INSERT_FILE_SQL);
-    this.saveFile = db.prepare(SQL.SAVE_FILE_SQL);
-    this.resetFile = db.prepare(SQL.RESET_FILE_SQL);
-    this.moveFileRow = db.prepare(SQL.MOVE_FILE_SQL);
-    this.moveSessionFile = db.prepare(SQL.MOVE_SESSION_FILE_SQL);
-    this.resetSession = db.prepare(SQL.RESET_SESSION_SQL);
-    this.existingCalls = db.prepare(SQL.EXISTING_CALLS_SQL);
-    this.upsertTurn = db.prepare(SQL.UPSERT_TURN_SQL);
-    this.insertInvocations = db.prepare(SQL.INSERT_INVOCATIONS_SQL);
-    this.markResults = db.prepare(SQL.MARK_RESULTS_SQL);
-    this.updateSession = db.prepare(SQL.UPDATE_SESSION_SQL);
-    this.recomputeSession = db.prepare(SQL.RECOMPUTE_SESSION_SQL);
-    this.turnsOfFile = db.prepare(SQL.TURNS_OF_FILE_SQL);
-    this.forgetStatements = [db.prepare(SQL.FORGET_INVOCATIONS_SQL), db.prepare(SQL.FORGET_TURNS_SQL)];
-    this.bucketsOf = db.prepare(SQL.BUCKETS_OF_SQL);
-    this.clearBucket = db.prepare(SQL.CLEAR_BUCKET_SQL);
-    this.fillBucket = db.prepare(SQL.FILL_BUCKET_SQL);
-    this.fillUndated = db.prepare(SQL.FILL_UNDATED_SQL);
-    this.dateWaiting = db.prepare(SQL.DATE_WAITING_SQL);
-    this.modelsFromBuckets = db.prepare(SQL.MODELS_FROM_BUCKETS_SQL);
-    this.firstAtOf = db.prepare(SQL.FIRST_AT_OF_SQL);
-    this.lastAtOf = db.prepare(SQL.LAST_AT_OF_SQL);
-    this.upsertModel = db.prepare(SQL.UPSERT_MODEL_SQL);
-    this.dropModels = db.prepare(SQL.DROP_MODELS_SQL);
+    this.st = lazyStatements(db, {
+      upsertSession: SQL.UPSERT_SESSION_SQL,
+      insertFile: SQL.INSERT_FILE_SQL,
+      saveFile: SQL.SAVE_FILE_SQL,
+      resetFile: SQL.RESET_FILE_SQL,
+      moveFileRow: SQL.MOVE_FILE_SQL,
+      moveSessionFile: SQL.MOVE_SESSION_FILE_SQL,
+      resetSession: SQL.RESET_SESSION_SQL,
+      existingCalls: SQL.EXISTING_CALLS_SQL,
+      upsertTurn: SQL.UPSERT_TURN_SQL,
+      insertInvocations: SQL.INSERT_INVOCATIONS_SQL,
+      markResults: SQL.MARK_RESULTS_SQL,
+      updateSession: SQL.UPDATE_SESSION_SQL,
+      recomputeSession: SQL.RECOMPUTE_SESSION_SQL,
+      clearSessionUsage: CLEAR_SESSION_USAGE_SQL,
+      fillSessionUsage: FILL_SESSION_USAGE_SQL,
+      turnsOfFile: SQL.TURNS_OF_FILE_SQL,
+      forgetInvocations: SQL.FORGET_INVOCATIONS_SQL,
+      forgetTurns: SQL.FORGET_TURNS_SQL,
+      bucketsOf: SQL.BUCKETS_OF_SQL,
+      clearBucket: SQL.CLEAR_BUCKET_SQL,
+      fillBucket: SQL.FILL_BUCKET_SQL,
+      fillUndated: SQL.FILL_UNDATED_SQL,
+      addToBuckets: SQL.ADD_TO_BUCKETS_SQL,
+      dateWaiting: SQL.DATE_WAITING_SQL,
+      modelsFromBuckets: SQL.MODELS_FROM_BUCKETS_SQL,
+      firstAtOf: SQL.FIRST_AT_OF_SQL,
+      lastAtOf: SQL.LAST_AT_OF_SQL,
+      upsertModel: SQL.UPSERT_MODEL_SQL,
+      dropModels: SQL.DROP_MODELS_SQL,
+    });
   }
 
   /**
@@ -132,28 +119,28 @@ export class IndexWriter {
 
   /** A file found under a new path (renamed, or its directory renamed): its row and session go with it. */
   moveFile(target: FileTarget, path: string) {
-    this.moveFileRow.run(target.fileId, path);
-    this.moveSessionFile.run(target.sessionId, path);
+    this.st.moveFileRow.run(target.fileId, path);
+    this.st.moveSessionFile.run(target.sessionId, path);
   }
 
   /** A file seen for the first time: its session (new, or the one its key names) and its row. */
   addFile(f: AgentFile): FileTarget {
-    const sessionId = (this.upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, subagentType(f.metaPath)) as { id: number }).id;
-    const fileId = (this.insertFile.get(f.path, f.agent, sessionId) as { id: number }).id;
+    const sessionId = (this.st.upsertSession.get(f.agent, f.sessionKey, f.path, f.parentSession, f.subagent ? 1 : 0, subagentType(f.metaPath)) as { id: number }).id;
+    const fileId = (this.st.insertFile.get(f.path, f.agent, sessionId) as { id: number }).id;
     return { fileId, sessionId, subagent: f.subagent };
   }
 
   /** A file rewritten since it was read: its rows and its session's facts go, and it is read again from byte 0. */
   restartFile(target: FileTarget) {
     this.forgetFile(target.fileId, target.sessionId);
-    this.resetFile.run(target.fileId);
-    this.resetSession.run(target.sessionId);
+    this.st.resetFile.run(target.fileId);
+    this.st.resetSession.run(target.sessionId);
     this.archive.restart(target.fileId); // whether this run archives or not: the old content stays an earlier generation
   }
 
   /** Saves how far a file has been read: in the transaction that holds its rows. */
   saveProgress(p: FileProgress) {
-    this.saveFile.run(p.fileId, p.dev, p.ino, p.fingerprint, p.fingerprintLen, p.size, p.mtimeMs, p.indexedTo, p.lines, p.malformed, p.unknown, p.state,
+    this.st.saveFile.run(p.fileId, p.dev, p.ino, p.fingerprint, p.fingerprintLen, p.size, p.mtimeMs, p.indexedTo, p.lines, p.malformed, p.unknown, p.state,
       new Date().toISOString(), p.tailFingerprint);
     if (p.archive) this.archive.saveProgress(p.fileId, p.archive);
   }
@@ -162,13 +149,13 @@ export class IndexWriter {
   writeFile(target: FileTarget, parsed: ParsedFile) {
     this.touchedSessions.add(target.sessionId);
     if (!parsed.session) return;
-    if (parsed.datesEarlier !== null && this.dateWaiting.run(target.fileId, target.sessionId, parsed.datesEarlier).changes) {
+    if (parsed.datesEarlier !== null && this.st.dateWaiting.run(target.fileId, target.sessionId, parsed.datesEarlier).changes) {
       this.touchedTimes.add(UNDATED);
       this.touchedTimes.add(parsed.datesEarlier);
     }
     this.writeTurns(parsed.turns, target);
-    if (parsed.invocationsJson) this.insertInvocations.run(target.sessionId, target.fileId, parsed.invocationsJson);
-    if (parsed.resultsJson) this.markResults.run(parsed.resultsJson);
+    if (parsed.invocationsJson) this.st.insertInvocations.run(target.sessionId, target.fileId, parsed.invocationsJson);
+    if (parsed.resultsJson) this.st.markResults.run(parsed.resultsJson);
     this.writeSession(target, parsed.session);
   }
 
@@ -179,8 +166,8 @@ export class IndexWriter {
 
   /** Removes what was indexed from a file (it was rewritten and is read again from byte 0). */
   private forgetFile(fileId: number, sessionId: number) {
-    for (const r of this.turnsOfFile.all(fileId, sessionId) as Array<{ id: number; at: string }>) this.touch(r);
-    for (const statement of this.forgetStatements) statement.run(fileId, sessionId);
+    for (const r of this.st.turnsOfFile.all(fileId, sessionId) as Array<{ id: number; at: string }>) this.touch(r);
+    for (const statement of [this.st.forgetInvocations, this.st.forgetTurns]) statement.run(fileId, sessionId);
   }
 
   private touch(r: { id: number; at: string }) {
@@ -188,18 +175,25 @@ export class IndexWriter {
     this.touchedTimes.add(r.at);
   }
 
-  /** Session, model and time-bucket totals, from the turns, for everything this batch touched. */
+  /** Session (with its usage per model), model and time-bucket totals, from the turns, for everything this batch touched. */
   finishBatch() {
-    if (this.touchedTimes.size) {
-      for (const { bucket } of this.bucketsOf.all(JSON.stringify([...this.touchedTimes])) as Array<{ bucket: string }>) {
-        this.clearBucket.run(bucket);
-        if (bucket === UNDATED) this.fillUndated.run();
-        else this.fillBucket.run(bucket);
+    if (this.touchedTimes.size || this.newTurns.size) {
+      const summed = (this.st.bucketsOf.all(JSON.stringify([...this.touchedTimes])) as Array<{ bucket: string }>).map((b) => b.bucket);
+      for (const bucket of summed) {
+        this.st.clearBucket.run(bucket);
+        if (bucket === UNDATED) this.st.fillUndated.run();
+        else this.st.fillBucket.run(bucket);
       }
+      if (this.newTurns.size) this.st.addToBuckets.run(JSON.stringify([...this.newTurns]), JSON.stringify(summed));
       this.recomputeModels();
     }
     this.touchedTimes.clear();
-    for (const id of this.touchedSessions) this.recomputeSession.run(id);
+    this.newTurns.clear();
+    for (const id of this.touchedSessions) {
+      this.st.recomputeSession.run(id);
+      this.st.clearSessionUsage.run(id);
+      this.st.fillSessionUsage.run(id);
+    }
     this.touchedSessions.clear();
   }
 
@@ -207,38 +201,47 @@ export class IndexWriter {
   sumEverything() {
     this.db.run("DELETE FROM usage_buckets");
     fillUsageBuckets(this.db);
+    fillSessionUsage(this.db);
     this.recomputeModels();
-    for (const { id } of this.db.query("SELECT id FROM sessions").all() as Array<{ id: number }>) this.recomputeSession.run(id);
+    for (const { id } of this.db.query("SELECT id FROM sessions").all() as Array<{ id: number }>) this.st.recomputeSession.run(id);
     this.touchedSessions.clear();
     this.touchedTimes.clear();
   }
 
   private recomputeModels() {
     type Row = { model: string; calls: number; first_bucket: string; last_bucket: string };
-    for (const m of this.modelsFromBuckets.all() as Row[]) {
+    for (const m of this.st.modelsFromBuckets.all() as Row[]) {
       const { provider, family } = modelFamily(m.model);
-      const first = (this.firstAtOf.get(m.model, m.first_bucket) as { at: string }).at;
-      const last = (this.lastAtOf.get(m.model, m.last_bucket) as { at: string }).at;
-      this.upsertModel.run(m.model, provider, family, first, last, m.calls);
+      const first = (this.st.firstAtOf.get(m.model, m.first_bucket) as { at: string }).at;
+      const last = (this.st.lastAtOf.get(m.model, m.last_bucket) as { at: string }).at;
+      this.st.upsertModel.run(m.model, provider, family, first, last, m.calls);
     }
-    this.dropModels.run();
+    this.st.dropModels.run();
   }
 
   private writeTurns(turns: TurnRow[], target: FileTarget) {
     if (!turns.length) return;
-    for (const r of this.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string }>) this.touch(r);
+    // A call already in the index moves its old and its new time's buckets (both summed again);
+    // a new one is added to its bucket. Every bucket stays the sum of its calls either way.
+    const existing = new Set<number>();
+    for (const r of this.st.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; turn: number }>) {
+      this.touch(r);
+      existing.add(r.turn);
+    }
     const { sessionId, fileId } = target;
     for (const t of turns) {
-      this.upsertTurn.run(sessionId, t[Turn.seq], t[Turn.messageId], t[Turn.requestId], t[Turn.model], t[Turn.at], t[Turn.input], t[Turn.output],
+      const row = this.st.upsertTurn.get(sessionId, t[Turn.seq], t[Turn.messageId], t[Turn.requestId], t[Turn.model], t[Turn.at], t[Turn.input], t[Turn.output],
         t[Turn.cacheRead], t[Turn.cacheWrite5m], t[Turn.cacheWrite1h], t[Turn.reasoning], t[Turn.total], t[Turn.serviceTier], t[Turn.stopReason],
-        t[Turn.sidechain], fileId, t[Turn.offset]);
-      this.touchedTimes.add(t[Turn.at]);
+        t[Turn.sidechain], fileId, t[Turn.offset]) as { id: number; at: string } | null;
+      if (row === null) continue; // kept the row there was (a better copy of the call)
+      if (existing.has(row.id)) this.touchedTimes.add(row.at);
+      else this.newTurns.add(row.id);
     }
   }
 
   private writeSession(target: FileTarget, s: SessionFacts) {
     const m = s.meta;
-    this.updateSession.run(
+    this.st.updateSession.run(
       target.sessionId, target.subagent ? null : (m.agentSessionId ?? null), m.project ?? null, target.subagent ? (m.agentSessionId ?? null) : null,
       target.subagent || m.isSidechain ? 1 : 0, m.agentType ?? null, m.gitBranch ?? null, m.toolVersion ?? null,
       s.firstAt, s.lastAt, s.userMessages, s.compactions, s.firstPrompt, s.lastSummary,

@@ -342,7 +342,9 @@ class IndexRun {
   }
 
   summary(): IndexSummary {
-    const counts = this.db.query("SELECT (SELECT count(*) FROM sessions) AS s, (SELECT count(*) FROM turns) AS t").get() as { s: number; t: number };
+    // the sessions' own counts of their turns (kept with each batch, checked by 'sluice check'):
+    // a count of the turns themselves read 98,228 rows of the 1 GB corpus's index, 9 ms of each run
+    const counts = this.db.query("SELECT count(*) AS s, coalesce(sum(turns), 0) AS t FROM sessions").get() as { s: number; t: number };
     this.sum.sessions = counts.s;
     this.sum.turns = counts.t;
     this.sum.ms = Math.round(performance.now() - this.started);

@@ -12,7 +12,10 @@ export const LONG_CONTEXT_TOKENS = 200_000;
 
 const COUNTS = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"];
 
-export const BUCKET_COLUMNS = `bucket, model, calls, ${COUNTS.join(", ")}, input_above, output_above, cache_read_above, cache_write_5m_above, cache_write_1h_above`;
+/** A group of turns' sums, in the columns usage_buckets and session_usage keep them in. */
+export const SUM_COLUMNS = `calls, ${COUNTS.join(", ")}, input_above, output_above, cache_read_above, cache_write_5m_above, cache_write_1h_above`;
+
+export const BUCKET_COLUMNS = `bucket, model, ${SUM_COLUMNS}`;
 
 /** The sums of a group of turns, in BUCKET_COLUMNS order after bucket and model. */
 export const BUCKET_SUMS_SQL = `count(*), ${COUNTS.map((c) => `sum(${c})`).join(", ")}, ${COUNTS.map((c) => `sum(max(${c} - ${LONG_CONTEXT_TOKENS}, 0))`).join(", ")}`;

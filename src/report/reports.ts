@@ -9,6 +9,7 @@ import { BUCKET_SQL, LONG_CONTEXT_TOKENS } from "../deep-index/usage-buckets";
 import { isCanonical } from "../deep-index/timestamps";
 import { approximatePrices, priceOf, type Price } from "./prices";
 import { localDateOf, zone } from "../runtime/zone";
+import { byText } from "../runtime/words";
 
 export interface Tokens {
   inputTokens: number;
@@ -217,6 +218,21 @@ function bucketCost(u: UsageBucket, p: Price | null): number {
 const BUCKET_ROW_SQL = `count(*) AS calls, ${["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens"]
   .map((c) => `sum(${c}) AS ${c}, sum(max(${c} - ${LONG_CONTEXT_TOKENS}, 0)) AS ${c.replace("_tokens", "")}_above`).join(", ")}`;
 
+interface SessionSums {
+  session_id: number;
+  reasoning_tokens: number;
+  first_at: string | null;
+  last_at: string | null;
+}
+
+/** One session's calls of one model (UsageReader.sessionUsage). */
+export interface SessionBucket extends Bucket {
+  sessionId: number;
+  firstAt: string | null;
+  lastAt: string | null;
+  reasoning: number;
+}
+
 /**
  * Usage with its cost, two ways that agree: sums with their parts past the 200k threshold priced
  * in JS (bucketCost: the buckets are summed at that threshold), or, when a price table puts the
@@ -306,6 +322,30 @@ export class UsageReader {
       .all(from, to) as Bucket[]).map((b) => ({ ...b, key: from }));
   }
 
+  /**
+   * Each session's calls per model (`key` is the session's id), with their first and last time
+   * and reasoning tokens: of the sessions `ids` names, or of every session. From session_usage, a
+   * few rows per session, when its sums price right; else each call priced from the turns.
+   */
+  sessionUsage(ids: number[] | null): SessionBucket[] {
+    const where = ids ? " WHERE session_id IN (SELECT value FROM json_each(?1))" : "";
+    const args = ids ? [JSON.stringify(ids)] : [];
+    if (this.bySums !== false) {
+      const rows = this.db.query(`SELECT * FROM session_usage${where}`).all(...args) as Array<UsageBucket & SessionSums & { calls: number }>;
+      if (this.sumsPriceRight(() => new Set(rows.map((u) => u.model)))) {
+        return rows.map((u) => ({ ...this.fromRow(String(u.session_id), u), sessionId: u.session_id, firstAt: u.first_at, lastAt: u.last_at, reasoning: u.reasoning_tokens }));
+      }
+    }
+    this.turnPrices();
+    return this.db
+      .query(
+        `SELECT t.session_id AS sessionId, t.session_id AS key, coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt,
+                coalesce(sum(t.reasoning_tokens), 0) AS reasoning, ${SUMS_SQL}
+         FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model${where.replace("session_id", "t.session_id")} GROUP BY 1, 3`,
+      )
+      .all(...args) as SessionBucket[];
+  }
+
   /** The 15-minute buckets that have calls, newest first, up to `to` (a key): for finding where the recent blocks begin. */
   recentKeys(to: string): Iterable<string> {
     const q = this.only
@@ -377,17 +417,24 @@ export function periodReport(db: Database, period: keyof typeof PERIOD_FIELD, o:
   return { [period]: list, undated, totals, unpricedModels: reader.unpriced(), approximatePrices: approximatePrices(models, o.prices) };
 }
 
-/** Tokens and cost per model of some sessions (a session and its subagents, for `show`). */
-export function usageOfSessions(db: Database, sessionIds: number[], prices: Record<string, Price>): { models: Array<Bucket & { model: string }>; unpricedModels: string[] } {
-  const unpricedModels = loadTurnPrices(db, prices);
-  const models = db
-    .query(`SELECT coalesce(t.model, 'unknown') AS model, ${SUMS_SQL} FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model
-            WHERE t.session_id IN (SELECT value FROM json_each(?)) GROUP BY 1 ORDER BY calls DESC`)
-    .all(JSON.stringify(sessionIds)) as Array<Bucket & { model: string }>;
-  return { models, unpricedModels };
+/** Tokens and cost per model of some sessions (a session and its subagents, for `show`), most calls first. */
+export function usageOfSessions(db: Database, sessionIds: number[], prices: Record<string, Price>): { models: Bucket[]; unpricedModels: string[] } {
+  const reader = new UsageReader(db, prices);
+  const byModel = new Map<string, Bucket>();
+  for (const b of reader.sessionUsage(sessionIds)) {
+    const m = byModel.get(b.model);
+    if (!m) byModel.set(b.model, { key: b.model, model: b.model, calls: b.calls, i: b.i, o: b.o, w: b.w, r: b.r, cost: b.cost });
+    else Object.assign(m, { calls: m.calls + b.calls, i: m.i + b.i, o: m.o + b.o, w: m.w + b.w, r: m.r + b.r, cost: m.cost + b.cost });
+  }
+  return { models: [...byModel.values()].sort((a, b) => b.calls - a.calls || byText(a.model, b.model)), unpricedModels: reader.unpriced() };
 }
 
+/**
+ * `models`: each model's calls, tokens and cost. Without --since and --until, from session_usage
+ * (the chosen sessions' rows, or all); with them, from the turns of those UTC dates.
+ */
 export function modelsReport(db: Database, o: ReportOptions) {
+  if (o.since === undefined && o.until === undefined) return modelsFromSessionUsage(db, o);
   const unpriced = loadTurnPrices(db, o.prices);
   const rows = db
     .query(
@@ -401,4 +448,35 @@ export function modelsReport(db: Database, o: ReportOptions) {
     .all(o.since ?? null, o.until ?? null) as Array<Record<string, any>>;
   for (const r of rows) r.totalTokens = r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
   return { models: rows, totals: totalsOf(rows as any), unpricedModels: unpriced, approximatePrices: approximatePrices(rows.map((r) => r.modelName), o.prices) };
+}
+
+interface ModelInfo {
+  modelName: string;
+  provider: string;
+  family: string;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  calls: number;
+}
+
+function modelsFromSessionUsage(db: Database, o: ReportOptions) {
+  const reader = new UsageReader(db, o.prices);
+  const info = new Map((db.query("SELECT id AS modelName, provider, family, first_seen AS firstSeen, last_seen AS lastSeen, calls FROM models").all() as ModelInfo[]).map((m) => [m.modelName, m]));
+  const rows = new Map<string, Record<string, any>>();
+  for (const b of reader.sessionUsage(o.sessions ?? null)) {
+    const m = info.get(b.model);
+    if (!m) continue; // 'unknown': calls without a model are no model's
+    let r = rows.get(b.model);
+    if (!r) rows.set(b.model, (r = { ...m, inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, reasoningTokens: 0, totalCost: 0 }));
+    r.inputTokens += b.i;
+    r.outputTokens += b.o;
+    r.cacheCreationTokens += b.w;
+    r.cacheReadTokens += b.r;
+    r.reasoningTokens += b.reasoning;
+    r.totalCost += b.cost;
+  }
+  const list = [...rows.values()].sort((a, b) => b.totalCost - a.totalCost || b.calls - a.calls);
+  for (const r of list) r.totalTokens = r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
+  const unpriced = [...info.keys()].filter((m) => !priceOf(m, o.prices));
+  return { models: list, totals: totalsOf(list as any), unpricedModels: unpriced, approximatePrices: approximatePrices(list.map((r) => r.modelName), o.prices) };
 }

@@ -5,7 +5,7 @@
 
 import type { Database } from "bun:sqlite";
 import { SluiceError, EXIT_FAILURE } from "../runtime/errors";
-import { addTo, COST_SQL, emptyRow, loadTurnPrices, localDate, SUMS_SQL, totalsOf, type Bucket, type ReportOptions, type ReportRow } from "./reports";
+import { addTo, COST_SQL, emptyRow, loadTurnPrices, localDate, totalsOf, UsageReader, type ReportOptions, type ReportRow } from "./reports";
 import { approximatePrices } from "./prices";
 import { SESSION_COLUMNS, type SessionRow as SessionInfo } from "../archive/sessions";
 import { byText } from "../runtime/words";
@@ -84,21 +84,20 @@ export function sessionReport(db: Database, o: SessionOptions) {
   let sessions = o.file !== undefined ? sessionOfFile(db, o.file) : o.id !== undefined ? sessionsOf(db, o.id, o.subagents ?? false) : (db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[]);
   if (o.agent) sessions = sessions.filter((s) => s.agent === o.agent);
   if (o.project) sessions = sessions.filter((s) => projectMatches(s.project, o.project!));
-  const unpriced = loadTurnPrices(db, o.prices, one ? modelsOf(db, sessions) : undefined);
+  const reader = new UsageReader(db, o.prices);
+  const usage = Map.groupBy(reader.sessionUsage(one ? sessions.map((s) => s.id) : null), (b) => b.sessionId);
   const keys = rowKeys(sessions, o.subagents ?? false);
-  const calls = db.prepare(`SELECT coalesce(t.model, 'unknown') AS model, min(t.at) AS firstAt, max(t.at) AS lastAt, sum(t.reasoning_tokens) AS reasoning, ${SUMS_SQL}
-    FROM turns t LEFT JOIN temp.turn_prices p ON p.model = t.model WHERE t.session_id = ? GROUP BY 1`);
   const rows = new Map<string, SessionRow>();
   for (const s of sessions) {
     const { name, top } = keys.get(s.id)!;
     let row = rows.get(name);
     if (!row) rows.set(name, (row = newRow(name, top, o.subagents ?? false)));
     if (s !== top) row.subagents++;
-    for (const b of calls.all(s.id) as Array<Bucket & { firstAt: string; lastAt: string; reasoning: number }>) {
+    for (const b of usage.get(s.id) ?? []) {
       addTo(row, b);
       row.reasoningTokens += b.reasoning;
-      if (row.firstActivity === null || b.firstAt < row.firstActivity) row.firstActivity = b.firstAt;
-      if (row.lastActivity === null || b.lastAt > row.lastActivity) row.lastActivity = b.lastAt;
+      if (b.firstAt !== null && (row.firstActivity === null || b.firstAt < row.firstActivity)) row.firstActivity = b.firstAt;
+      if (b.lastAt !== null && (row.lastActivity === null || b.lastAt > row.lastActivity)) row.lastActivity = b.lastAt;
     }
   }
   const day = localDate(o.tz);
@@ -110,7 +109,7 @@ export function sessionReport(db: Database, o: SessionOptions) {
   const sign = o.order === "desc" ? -1 : 1;
   list.sort((a, b) => sign * byText(String(a.lastActivity), String(b.lastActivity)) || byText(a.sessionId, b.sessionId));
   const models = new Set(list.flatMap((r) => r.modelsUsed));
-  return { sessions: list, totals: totalsOf(list), unpricedModels: unpriced.filter((m) => models.has(m)), approximatePrices: approximatePrices(models, o.prices) };
+  return { sessions: list, totals: totalsOf(list), unpricedModels: reader.unpriced().filter((m) => models.has(m)), approximatePrices: approximatePrices(models, o.prices) };
 }
 
 function newRow(name: string, s: SessionInfo, apart: boolean): SessionRow {
