@@ -67,7 +67,7 @@ async function latencies(bin: string, db: string) {
     const q = `${words[(i * 7919) % words.length]} ${words[(i * 104729 + 13) % words.length]}`;
     search.push((await timed([bin, "search", q, "--db", db, "--limit", "20"])).ms);
   }
-  console.log(`search, two words, ${search.length} queries: p50 ${quantile(search, 0.5).toFixed(1)} ms, p99 ${quantile(search, 0.99).toFixed(1)} ms (whole process)`);
+  console.log(`${bin}: search, two words, ${search.length} queries: p50 ${quantile(search, 0.5).toFixed(1)} ms, p99 ${quantile(search, 0.99).toFixed(1)} ms (whole process)`);
   for (const s of shows) {
     const show: number[] = [];
     for (let i = 0; i < 20; i++) show.push((await timed([bin, "show", s.k, "--db", db])).ms);
@@ -95,7 +95,8 @@ try {
       m.append.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
       console.log(`run ${i + 1}, ${bin}: full ${(full.ms / 1000).toFixed(2)} s (${full.cpuS.toFixed(2)} s CPU, peak RSS ${full.peakRssMb.toFixed(0)} MB), ` +
         `database ${m.db_mb.at(-1)!.toFixed(0)} MB for ${m.logs_mb.at(-1)!.toFixed(0)} MB of logs`);
-      if (i === 0 && b === 0) await latencies(bin, db);
+      // every build's, in the first repeat: --compare then gives both builds' search and show figures
+      if (i === 0) await latencies(bin, db);
       for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     }
   }

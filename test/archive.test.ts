@@ -291,6 +291,30 @@ describe("search", () => {
   });
 
   // (a NUL byte cannot pass through argv: the search strips it, for callers that can send one)
+  test("more matches than are ranked: the most recently archived 2000 ranked, and the output says so", async () => {
+    // 2,100 prompts that all match; the first 100 (the oldest, archived first) are the word alone,
+    // which bm25 ranks above all the others: past the cut-off they are not ranked, and show only
+    // when a filter narrows the matches below it.
+    const root = fresh("cut"), cutDb = fresh("cut.db"), id = "c0ffee00-0000-4000-8000-000000000001";
+    mkdirSync(join(root, "projects", "-work-cut"), { recursive: true });
+    const at = (i: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + i * 3_600_000).toISOString();
+    const text = (i: number) => (i < 100 ? "quokkaseed" : `quokkaseed with filler words to make it longer, number f${i}`);
+    writeFileSync(join(root, "projects", "-work-cut", `${id}.jsonl`), Array.from({ length: 2100 }, (_, i) =>
+      `${JSON.stringify({ sessionId: id, cwd: "/work/cut", version: "2.0.0", type: "user", timestamp: at(i), message: { role: "user", content: text(i) } })}\n`).join(""));
+    await index(cutDb, join(root, "projects"), emptyDir());
+    const json = async (...args: string[]) => JSON.parse((await sluice("search", ...args, "--db", cutDb, "--json")).stdout);
+    const cut = await json("quokkaseed", "--limit", "5");
+    expect(cut.ranked).toBe(2000);
+    expect(cut.note).toContain("2000 most recently archived");
+    expect(cut.results.map((h: any) => h.snippet)).toEqual(Array.from({ length: 5 }, (_, k) => `quokkaseed with filler words to make it longer, number f${2099 - k}`));
+    expect((await sluice("search", "quokkaseed", "--limit", "1", "--db", cutDb)).stdout).toContain("2000 most recently archived were ranked");
+    const early = await json("quokkaseed", "--until", "2026-01-04", "--limit", "1000");
+    expect(early.ranked).toBeUndefined();
+    expect(early.results).toHaveLength(96);
+    expect(early.results.every((h: any) => h.snippet === "quokkaseed" && h.rank < cut.results[0].rank)).toBe(true);
+    expect((await json("quokkaseed f2050")).results.map((h: any) => h.at)).toEqual([at(2050)]);
+  });
+
   test("hostile queries give one line and exit 2, or results; never a crash", async () => {
     const queries = ['"unbalanced', "NEAR(", "*", "a".repeat(10_000), "AND", "(", ")", "OR OR", "col:foo", "NEAR(a b", "^", '""', "-", "'", "😀*"];
     for (const q of queries) {

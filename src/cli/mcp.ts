@@ -9,7 +9,7 @@ import type { Database } from "bun:sqlite";
 import { defineCommand } from "citty";
 import { z } from "zod";
 import { maskSecrets } from "../archive/mask";
-import { MATCH_END, MATCH_START, search } from "../archive/search";
+import { searchJson, searchRanked } from "../archive/search";
 import { resolveSession, withSubagents } from "../archive/sessions";
 import { openDatabase } from "../db/open";
 import { loadPrices } from "../report/prices";
@@ -74,8 +74,7 @@ function registerTools(server: McpServer, withDb: WithDb) {
     annotations: readOnly,
   }, async (a) => answer(() => withDb((db) => {
     const sessions = a.session ? withSubagents(db, resolveSession(db, a.session)).map((s) => s.id) : undefined;
-    const hits = search(db, a.query, { project: a.project, agent: a.agent, role: a.role, sessions, limit: a.limit ?? 20, ...range(a.since, a.until) });
-    return { query: a.query, results: hits.map((h) => ({ ...h, snippet: h.snippet.replaceAll(MATCH_START, "").replaceAll(MATCH_END, "") })) };
+    return searchJson(a.query, searchRanked(db, a.query, { project: a.project, agent: a.agent, role: a.role, sessions, limit: a.limit ?? 20, ...range(a.since, a.until) }));
   })));
   server.registerTool("show_session", {
     description: "One archived session: project, models, tokens and cost, subagents, and its messages in order (credentials masked).",

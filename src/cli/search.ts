@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { MATCH_END, MATCH_START, search, type SearchHit } from "../archive/search";
+import { cutNote, MATCH_END, MATCH_START, plain, searchJson, searchRanked, type SearchHit, type SearchResult } from "../archive/search";
 import { resolveSession, withSubagents } from "../archive/sessions";
 import { openDatabase } from "../db/open";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
@@ -43,23 +43,22 @@ export default defineCommand({
     const db = openDatabase(resolveDbPath(args.db), { readonly: true, currentSchema: true });
     try {
       const sessions = args.session ? withSubagents(db, resolveSession(db, args.session)).map((s) => s.id) : undefined;
-      const hits = search(db, String(args.query), {
+      const found = searchRanked(db, String(args.query), {
         project: args.project, agent: args.agent, role: args.role, sessions, limit,
         since: range.since ? `${range.since}T00:00:00.000Z` : undefined,
         until: range.until ? new Date(Date.parse(`${range.until}T00:00:00Z`) + DAY_MS).toISOString() : undefined,
       });
-      if (args.json) printJson({ query: args.query, results: hits.map((h) => ({ ...h, snippet: plain(h.snippet) })) });
-      else writeOut(render(hits));
+      if (args.json) printJson(searchJson(String(args.query), found));
+      else writeOut(render(found));
     } finally {
       db.close();
     }
   },
 });
 
-const plain = (s: string) => s.replaceAll(MATCH_START, "").replaceAll(MATCH_END, "");
-
 /** One result: where and when, then the snippet on one line, the matches in colour on a terminal. */
-function render(hits: SearchHit[]): string {
+function render(found: SearchResult): string {
+  const hits: SearchHit[] = found.hits;
   if (!hits.length) return "no matches\n";
   const { color } = textOutput();
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[22m` : s);
@@ -69,5 +68,6 @@ function render(hits: SearchHit[]): string {
     const snippet = h.snippet.replace(/\s+/g, " ");
     out.push(dim(where), `  ${color ? snippet.replaceAll(MATCH_START, "\x1b[1;33m").replaceAll(MATCH_END, "\x1b[0m") : plain(snippet)}`);
   }
+  if (found.ranked) out.push(dim(`(${cutNote(found.ranked)})`));
   return `${out.join("\n")}\n`;
 }
