@@ -4,7 +4,7 @@
 // the matched words marked. The snippet is log text: each piece is escaped and the only markup
 // added is <mark>, placed where FTS5's markers were (never markup taken from the text).
 
-import { MATCH_END, MATCH_START, search, type SearchFilters, type SearchHit } from "../archive/search";
+import { cutNote, MATCH_END, MATCH_START, searchJson as searchAnswer, searchRanked, type SearchFilters, type SearchHit, type SearchResult } from "../archive/search";
 import { resolveSession, withSubagents } from "../archive/sessions";
 import { dateRange } from "../report/dates";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
@@ -60,21 +60,18 @@ export function readSearch(store: Store, params: URLSearchParams): SearchAsk {
   }
 }
 
-function run(store: Store, ask: SearchAsk, withIds: boolean): SearchHit[] {
+function run(store: Store, ask: SearchAsk, withIds: boolean): SearchResult {
   try {
-    return search(store.db, ask.query, ask.filters, withIds);
+    return searchRanked(store.db, ask.query, ask.filters, withIds);
   } catch (err) {
     if (err instanceof SluiceError && err.exitCode === EXIT_USAGE) throw new BadRequest(err.message);
     throw err;
   }
 }
 
-const plain = (s: string) => s.replaceAll(MATCH_START, "").replaceAll(MATCH_END, "");
-
 /** `sluice search --json`: the query as given and the hits, the snippet without its markers. */
 export function searchJson(store: Store, params: URLSearchParams): unknown {
-  const ask = readSearch(store, params);
-  return { query: params.get("q") ?? "", results: run(store, ask, false).map((h) => ({ ...h, snippet: plain(h.snippet) })) };
+  return searchAnswer(params.get("q") ?? "", run(store, readSearch(store, params), false));
 }
 
 /**
@@ -129,11 +126,11 @@ function hitItem(h: SearchHit): Html {
 
 /** The search page: the form, then the hits, or the CLI's one line when the query cannot be read. */
 export function searchPage(store: Store, params: URLSearchParams): Html {
-  let hits: SearchHit[] = [], error = "", limit = 20;
+  let hits: SearchHit[] = [], error = "", limit = 20, cut: number | undefined;
   try {
     const ask = readSearch(store, params);
     limit = ask.filters.limit;
-    if (ask.query.trim()) hits = run(store, ask, true);
+    if (ask.query.trim()) ({ hits, ranked: cut } = run(store, ask, true));
   } catch (err) {
     if (!(err instanceof BadRequest)) throw err;
     error = err.message;
@@ -144,6 +141,7 @@ export function searchPage(store: Store, params: URLSearchParams): Html {
   return html`<h1>Search</h1>${searchForm(params)}
     ${error ? html`<p class="bad" role="alert" id="search-error">${error}</p>` : ""}
     ${!error && asked ? html`<p>${raw(hits.length)}${hits.length === limit && limit < MAX_LIMIT ? html` · <a href="/search?${more.toString()}">show up to ${n(Math.min(limit * 5, MAX_LIMIT))}</a>` : ""}</p>` : ""}
+    ${cut ? html`<p class="muted" id="search-cut">${cutNote(cut).replace(/--(\w+)/g, "$1")}</p>` : ""}
     ${hits.length ? html`<ol class="hits">${hits.map(hitItem)}</ol>` : ""}
     ${!asked && !error ? html`<p class="muted">Words match whole words (prefix* for the start of one), "quotes" a phrase; AND, OR, NOT and NEAR(a b) combine them. Credentials are masked as the archive was written.</p>` : ""}`;
 }
