@@ -4,11 +4,11 @@
 // wrong token is 401; a foreign Host header is refused; strict CSP and no CORS on every answer.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { query, run } from "./helpers";
+import { query, run, start, waitFor } from "./helpers";
 import { transcript } from "./transcripts";
 import { BIN, indexedSamples, serve, type Served } from "./serve-helpers";
 
@@ -281,6 +281,69 @@ describe("/metrics", () => {
     expect(text).toMatch(/^sluice_wal_bytes \d+$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
   });
+});
+
+/** The commit latency histogram of `writer` in a /metrics text: its buckets (cumulative), sum and count. */
+function commitHistogram(text: string, writer: string) {
+  const buckets = [...text.matchAll(new RegExp(`^sluice_commit_duration_seconds_bucket\\{writer="${writer}",le="([^"]+)"\\} (\\d+)$`, "gm"))].map((m) => [m[1]!, Number(m[2])] as const);
+  const value = (part: string) => Number(text.match(new RegExp(`^sluice_commit_duration_seconds_${part}\\{writer="${writer}"\\} (\\S+)$`, "m"))?.[1] ?? NaN);
+  return { buckets, sum: value("sum"), count: value("count") };
+}
+
+describe("commit latency", () => {
+  test("a live capture and an index follower save their commit latencies; /metrics shows them as histograms that promtool passes", async () => {
+    // their own database: the shared one must stay unwritten (the last test)
+    const dir = join(s.dir, "latency");
+    const claude = join(dir, "claude", "projects", "-work-demo"), codex = join(dir, "codex");
+    mkdirSync(claude, { recursive: true });
+    mkdirSync(codex, { recursive: true });
+    const session = join(claude, "lat-1.jsonl");
+    writeFileSync(session, transcript("lat-1", [{ at: "2026-03-02T10:00:00.000Z", input: 10, output: 5 }]));
+    const lines = join(dir, "sse_lines.jsonl");
+    const line = (i: number) => JSON.stringify({ t: "2026-03-02T10:15:02.000Z", source: "claude", sid: "s1", flow_id: `f${i}`, round: 0, event: "ping", metadata: "{}", line: "event: ping" }) + "\n";
+    writeFileSync(lines, line(0));
+    const db = join(dir, "sluice.db");
+    const follower = start(BIN, ["index", "--follow", "--claude", join(dir, "claude"), "--codex", codex, "--db", db, "--poll-ms", "100"], { env: s.env });
+    await waitFor("the index follower's live image", () => follower.stderr().includes("handing over"));
+    const capture = start(BIN, ["ingest", lines, "--follow", "--db", db, "--poll-ms", "50"], { env: s.env });
+    await waitFor("the capture to follow", () => capture.stderr().includes("following"));
+    const t = await serve(db, s.env);
+    try {
+      let text = "";
+      for (let i = 1; i <= 5; i++) {
+        // each a commit of its own: the capture's batch window is 50 ms, the follower's settle 100 ms
+        appendFileSync(lines, line(i));
+        appendFileSync(session, transcript("lat-1", [{ at: Date.parse("2026-03-02T10:00:00.000Z") + i * 1000, input: 10, output: 5 }]));
+        await Bun.sleep(300);
+      }
+      // the capture saves its latencies with its heartbeat (every second), the follower with its pass's release
+      await waitFor("both writers' latencies in /metrics", async () => {
+        text = await (await fetch(t.url + "/metrics")).text();
+        return commitHistogram(text, "capture").count >= 5 && commitHistogram(text, "index").count >= 1;
+      });
+      expect(text).toContain("# TYPE sluice_commit_duration_seconds histogram");
+      for (const writer of ["capture", "index"]) {
+        const h = commitHistogram(text, writer);
+        expect(h.buckets.at(-1)).toEqual(["+Inf", h.count]);
+        expect(h.buckets.map(([, n]) => n)).toEqual(h.buckets.map(([, n]) => n).sort((a, b) => a - b)); // cumulative
+        expect(h.sum).toBeGreaterThan(0);
+        expect(h.sum).toBeLessThan(h.count * 10); // seconds, not milliseconds
+      }
+      const p = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stderr: "pipe", stdout: "pipe" });
+      expect({ code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() }).toEqual({ code: 0, out: "" });
+      // a writer that stopped has no latency series: they describe running writers
+      capture.proc.kill("SIGTERM");
+      expect(await capture.exited).toBe(0);
+      text = await (await fetch(t.url + "/metrics")).text();
+      expect(commitHistogram(text, "capture").buckets).toEqual([]);
+      expect(commitHistogram(text, "index").count).toBeGreaterThanOrEqual(1);
+    } finally {
+      await t.stop();
+      capture.proc.kill("SIGKILL");
+      follower.proc.kill("SIGTERM");
+      await follower.exited;
+    }
+  }, 30_000);
 });
 
 describe("safe by default", () => {

@@ -27,6 +27,8 @@ export interface IngesterRow {
   lines_per_s: number | null;
   lag_bytes: number | null;
   lag_growth_bytes: number | null;
+  /** The live tail's commit latencies (runtime/histogram.ts, as JSON), saved by its heartbeat; migration 16. */
+  commit_latency: string | null;
 }
 
 export function processAlive(pid: number): boolean {
@@ -62,7 +64,7 @@ export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, 
     db.run(
       `INSERT INTO ingester (id, pid, host, mode, input, started_at, heartbeat_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5)
        ON CONFLICT (id) DO UPDATE SET pid = ?1, host = ?2, mode = ?3, input = ?4, started_at = ?5, heartbeat_at = ?5,
-         rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL`,
+         rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL, commit_latency = NULL`,
       [process.pid, hostname(), mode, input, now],
     );
   }).immediate());
@@ -79,13 +81,15 @@ export interface Heartbeat {
   lagBytes: number | null;
   /** Lag now minus lag a minute ago: above zero, the ingester is falling behind. */
   lagGrowthBytes: number | null;
+  /** The commit latencies so far (Histogram.toJSON); undefined keeps the saved ones (nothing new). */
+  commitTimes?: string;
 }
 
 export function heartbeat(db: Database, h: Heartbeat) {
   db.run(
     `UPDATE ingester SET mode = ?, source_id = ?, heartbeat_at = ?, rss_bytes = ?, max_rss_bytes = ?, input_size = ?, lines_per_s = ?,
-       lag_bytes = ?, lag_growth_bytes = ? WHERE id = 1 AND pid = ?`,
-    [h.mode, h.sourceId, new Date().toISOString(), h.rssBytes, h.maxRssBytes, h.inputSize, h.linesPerS, h.lagBytes, h.lagGrowthBytes, process.pid],
+       lag_bytes = ?, lag_growth_bytes = ?, commit_latency = coalesce(?, commit_latency) WHERE id = 1 AND pid = ?`,
+    [h.mode, h.sourceId, new Date().toISOString(), h.rssBytes, h.maxRssBytes, h.inputSize, h.linesPerS, h.lagBytes, h.lagGrowthBytes, h.commitTimes ?? null, process.pid],
   );
 }
 
@@ -112,6 +116,8 @@ export interface WriterRow {
   pid: number;
   host: string;
   started_at: string;
+  /** A long-lived writer's commit latencies (runtime/histogram.ts, as JSON), on its 'running' row; migration 16. */
+  commit_latency: string | null;
 }
 
 /** The file at hand was replaced by `vacuum --full`: open the path again. */
@@ -245,6 +251,17 @@ export async function claimWriter(
 
 export function releaseWriter(db: Database, id: number) {
   db.run("DELETE FROM writers WHERE id = ? AND pid = ?", [id, process.pid]);
+}
+
+/**
+ * Releases a claim and, in the same transaction, saves a long-lived writer's commit latencies on
+ * its 'running' row: the release commits anyway, so the latencies cost no commit of their own.
+ */
+export function releaseWriterSaving(db: Database, id: number, running: number, commitTimes: string) {
+  db.transaction(() => {
+    releaseWriter(db, id);
+    db.run("UPDATE writers SET commit_latency = ? WHERE id = ? AND pid = ?", [commitTimes, running, process.pid]);
+  })();
 }
 
 /**

@@ -13,6 +13,7 @@ import { claimWriter, DatabaseReplaced, fileReplaced, registerRunning, releaseWr
 import { Waker } from "../input/waker";
 import { execSelf, liveEnv } from "../runtime/exec-self";
 import { count, plural, seconds } from "../runtime/format";
+import { Histogram } from "../runtime/histogram";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
@@ -131,6 +132,8 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
   const roots = new WatchedRoots([...o.roots.claude, ...o.roots.codex], () => waker.wake(), log);
   const budget = new FollowerBudget(o.maxRssBytes, log);
   const status = new FollowStatus(db, log);
+  // each pass's commit latency, saved on the 'running' row with the release of the pass's claim
+  const commitTimes = { histogram: new Histogram(), running };
   let pagesReleased = false, lastRescan = -Infinity;
   try {
     while (!stopping()) {
@@ -142,7 +145,7 @@ async function followChanges(db: Database, o: FollowOptions, log: ConsolaInstanc
       if (rescan || files.length || flowsPending(db)) {
         // no parse threads in the live image: they would not fit its memory budget
         const threads = { parseThreads: 0, some: !rescan, archive: o.archive };
-        const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping });
+        const r = await indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", files, threads, log, stopped: stopping, commitTimes });
         if (r && !isStopped(r)) status.ran(r, rescan);
       }
       status.show();

@@ -4,7 +4,8 @@
 // for it instead of reading the same plan and counting the same lines twice.
 
 import type { Database } from "bun:sqlite";
-import { claimWriter, releaseWriter } from "../db/writer-lock";
+import { claimWriter, releaseWriter, releaseWriterSaving } from "../db/writer-lock";
+import type { Histogram } from "../runtime/histogram";
 import { discover, type AgentFile } from "./discover";
 import { buildFlows } from "./flows";
 import { count, plural, size } from "../runtime/format";
@@ -38,6 +39,11 @@ export interface IndexOnceOptions {
    * rolls back the batch in flight and ends the process at once.
    */
   stop?: StopRequest;
+  /**
+   * The index follower's commit latencies: each run's writes counted in `histogram`, and saved on
+   * the follower's 'running' row (`running`, its id in writers) with the claim's release.
+   */
+  commitTimes?: { histogram: Histogram; running: number };
 }
 
 export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<IndexOnceResult | IndexStopped | null> {
@@ -47,14 +53,30 @@ export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<Inde
   if (stop) stop.lastResort = () => db.inTransaction && db.run("ROLLBACK");
   try {
     o.prepare?.();
-    const { interrupted, ...files } = await indexFiles(db, o.files ?? discover(o.roots), { ...(o.threads ?? { parseThreads: defaultParseThreads() }), stop });
+    const files = o.files ?? discover(o.roots);
+    const t = performance.now();
+    const { interrupted, ...summary } = await indexFiles(db, files, { ...(o.threads ?? { parseThreads: defaultParseThreads() }), stop });
     if (interrupted) return { interrupted };
+    observeWrites(o.commitTimes?.histogram, summary, performance.now() - t);
     const flows = buildFlows(db);
-    return { ...files, flowsRebuilt: flows.flows, flowsMs: flows.ms };
+    return { ...summary, flowsRebuilt: flows.flows, flowsMs: flows.ms };
   } finally {
     if (stop) stop.lastResort = () => {};
-    releaseWriter(db, claim);
+    const c = o.commitTimes;
+    if (c?.histogram.changed) releaseWriterSaving(db, claim, c.running, c.histogram.toJSON());
+    else releaseWriter(db, claim);
   }
+}
+
+/**
+ * Counts a run that wrote (a file read, grown, rewritten or moved) as one commit, timed from its
+ * BEGIN IMMEDIATE (indexFiles' first statement, which reads the plan inside the transaction) to
+ * its COMMIT: how long the files the watch named waited, once the follower woke, to be
+ * committed. A run over more than one batch (over 64 MB to read: a rescan after a long stop)
+ * counts as one. A run that found nothing to write committed nothing and is not counted.
+ */
+function observeWrites(h: Histogram | undefined, s: IndexSummary, ms: number) {
+  if (h && s.files - s.unchanged > 0) h.observe(ms / 1000);
 }
 
 export function isStopped(r: IndexOnceResult | IndexStopped): r is IndexStopped {

@@ -22,6 +22,7 @@ import { count, size } from "../runtime/format";
 import { finishLive, type LiveOptions } from "./live";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { peakRssBytes, rssBytes } from "../runtime/proc";
+import { Histogram } from "../runtime/histogram";
 
 export interface LiveStdinOptions extends LiveOptions {
   backfill: IngestOptions;
@@ -69,6 +70,7 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
         checkpointInBackground(db, o.dbPath, log);
         writer.setPolicy({ rows: o.batchRows, ms: o.batchMs });
         claimIngester(db, o.dbPath, "live", "-");
+        writer.commitTimes = new Histogram(); // the live commits only: the backfill's batches are another matter
         reader.shrink(256 << 10);
         releaseStartupPagesLogged(o.dbPath, log);
         live = true;
@@ -77,7 +79,8 @@ export async function runLiveStdin(o: LiveStdinOptions, log: ConsolaInstance, on
       if (now - lastBeat >= 1000) {
         lastBeat = now;
         const rss = rssBytes();
-        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rss, maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null, lagBytes: null, lagGrowthBytes: null });
+        heartbeat(db, { mode: live ? "live" : "backfill", sourceId: source.id, rssBytes: rss, maxRssBytes: live ? o.maxRssBytes : null, inputSize: queue.received, linesPerS: null, lagBytes: null, lagGrowthBytes: null,
+          commitTimes: writer.commitTimes?.changed ? writer.commitTimes.toJSON() : undefined });
         statusLine.update(() => {
           const lines = writer.rows + writer.rejects;
           const linesPerSecond = lines / Math.max((now - started) / 1000, 1e-3);

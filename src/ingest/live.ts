@@ -16,6 +16,7 @@ import { EnvelopeExtractor } from "../extract/envelope";
 import { closeQuietly, FileFollower, type PathChange } from "../input/file-follower";
 import { RewriteGuard } from "../input/rewrite-guard";
 import { adoptInheritedFd, execSelf } from "../runtime/exec-self";
+import { Histogram } from "../runtime/histogram";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
@@ -77,6 +78,8 @@ class LiveTail {
   private readonly left: LeftFiles;
   private readonly budget: MemoryBudget;
   private readonly window = new MinuteWindow();
+  /** Every tail's commit latencies; the heartbeat saves them (writer-lock.ts) for /metrics. */
+  private readonly commitTimes = new Histogram();
   private stopping = false;
   private reopen = false;
   private tail: Tail | null = null;
@@ -105,7 +108,7 @@ class LiveTail {
     this.follower = new FileFollower(this.path);
     this.budget = new MemoryBudget(o.maxRssBytes);
     this.window.add(performance.now(), 0, 0); // the rate counts from the start, not from the first heartbeat
-    const settings = { maxLine: o.maxLine, batchRows: o.batchRows, batchMs: o.batchMs, rotateWaitMs: o.rotateWaitMs };
+    const settings = { maxLine: o.maxLine, batchRows: o.batchRows, batchMs: o.batchMs, rotateWaitMs: o.rotateWaitMs, commitTimes: this.commitTimes };
     this.left = new LeftFiles(db, this.path, settings, this.extractor, log, () => this.commitFollowed(), (n) => this.countLines(n));
     this.inherited = o.inheritedFd === null ? null : adoptInheritedFd(o.inheritedFd);
     if (o.inheritedFd !== null && this.inherited === null) log.warn(`--input-fd ${o.inheritedFd} is not an open file; opening ${this.path} instead`);
@@ -230,7 +233,7 @@ class LiveTail {
     }
     this.firstOpen = false;
     this.log.info(`following ${this.path} from byte ${start} (source ${r.source.id})`);
-    return openTailAt(this.db, this.o, fd, r.source, start, guard);
+    return openTailAt(this.db, { ...this.o, commitTimes: this.commitTimes }, fd, r.source, start, guard);
   }
 
   /** Where the live image starts in the file the backfill read: its --start-offset, checked. */
@@ -299,6 +302,8 @@ class LiveTail {
     heartbeat(this.db, {
       mode: "live", sourceId: tail.source.id, rssBytes: rss, maxRssBytes: this.o.maxRssBytes, inputSize: size,
       linesPerS, lagBytes: lag, lagGrowthBytes: this.window.lagGrowth(),
+      // in the heartbeat's own statement: the latencies cost no commit of their own
+      commitTimes: this.commitTimes.changed ? this.commitTimes.toJSON() : undefined,
     });
     this.showStatus(tail, linesPerS ?? 0, lag, rss);
     if (this.walDirty && now - this.lastLineAt >= QUIET_CHECKPOINT_MS && !this.left.count) {

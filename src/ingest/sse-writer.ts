@@ -5,6 +5,7 @@
 
 import type { Database, Statement } from "bun:sqlite";
 import type { DecodedCopy, EnvelopeFields } from "../extract/envelope";
+import type { Histogram } from "../runtime/histogram";
 import { ADVANCE_SOURCE_SQL } from "./sources";
 
 export interface BatchPolicy {
@@ -38,6 +39,11 @@ export class SseWriter {
   private batchStarted = performance.now();
   /** When the last commit happened (epoch ms), for a follower's status line; null before one. */
   lastCommitAt: number | null = null;
+  /**
+   * Where the live tail counts each transaction's time from its first write to its commit (the
+   * ingester's heartbeat saves it for /metrics); null in a backfill, which reports none.
+   */
+  commitTimes: Histogram | null = null;
   private readonly insertRow: Statement;
   private readonly insertRaw: Statement;
   private readonly insertReject: Statement;
@@ -159,6 +165,8 @@ export class SseWriter {
   private flush(nextOffset: number) {
     this.updateSource?.run(nextOffset, this.pendingRows, this.pendingRejects, new Date().toISOString(), this.sourceId, this.tailAt?.(nextOffset) ?? null);
     this.db.run("COMMIT");
+    // from the batch's BEGIN: the wait of its oldest line in this writer plus the commit itself
+    this.commitTimes?.observe((performance.now() - this.batchStarted) / 1000);
     this.rows += this.pendingRows;
     this.rejects += this.pendingRejects;
     this.pendingRows = this.pendingRejects = 0;

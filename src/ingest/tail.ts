@@ -4,6 +4,7 @@
 
 import type { Database } from "bun:sqlite";
 import type { EnvelopeExtractor } from "../extract/envelope";
+import type { Histogram } from "../runtime/histogram";
 import { tailFingerprintOf } from "../input/file-identity";
 import { LineReader } from "../input/line-reader";
 import { RewriteGuard } from "../input/rewrite-guard";
@@ -27,6 +28,8 @@ export interface TailSettings {
   maxLine: number;
   batchRows: number;
   batchMs: number;
+  /** The live run's commit latencies (sse-writer.ts), shared by all its tails. */
+  commitTimes?: Histogram;
 }
 
 /**
@@ -36,6 +39,7 @@ export interface TailSettings {
  */
 export function openTailAt(db: Database, s: TailSettings, fd: number, source: SourceRow, start: number, guard = new RewriteGuard(fd)): Tail {
   const writer = new SseWriter(db, source.id, null, start, { rows: s.batchRows, ms: s.batchMs }, { sourceId: source.id });
+  writer.commitTimes = s.commitTimes ?? null;
   const behind = guard.bytesBefore(start);
   const reader = new LineReader(fd, start, { maxLine: s.maxLine, bufferBytes: LIVE_BUFFER_BYTES, read: guard.read, behind }, (l) => writer.reject(l.offset, l.length, "longer than --max-line", l.head));
   writer.tailFrom((offset) => reader.tailFingerprint(offset) ?? tailFingerprintOf(fd, offset));

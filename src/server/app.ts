@@ -47,6 +47,8 @@ export class App {
   private readonly gate: Gate;
   private readonly hostOk: (req: Request) => boolean;
   private readonly cache = new Map<string, { version: string; at: number; made: Made }>();
+  /** When the last request came (performance.now()): cli/serve.ts gives back pages once it has been idle a while. */
+  lastRequestAt = performance.now();
 
   constructor(private readonly o: ServeOptions) {
     this.store = new Store(o.dbPath);
@@ -56,6 +58,7 @@ export class App {
   }
 
   async fetch(req: Request, server: { timeout(req: Request, s: number): void }): Promise<Response> {
+    this.lastRequestAt = performance.now();
     if (!this.hostOk(req)) return text("this server answers only to its own host names (see --allow-host)", 421);
     const url = new URL(req.url);
     if (url.pathname === "/login") return this.login(req);

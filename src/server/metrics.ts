@@ -7,7 +7,8 @@ import { tzFlag } from "../report/dates";
 import { loadPrices } from "../report/prices";
 import { periodReport } from "../report/reports";
 import { readStats, type Health } from "../ops/stats";
-import { liveWriters } from "../db/writer-lock";
+import { ingesterRunning, liveWriters, readIngester } from "../db/writer-lock";
+import { parseHistogram, type HistogramState } from "../runtime/histogram";
 import type { Store } from "./store";
 
 type Labels = Record<string, string | number>;
@@ -21,6 +22,48 @@ function family(out: string[], name: string, type: "counter" | "gauge", help: st
     const l = Object.entries(labels).map(([k, v]) => `${k}="${escape(String(v))}"`).join(",");
     out.push(`${name}${l ? `{${l}}` : ""} ${Number.isFinite(value) ? value : 0}`);
   }
+}
+
+/**
+ * A histogram family: cumulative _bucket series (le ending in +Inf), _sum and _count per label set.
+ * Each writer keeps its own counts since it started (runtime/histogram.ts); a restart resets them,
+ * which rate() and histogram_quantile() take as a counter reset.
+ */
+function histogramFamily(out: string[], name: string, help: string, samples: Array<[Labels, HistogramState]>) {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+  for (const [labels, h] of samples) {
+    const l = Object.entries(labels).map(([k, v]) => `${k}="${escape(String(v))}",`).join("");
+    let cumulative = 0;
+    h.counts.forEach((n, i) => {
+      cumulative += n;
+      out.push(`${name}_bucket{${l}le="${i < h.le.length ? h.le[i] : "+Inf"}"} ${cumulative}`);
+    });
+    out.push(`${name}_sum{${l.slice(0, -1)}} ${h.sum}`, `${name}_count{${l.slice(0, -1)}} ${h.count}`);
+  }
+}
+
+/** Two histograms of the same bounds added up (two index followers on one database); null if the bounds differ. */
+function added(a: HistogramState, b: HistogramState): HistogramState | null {
+  if (a.le.join() !== b.le.join()) return null;
+  return { le: a.le, counts: a.counts.map((n, i) => n + b.counts[i]!), sum: a.sum + b.sum, count: a.count + b.count };
+}
+
+/**
+ * The running writers' commit latencies, as they saved them (writer-lock.ts): the live capture's
+ * on the ingester row, each index follower's on its 'running' row in writers.
+ */
+function commitLatencies(store: Store): Array<[Labels, HistogramState]> {
+  const out: Array<[Labels, HistogramState]> = [];
+  const ing = readIngester(store.db);
+  const capture = ingesterRunning(ing) ? parseHistogram(ing!.commit_latency) : null;
+  if (capture) out.push([{ writer: "capture" }, capture]);
+  let index: HistogramState | null = null;
+  for (const w of liveWriters(store.db)) {
+    const h = w.role === "index --follow" ? parseHistogram(w.commit_latency) : null;
+    if (h) index = index ? (added(index, h) ?? index) : h;
+  }
+  if (index) out.push([{ writer: "index" }, index]);
+  return out;
 }
 
 const seconds = (iso: string | null | undefined) => (iso ? Date.parse(iso) / 1000 : NaN);
@@ -65,6 +108,10 @@ export function metricsText(store: Store): string {
     family(out, "sluice_ingester_lines_per_second", "gauge", "Lines per second over the ingester's last heartbeat.", [[{}, i.linesPerSecond ?? 0]]);
     family(out, "sluice_ingester_heartbeat_age_seconds", "gauge", "Seconds since the ingester's last heartbeat.", [[{}, i.heartbeatAgeSeconds]]);
   }
+  // A histogram, not a summary: see runtime/histogram.ts.
+  histogramFamily(out, "sluice_commit_duration_seconds",
+    "Seconds from a write transaction's BEGIN to its COMMIT, per running writer: a live capture batch (its oldest line's wait in the writer and the commit), an index follower pass that wrote.",
+    commitLatencies(store));
   const writers = liveWriters(store.db);
   family(out, "sluice_writers", "gauge", "Running writers of the deep index, per role.", [...new Set(writers.map((w) => w.role))].map((role) => [{ role }, writers.filter((w) => w.role === role).length]));
   family(out, "sluice_push_behind_changes", "gauge", "Local changes a team store has not got yet, per store.", s.pushes.map((p) => [{ target: p.target }, p.behindChanges]));
