@@ -104,6 +104,8 @@ export class IndexWriter {
       lastAtOf: SQL.LAST_AT_OF_SQL,
       upsertModel: SQL.UPSERT_MODEL_SQL,
       dropModels: SQL.DROP_MODELS_SQL,
+      newCallsModels: SQL.NEW_CALLS_MODELS_SQL,
+      widenModel: SQL.WIDEN_MODEL_SQL,
     });
   }
 
@@ -184,8 +186,10 @@ export class IndexWriter {
         if (bucket === UNDATED) this.st.fillUndated.run();
         else this.st.fillBucket.run(bucket);
       }
-      if (this.newTurns.size) this.st.addToBuckets.run(JSON.stringify([...this.newTurns]), JSON.stringify(summed));
-      this.recomputeModels();
+      const added = JSON.stringify([...this.newTurns]);
+      if (this.newTurns.size) this.st.addToBuckets.run(added, JSON.stringify(summed));
+      if (summed.length) this.recomputeModels();
+      else this.widenModels(added);
     }
     this.touchedTimes.clear();
     this.newTurns.clear();
@@ -206,6 +210,15 @@ export class IndexWriter {
     for (const { id } of this.db.query("SELECT id FROM sessions").all() as Array<{ id: number }>) this.st.recomputeSession.run(id);
     this.touchedSessions.clear();
     this.touchedTimes.clear();
+    this.newTurns.clear();
+  }
+
+  /** The models of the batch's new calls, when it only added calls: their times and counts widened. */
+  private widenModels(newTurnsJson: string) {
+    for (const m of this.st.newCallsModels.all(newTurnsJson) as Array<{ model: string; first: string | null; last: string | null }>) {
+      const { provider, family } = modelFamily(m.model);
+      this.st.widenModel.run(m.model, provider, family, m.first, m.last);
+    }
   }
 
   private recomputeModels() {
