@@ -9,6 +9,7 @@
 
 import type { Database } from "bun:sqlite";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { byText } from "../runtime/words";
 
 export interface SearchFilters {
   project?: string;
@@ -140,7 +141,7 @@ function breakTies(db: Database, best: Array<{ id: number; rank: number }>, limi
   const sure = best.filter((b) => b.rank < last);
   const tied = best.filter((b) => b.rank === last);
   const at = new Map((db.query("SELECT id, at FROM messages WHERE id IN (SELECT value FROM json_each(?1))").all(JSON.stringify(tied.map((b) => b.id))) as Array<{ id: number; at: string | null }>).map((r) => [r.id, r.at ?? ""]));
-  tied.sort((a, b) => at.get(b.id)!.localeCompare(at.get(a.id)!));
+  tied.sort((a, b) => byText(at.get(b.id)!, at.get(a.id)!));
   return [...sure, ...tied.slice(0, limit - sure.length)];
 }
 
@@ -156,5 +157,5 @@ function finalRows(db: Database, q: string, best: Array<{ id: number; rank: numb
     const { message, ...hit } = r;
     return withIds ? { ...hit, rank: rank.get(message)!, message } : { ...hit, rank: rank.get(message)! };
   });
-  return hits.sort((a, b) => a.rank - b.rank || (b.at ?? "").localeCompare(a.at ?? ""));
+  return hits.sort((a, b) => a.rank - b.rank || byText(b.at ?? "", a.at ?? ""));
 }

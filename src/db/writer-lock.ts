@@ -5,10 +5,10 @@
 
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
-import { hostname } from "node:os";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { tableExists } from "./schema";
 import { untilUnlocked } from "./settings";
+import { hostName } from "../runtime/host";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
 export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
@@ -46,7 +46,7 @@ export function readIngester(db: Database): IngesterRow | null {
 
 /** True when the row names a live process on this host: some sluice is ingesting. */
 export function ingesterRunning(row: IngesterRow | null): boolean {
-  return !!row && row.mode !== "stopped" && row.host === hostname() && processAlive(row.pid);
+  return !!row && row.mode !== "stopped" && row.host === hostName() && processAlive(row.pid);
 }
 
 /**
@@ -65,7 +65,7 @@ export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, 
       `INSERT INTO ingester (id, pid, host, mode, input, started_at, heartbeat_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5)
        ON CONFLICT (id) DO UPDATE SET pid = ?1, host = ?2, mode = ?3, input = ?4, started_at = ?5, heartbeat_at = ?5,
          rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL, commit_latency = NULL`,
-      [process.pid, hostname(), mode, input, now],
+      [process.pid, hostName(), mode, input, now],
     );
   }).immediate());
 }
@@ -127,7 +127,7 @@ export class DatabaseReplaced extends SluiceError {
   }
 }
 
-const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.host === hostname() && processAlive(r.pid));
+const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.host === hostName() && processAlive(r.pid));
 
 // Which file a connection opened. `vacuum --full` renames its rebuilt copy over the database, and a
 // connection that opened the old file just before keeps it. SQLite itself refuses only some writes
@@ -215,7 +215,7 @@ export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope,
     const { rows, blocking } = blockingClaim(db, dbPath, scope);
     if (blocking) return holderOf(blocking);
     for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
-    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostname(), new Date().toISOString()) as { id: number };
+    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostName(), new Date().toISOString()) as { id: number };
     return { id: row.id };
   }).immediate());
 }
@@ -272,7 +272,7 @@ export function releaseWriterSaving(db: Database, id: number, running: number, c
 export function registerRunning(db: Database, dbPath: string, role: string): number {
   return db.transaction(() => {
     if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
-    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostname(), new Date().toISOString()) as { id: number };
+    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostName(), new Date().toISOString()) as { id: number };
     return row.id;
   }).immediate();
 }
@@ -280,12 +280,12 @@ export function registerRunning(db: Database, dbPath: string, role: string): num
 /** The writers whose process is alive (on this host) or on another host: their claims and 'running' marks. */
 export function liveWriters(db: Database): WriterRow[] {
   if (!tableExists(db, "writers")) return [];
-  return (db.query("SELECT * FROM writers WHERE scope <> 'replaced' ORDER BY id").all() as WriterRow[]).filter((r) => r.host !== hostname() || live(r));
+  return (db.query("SELECT * FROM writers WHERE scope <> 'replaced' ORDER BY id").all() as WriterRow[]).filter((r) => r.host !== hostName() || live(r));
 }
 
 /** Marks this file as replaced (vacuum --full, just before the rename): its readers and writers open the path again. */
 export function markReplaced(db: Database) {
-  db.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('replaced', 'vacuum --full', ?, ?, ?)", [process.pid, hostname(), new Date().toISOString()]);
+  db.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('replaced', 'vacuum --full', ?, ?, ?)", [process.pid, hostName(), new Date().toISOString()]);
 }
 
 /** The device and inode at a path ("dev:ino"), or null: taken before opening, to tell later whether the file was replaced. */

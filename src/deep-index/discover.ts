@@ -1,8 +1,8 @@
 // Where the agents keep their logs, and which session each file is.
 
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync, type Dirent, type Stats } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { homeDir } from "../runtime/host";
 
 export type Agent = "claude" | "codex";
 
@@ -23,7 +23,7 @@ export interface AgentFile {
 
 /** The roots to scan: the flags when given, else CLAUDE_CONFIG_DIR (comma-separated) and CODEX_HOME. */
 export function agentRoots(o: { claude?: string[]; codex?: string[] }, env: NodeJS.ProcessEnv = process.env) {
-  const home = env.HOME || homedir();
+  const home = homeDir(env);
   const claude = o.claude?.length ? o.claude : (env.CLAUDE_CONFIG_DIR ? env.CLAUDE_CONFIG_DIR.split(",").map((s) => s.trim()).filter(Boolean) : [join(home, ".claude")]);
   const codex = o.codex?.length ? o.codex : [env.CODEX_HOME || join(home, ".codex")];
   // A config directory holds projects/ (Claude) or sessions/ (Codex); a path to those works too.

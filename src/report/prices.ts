@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import snapshotData from "./price-data.json" with { type: "json" };
 import { normalizeModelName, withoutDate } from "./price-names";
+import { byText } from "../runtime/words";
 
 export interface Price {
   input: number;
@@ -194,5 +195,5 @@ export function approximatePrices(models: Iterable<string>, prices: Record<strin
     const m = matchPrice(model, prices);
     if (m.kind === "prefix") out.push({ model, pricedAs: m.key! });
   }
-  return out.sort((a, b) => a.model.localeCompare(b.model));
+  return out.sort((a, b) => byText(a.model, b.model));
 }

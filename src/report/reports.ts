@@ -233,6 +233,25 @@ export interface SessionBucket extends Bucket {
   reasoning: number;
 }
 
+const settledTables = new WeakMap<Record<string, Price>, boolean>();
+
+/** Whether no price of the table has a long-context threshold but the buckets' (worked out once per table: a status line reads usage three times). */
+function tableAtBucketThreshold(prices: Record<string, Price>): boolean {
+  let settled = settledTables.get(prices);
+  if (settled === undefined) {
+    settled = true;
+    for (const name in prices) {
+      const threshold = prices[name]?.threshold;
+      if (threshold !== undefined && threshold !== LONG_CONTEXT_TOKENS) {
+        settled = false;
+        break;
+      }
+    }
+    settledTables.set(prices, settled);
+  }
+  return settled;
+}
+
 /**
  * Usage with its cost, two ways that agree: sums with their parts past the 200k threshold priced
  * in JS (bucketCost: the buckets are summed at that threshold), or, when a price table puts the
@@ -251,7 +270,7 @@ export class UsageReader {
 
   constructor(private readonly db: Database, private readonly prices: Record<string, Price>, sessions: number[] | null = null) {
     // the table settles it when none of its prices has another threshold; else the models met do
-    if (Object.values(prices).every((p) => this.atBucketThreshold(p))) this.bySums = true;
+    if (tableAtBucketThreshold(prices)) this.bySums = true;
     this.only = sessions ? chooseSessions(db, sessions) : "";
   }
 

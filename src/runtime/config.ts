@@ -5,10 +5,10 @@
 // that names the file and the key; a file that is missing where no one named it is no mistake.
 
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { SluiceError, EXIT_USAGE } from "./errors";
 import { didYouMean } from "./words";
+import { homeDir } from "./host";
 
 export interface Config {
   /** The database every command uses. */
@@ -38,7 +38,7 @@ const SCHEMA: { [key: string]: Kind } = {
 
 /** Where the config file is looked for when none is named. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.HOME || homedir();
+  const home = homeDir(env);
   if (process.platform === "darwin") return join(home, "Library", "Application Support", "sluice", "config.json");
   return join(env.XDG_CONFIG_HOME || join(home, ".config"), "sluice", "config.json");
 }

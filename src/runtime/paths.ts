@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { VERSION } from "./version";
+import { homeDir } from "./host";
 
 /**
  * A worker thread's module, resolved from the entry point: that also works inside a compiled
@@ -14,7 +14,7 @@ export function workerPath(relative: string): string {
 /** `$SLUICE_DB`, else the platform's per-user data directory. */
 export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SLUICE_DB) return env.SLUICE_DB;
-  const home = env.HOME || homedir();
+  const home = homeDir(env);
   if (process.platform === "darwin") return join(home, "Library", "Application Support", "sluice", "sluice.db");
   return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "sluice", "sluice.db");
 }
@@ -25,7 +25,7 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
  */
 export function saveErrorDetails(err: unknown): string | null {
   try {
-    const dir = join(process.env.XDG_STATE_HOME || join(process.env.HOME || homedir(), ".local", "state"), "sluice");
+    const dir = join(process.env.XDG_STATE_HOME || join(homeDir(), ".local", "state"), "sluice");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, `error-${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}.log`);
     const text = [`sluice ${VERSION}`, `command: ${process.argv.slice(2).join(" ")}`, "", String((err as Error)?.stack ?? err), ""].join("\n");

@@ -11,6 +11,7 @@ import { budgetUse } from "../report/budget";
 import { readStats } from "../ops/stats";
 import { readStatus } from "../ops/status";
 import type { Store } from "./store";
+import { byText } from "../runtime/words";
 
 /** The flags a report takes, as query parameters; booleans are present or `=1`/`=true`. */
 const STRING_PARAMS = ["since", "until", "tz", "project", "agent", "order", "start-of-week", "token-limit", "session-length", "id"];
@@ -95,7 +96,7 @@ export function latencyJson(store: Store, days = 90): unknown {
     const ttftByDay = [...days].map(([day, v]) => ({ day, ...spread(v) }));
     return { model, calls: list.length, ...figures, ttftByDay };
   });
-  models.sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model));
+  models.sort((a, b) => b.calls - a.calls || byText(a.model, b.model));
   return { since, flows: rows.length, models };
 }
 

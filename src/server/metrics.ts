@@ -10,6 +10,7 @@ import { readStats, type Health } from "../ops/stats";
 import { ingesterRunning, liveWriters, readIngester } from "../db/writer-lock";
 import { parseHistogram, type HistogramState } from "../runtime/histogram";
 import type { Store } from "./store";
+import { byText } from "../runtime/words";
 
 type Labels = Record<string, string | number>;
 type Sample = [Labels, number];
@@ -83,7 +84,7 @@ function usage(store: Store): { tokens: Sample[]; cost: Sample[]; calls: Sample[
     }
   }
   const tokens: Sample[] = [], cost: Sample[] = [];
-  for (const [model, t] of [...byModel].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [model, t] of [...byModel].sort(([a], [b]) => byText(a, b))) {
     for (const kind of ["input", "output", "cache_write", "cache_read"] as const) tokens.push([{ model, kind }, t[kind]]);
     cost.push([{ model }, t.cost]);
   }
