@@ -43,14 +43,14 @@ export class ArchiveWriter {
         INSERT INTO archive_generations (file_id, generation, archived_to, tail, started_at) VALUES (?1, ?2, ?3, ?4, ?5)
         ON CONFLICT (file_id, generation) DO UPDATE SET archived_to = excluded.archived_to, tail = excluded.tail`,
       newGeneration: "INSERT INTO archive_generations (file_id, generation, started_at) VALUES (?, ?, ?)",
-      dropMessagesFrom: "DELETE FROM messages WHERE file_id = ?1 AND byte_offset >= ?2",
+      dropMessagesFrom: "DELETE FROM messages WHERE session_id = ?3 AND file_id = ?1 AND byte_offset >= ?2",
       insertMessage: insert + tuple,
       insertMessages: insert + Array(ROWS_PER_INSERT).fill(tuple).join(", "),
       stageMessage: stage + tuple,
       stageMessages: stage + Array(ROWS_PER_INSERT).fill(tuple).join(", "),
       moveStaged: `INSERT INTO messages (${COLUMNS}) SELECT ${COLUMNS} FROM temp.new_messages ORDER BY rowid`,
       clearStaged: "DELETE FROM temp.new_messages",
-      toolOfCall: "SELECT tool FROM messages WHERE file_id = ? AND tool_use_id = ? AND kind = 'tool_call' LIMIT 1",
+      toolOfCall: "SELECT tool FROM messages WHERE session_id = ?3 AND file_id = ?1 AND tool_use_id = ?2 AND kind = 'tool_call' LIMIT 1",
       dropMessagesIn: "DELETE FROM messages WHERE id BETWEEN ?3 AND ?4 AND file_id = ?1 AND byte_offset >= ?2",
       toolOfCallIn: "SELECT tool FROM messages WHERE id BETWEEN ?3 AND ?4 AND file_id = ?1 AND tool_use_id = ?2 AND kind = 'tool_call' LIMIT 1",
       closeGeneration: "UPDATE archive_generations SET replaced_at = ?3 WHERE file_id = ?1 AND generation = ?2",
@@ -78,9 +78,9 @@ export class ArchiveWriter {
    * The file was rewritten and is read again from byte 0: what the archive holds of it becomes an
    * earlier generation, and a new one starts. A generation that holds nothing is used again.
    */
-  restart(fileId: number) {
+  restart(fileId: number, sessionId: number) {
     const s = this.state(fileId);
-    this.st.dropMessagesFrom.run(fileId, 0); // the messages are the latest content's: read again with it
+    this.st.dropMessagesFrom.run(fileId, 0, sessionId); // the messages are the latest content's: read again with it
     if (!s) return;
     if (s.archived_to === 0 && !s.hasTail) {
       this.st.dropChunksFrom.run(fileId, s.generation, 0); // pieces of a run that was killed: nothing committed
@@ -126,7 +126,7 @@ export class ArchiveWriter {
    * 35 ms of the 116 a re-index after one appended session took on the 1 GB corpus's index).
    */
   writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
-    this.dropMessages(fileId, a.messagesFrom);
+    this.dropMessages(fileId, sessionId, a.messagesFrom);
     if (a.messages) {
       const staged = this.bulkLeftovers === null;
       if (staged) this.db.run(`CREATE TEMP TABLE IF NOT EXISTS new_messages AS SELECT ${COLUMNS} FROM messages WHERE 0`);
@@ -138,7 +138,7 @@ export class ArchiveWriter {
         let tool = m[Message.tool];
         // a result read in a later run than its call: the call's tool, from the file's messages
         if (tool === null && m[Message.kind] === "tool_result" && m[Message.toolUseId] !== null) {
-          tool = this.toolOf(fileId, m[Message.toolUseId]);
+          tool = this.toolOf(fileId, sessionId, m[Message.toolUseId]);
         }
         values.push(sessionId, fileId, m[Message.offset], m[Message.part], m[Message.kind], m[Message.role], m[Message.at], m[Message.model], tool,
           m[Message.text], m[Message.length], m[Message.toolUseId]);
@@ -157,15 +157,15 @@ export class ArchiveWriter {
   }
 
   /** Deletes the file's messages from `offset` on (a bulk load: only those from before it, by their ids). */
-  private dropMessages(fileId: number, offset: number) {
-    if (!this.bulkLeftovers) return void this.st.dropMessagesFrom.run(fileId, offset);
+  private dropMessages(fileId: number, sessionId: number, offset: number) {
+    if (!this.bulkLeftovers) return void this.st.dropMessagesFrom.run(fileId, offset, sessionId);
     const ids = this.bulkLeftovers.get(fileId);
     if (ids) this.st.dropMessagesIn.run(fileId, offset, ids[0], ids[1]);
   }
 
   /** The tool of the file's call `toolUseId`, read in an earlier run. */
-  private toolOf(fileId: number, toolUseId: string): string | null {
-    if (!this.bulkLeftovers) return (this.st.toolOfCall.get(fileId, toolUseId) as { tool: string | null } | null)?.tool ?? null;
+  private toolOf(fileId: number, sessionId: number, toolUseId: string): string | null {
+    if (!this.bulkLeftovers) return (this.st.toolOfCall.get(fileId, toolUseId, sessionId) as { tool: string | null } | null)?.tool ?? null;
     const ids = this.bulkLeftovers.get(fileId);
     return ids ? ((this.st.toolOfCallIn.get(fileId, toolUseId, ids[0], ids[1]) as { tool: string | null } | null)?.tool ?? null) : null;
   }

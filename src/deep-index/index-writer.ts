@@ -137,7 +137,7 @@ export class IndexWriter {
     this.forgetFile(target.fileId, target.sessionId);
     this.st.resetFile.run(target.fileId);
     this.st.resetSession.run(target.sessionId);
-    this.archive.restart(target.fileId); // whether this run archives or not: the old content stays an earlier generation
+    this.archive.restart(target.fileId, target.sessionId); // whether this run archives or not: the old content stays an earlier generation
   }
 
   /** Saves how far a file has been read: in the transaction that holds its rows. */
