@@ -10,6 +10,7 @@ import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { UsageReader, totalsOf, type ReportOptions } from "../report/reports";
 import { bucketsIndex, chooseDevices, fullIndex, withStore, type StoreDeviceRow } from "../team/team-index";
 import { storeUrl } from "../team/url";
+import { fillSessionUsage } from "../deep-index/session-usage";
 
 export const BY = ["device", "user"] as const;
 
@@ -22,7 +23,10 @@ async function indexFor(sql: SQL, devices: StoreDeviceRow[], kind: string, args:
     if (new UsageReader(db, o.prices).pricesFromBuckets()) return db;
     db.close();
   }
-  return fullIndex(sql, ids);
+  const db = await fullIndex(sql, ids);
+  // what the session and model reports read: the store keeps the turns, not these sums
+  fillSessionUsage(db);
+  return db;
 }
 
 /** The store's report: `build` is the local report's own builder, run on the index in memory. */

@@ -8,7 +8,6 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 import { memoryIndex } from "../db/memory";
-import { fillSessionUsage } from "../deep-index/session-usage";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
 import { connectStore, describePgError } from "./connection";
 import { requireStore } from "./pg-schema";
@@ -109,8 +108,6 @@ export async function fullIndex(sql: SQL, devices: number[]): Promise<Database> 
       const id = ids.get(`${device} ${key}`);
       if (id !== undefined) insertTurn.run(id, ...(rest as Array<string | number | null>));
     }
-    // what the session and model reports read (the store keeps the turns, not their sums)
-    fillSessionUsage(db);
   })();
   const models = await sql`SELECT id, min(provider) AS provider, min(family) AS family, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(calls)::float8 AS calls
     FROM sluice.models WHERE device = ANY(${devices}::int[]) GROUP BY id`.values();
