@@ -11,6 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { openDatabase } from "../db/open";
 import { releaseWriter, tryClaimWriter } from "../db/writer-lock";
+import { unsyncedCommitsInWal } from "../db/settings";
 import { loadPrices } from "../report/prices";
 import { inputFigures, renderStatusLine, statusFigures, type StatusFigures, type StatusInput } from "../report/statusline";
 import { config } from "../runtime/config";
@@ -45,15 +46,13 @@ async function readInput(): Promise<StatusInput> {
 async function refresh(db: Database, dbPath: string, transcript: string): Promise<"indexed" | "busy" | "none"> {
   if (!existsSync(transcript) || !db.query("SELECT 1 FROM agent_files LIMIT 1").get()) return "none";
   if (unchanged(db, transcript)) return "none";
+  unsyncedCommitsInWal(db); // the claim and its release are commits too
   const claim = tryClaimWriter(db, dbPath, "deep-index", "statusline");
   if (!("id" in claim)) return "busy";
   try {
     const projects = dirname(dirname(transcript));
     const sessionDir = join(dirname(transcript), basename(transcript, ".jsonl"));
     const only = existsSync(sessionDir) ? [transcript, sessionDir] : [transcript];
-    // the index's own setting in WAL: a commit is not synced on its own (a crash loses at most the
-    // last commits, which the next run reads again); the claim and its release are commits too
-    if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode === "wal") db.run("PRAGMA synchronous = NORMAL");
     // loaded only when there is something to index: most of the binary's start-up is not paid for nothing
     const [{ discover }, { indexFiles }] = await Promise.all([import("../deep-index/discover"), import("../deep-index/indexer")]);
     await indexFiles(db, discover({ claude: [projects], codex: [] }, only), { parseThreads: 0, some: true });
