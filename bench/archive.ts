@@ -50,6 +50,8 @@ const METRICS = ["full", "cpu_s", "peak_rss_mb", "unchanged", "append", "db_mb",
 const runs = builds.map(() => Object.fromEntries(METRICS.map((k) => [k, [] as number[]])) as Record<(typeof METRICS)[number], number[]>);
 const appended = readFileSync(join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl"), "utf8").split("\n").filter(Boolean);
 const med = (xs: number[]) => quantile(xs, 0.5);
+/** Re-index runs per build and repeat, nothing changed and one session appended each. */
+const INCREMENTS = 9;
 const fileMb = (p: string) => (existsSync(p) ? statSync(p).size / 1e6 : 0);
 
 /** Whole-process latencies of `search` (two words each, from the archive's own text) and `show`, on the archive build's database. */
@@ -90,9 +92,16 @@ try {
       m.peak_rss_mb.push(full.peakRssMb);
       m.logs_mb.push(r.bytes / 1e6);
       m.db_mb.push(fileMb(db) + fileMb(`${db}-wal`));
-      m.unchanged.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
-      appendFileSync(join(dir, "claude", "projects", "-work-p1", "00000001.jsonl"), variant(appended, 9999, i * builds.length + b));
-      m.append.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
+      // a re-index takes 60-120 ms: one sample moves with the machine's minute, so each is the
+      // median of INCREMENTS runs (each append a new variant: the calls are new every time)
+      const unchanged: number[] = [], append: number[] = [];
+      for (let k = 0; k < INCREMENTS; k++) {
+        unchanged.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
+        appendFileSync(join(dir, "claude", "projects", "-work-p1", "00000001.jsonl"), variant(appended, 9999, (i * builds.length + b) * INCREMENTS + k));
+        append.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
+      }
+      m.unchanged.push(med(unchanged));
+      m.append.push(med(append));
       console.log(`run ${i + 1}, ${bin}: full ${(full.ms / 1000).toFixed(2)} s (${full.cpuS.toFixed(2)} s CPU, peak RSS ${full.peakRssMb.toFixed(0)} MB), ` +
         `database ${m.db_mb.at(-1)!.toFixed(0)} MB for ${m.logs_mb.at(-1)!.toFixed(0)} MB of logs`);
       // every build's, in the first repeat: --compare then gives both builds' search and show figures

@@ -29,6 +29,7 @@ function contents(db: string) {
     invocations: query(db, "SELECT tool_use_id, name, kind, at, is_error, byte_offset FROM invocations ORDER BY tool_use_id, byte_offset, name"),
     sessions: query(db, "SELECT session_key, turns, input_tokens, output_tokens, tool_calls, user_messages FROM sessions ORDER BY session_key"),
     buckets: query(db, "SELECT * FROM usage_buckets ORDER BY bucket, model"),
+    usage: query(db, "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2"),
   };
 }
 

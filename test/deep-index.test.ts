@@ -106,6 +106,7 @@ describe("the samples", () => {
       "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
       "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
       "SELECT * FROM usage_buckets ORDER BY bucket, model",
+      "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
       "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
       "SELECT path, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
     ]) {
@@ -219,6 +220,7 @@ describe("incremental", () => {
       inv: query(p, "SELECT kind, name, tool_use_id, is_error FROM invocations ORDER BY byte_offset, tool_use_id"),
       s: query(p, "SELECT turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, summary, first_prompt FROM sessions"),
       buckets: query(p, "SELECT * FROM usage_buckets ORDER BY bucket, model"),
+      usage: query(p, "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2"),
       models: query(p, "SELECT id, first_seen, last_seen, calls FROM models ORDER BY id"),
     });
     // the buckets the reports read are the turns' sums, whatever path the index took to them
@@ -425,6 +427,7 @@ describe("a first index's bulk load", () => {
     "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
     "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
     "SELECT * FROM usage_buckets ORDER BY bucket, model",
+    "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
     "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
     "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
   ];

@@ -5,7 +5,7 @@
 // each still give one line and exit 0.
 
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, cpSync, mkdirSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNNERS, run, SHARED, tempDir } from "./helpers";
 import { transcript } from "./transcripts";
@@ -113,4 +113,42 @@ test("a database another program holds the write lock of: the line from the inde
   // once the lock is gone, the next run brings it in
   const json = JSON.parse(await statusline(status(), "--json"));
   expect(json.block.cost).toBeCloseTo(15, 6);
+});
+
+test("a copy of the transcript elsewhere with the same session id: each line shows the session its transcript_path holds", async () => {
+  const sample = join(SHARED, "samples", "claude", "projects", "-src-experiments-claude_p");
+  // the original's first 40 lines as other calls (their message and request ids changed): a
+  // copy of identical calls would be the same calls, counted once, in whichever session came first
+  const head = (await Bun.file(join(sample, `${SESSION}.jsonl`)).text()).split("\n").slice(0, 40)
+    .map((l) => l.replace(/"((?:msg|req|toolu)_[A-Za-z0-9_-]+)"(?!\s*:)/g, `"$1-copy"`)).join("\n") + "\n";
+  /** A projects tree with the original (and its subagents), the copy (in another project), or both. */
+  const tree = (name: string, original: boolean, copy: boolean) => {
+    const root = join(tmp.dir, name, "projects");
+    if (original) cpSync(sample, join(root, "-src-experiments-claude_p"), { recursive: true });
+    if (copy) {
+      mkdirSync(join(root, "-src-elsewhere"), { recursive: true });
+      writeFileSync(join(root, "-src-elsewhere", "copied.jsonl"), head);
+    }
+    return root;
+  };
+  const costOf = async (name: string, original: boolean, copy: boolean) => {
+    const root = tree(name, original, copy), db = join(tmp.dir, `${name}.db`);
+    expect((await run(BIN, ["index", "--claude", root, "--codex", join(tmp.dir, "codex"), "--db", db])).code).toBe(0);
+    const r = JSON.parse((await run(BIN, ["report", "session", "--id", SESSION, "--db", db, "--json"])).stdout);
+    return { root, db, cost: r.sessions[0].totalCost as number };
+  };
+  const original = await costOf("only-original", true, false);
+  const copied = await costOf("only-copy", false, true);
+  const both = await costOf("both", true, true);
+  expect(copied.cost).toBeGreaterThan(0);
+  expect(copied.cost).toBeLessThan(original.cost);
+  // the report names the session by its id: both files fold into it
+  expect(both.cost).toBeCloseTo(original.cost + copied.cost, 6);
+  const line = async (transcriptPath: string) => {
+    const input = JSON.stringify(status({ transcript_path: transcriptPath }));
+    const r = await run(BIN, ["statusline", "--db", both.db, "--json"], { stdin: new TextEncoder().encode(input) });
+    return JSON.parse(r.stdout) as { sessionCost: number; sessionCostSource: string };
+  };
+  expect(await line(join(both.root, "-src-experiments-claude_p", `${SESSION}.jsonl`))).toMatchObject({ sessionCostSource: "index", sessionCost: expect.closeTo(original.cost, 6) });
+  expect(await line(join(both.root, "-src-elsewhere", "copied.jsonl"))).toMatchObject({ sessionCostSource: "index", sessionCost: expect.closeTo(copied.cost, 6) });
 });

@@ -141,12 +141,17 @@ function sessionsOf(db: Database, id: string, apart: boolean): SessionInfo[] {
   return chosenSessions(db.query(`SELECT ${SESSION_COLUMNS} FROM sessions`).all() as SessionInfo[], id, apart);
 }
 
-/** The session a transcript or rollout holds, with its subagents; none when the file is not indexed. */
+/**
+ * The session a transcript or rollout holds, with its subagents: those of its id in its own
+ * project directory (beside it, or under its <session>/subagents/), not a copy's elsewhere. None
+ * when the file is not indexed.
+ */
 function sessionOfFile(db: Database, path: string): SessionInfo[] {
   const own = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = (SELECT session_id FROM agent_files WHERE path = ?1 AND session_id IS NOT NULL ORDER BY id DESC LIMIT 1)`).get(path) as SessionInfo | null;
   if (!own) return [];
   if (own.parent_session !== null || own.agent_session_id === null) return [own];
-  const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2`).all(own.agent_session_id, own.agent) as SessionInfo[];
+  const dir = `${path.slice(0, path.lastIndexOf("/"))}/`;
+  const subs = db.query(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE parent_session = ?1 AND agent = ?2 AND substr(file, 1, length(?3)) = ?3`).all(own.agent_session_id, own.agent, dir) as SessionInfo[];
   return [own, ...subs];
 }
 
