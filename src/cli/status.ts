@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { hostname } from "node:os";
 import { helpMeta } from "./help";
 import { readStatus, type PushTarget } from "../ops/status";
 import { ago } from "../runtime/status-line";
@@ -7,6 +6,7 @@ import { count as n, mib, plural } from "../runtime/format";
 import { dbArg, jsonArg, resolveDbPath } from "./flags";
 import { printJson } from "./output";
 import { writeOut } from "../runtime/stdio";
+import { hostName } from "../runtime/host";
 
 export default defineCommand({
   meta: helpMeta({
@@ -27,7 +27,7 @@ export default defineCommand({
     if (i && i.running) {
       out.push(`ingester   ${i.mode}, PID ${i.pid}, RSS ${mb(i.rssBytes)}${i.maxRssBytes ? ` of ${mb(i.maxRssBytes)} budget` : ""}, ${i.linesPerSecond == null ? "" : `${n(Math.round(i.linesPerSecond))} lines/s, `}heartbeat ${i.heartbeatAt}`);
     } else if (i || !s.writers.length) out.push(`ingester   not running${i ? ` (last: PID ${i.pid}, ${i.mode}, ${i.heartbeatAt})` : ""}`);
-    for (const w of s.writers) out.push(`${w.role === "index --follow" ? "follower " : "writer   "}  '${w.role}', PID ${w.pid}${w.host === hostname() ? "" : ` on ${w.host}`}, since ${w.since}${w.writing ? ", writing now" : ""}`);
+    for (const w of s.writers) out.push(`${w.role === "index --follow" ? "follower " : "writer   "}  '${w.role}', PID ${w.pid}${w.host === hostName() ? "" : ` on ${w.host}`}, since ${w.since}${w.writing ? ", writing now" : ""}`);
     out.push(`rows       ${n(s.rows)} (${plural(s.rejects, "reject")})`);
     for (const src of s.sources) {
       out.push(`source ${src.id}   ${src.path} (${src.kind}${src.ino != null ? `, inode ${src.dev}:${src.ino}, fingerprint ${src.fingerprint}` : ""})`);

@@ -4,10 +4,11 @@
 // load it.
 
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { VERSION } from "../runtime/version";
+import { homeDir } from "../runtime/host";
 
 export type Platform = "linux" | "darwin";
 
@@ -156,7 +157,7 @@ export function serviceSpec(o: { job: Job; platform: Platform; command: string[]
   } else if (o.forWriting && process.getuid?.() === 0) {
     throw new SluiceError("refusing to install a service as root: sluice should run as the user whose logs it reads; run this as that user, or pass --system --run-as USER for a system unit", EXIT_USAGE);
   }
-  return { job: o.job, platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), pushUrl: o.pushUrl ?? "", system: o.system, runAs, home: process.env.HOME || homedir() };
+  return { job: o.job, platform: o.platform, command: o.command, input: resolve(o.input), db: resolve(o.db), pushUrl: o.pushUrl ?? "", system: o.system, runAs, home: homeDir() };
 }
 
 /** Writes the unit (temporary name, then rename); returns its path. */

@@ -5,12 +5,12 @@
 // integrity itself is what `sluice check` last found.
 
 import type { Database } from "bun:sqlite";
-import { hostname } from "node:os";
 import { ingesterRunning, processAlive, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { ingesterStatus, statusOf, type IngesterStatus, type PushTarget, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
 import { mib as mb } from "../runtime/format";
+import { hostName } from "../runtime/host";
 
 export type Health = "ok" | "degraded" | "unhealthy";
 
@@ -79,7 +79,7 @@ function judge(s: Stats, interruption: string | null) {
     if (s.sources.length) degraded.push("no ingester has run on this database"); // a deep index alone needs none
   } else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeatAt})`);
   else if (!i.running) {
-    if (i.host !== hostname()) degraded.push(`the ingester runs on another host (${i.host}); its health cannot be judged from here`);
+    if (i.host !== hostName()) degraded.push(`the ingester runs on another host (${i.host}); its health cannot be judged from here`);
     else if (!processAlive(i.pid)) unhealthy.push(`the ingester is gone: PID ${i.pid} (${i.mode}) died without stopping; restart it (the service manager should)`);
   } else {
     if (i.heartbeatAgeSeconds > HEALTH.heartbeatStaleS) unhealthy.push(`the ingester (PID ${i.pid}) has not beaten for ${Math.round(i.heartbeatAgeSeconds)} s: it is stuck`);

@@ -15,7 +15,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { isCanonical } from "../deep-index/timestamps";
 import { approximatePrices, type ApproximatePrice, type Price } from "./prices";
-import { bucketClock, UsageReader, type Bucket } from "./reports";
+import { addBucket, bucketClock, UsageReader, type Bucket } from "./reports";
 import { localDateOf, zone } from "../runtime/zone";
 import { byText } from "../runtime/words";
 
@@ -106,14 +106,7 @@ function addTo(block: Block, parts: Bucket[], slotMs: number, after: string, edg
   const added = parts.filter((p) => !block.models.includes(p.model)).map((p) => p.model);
   if (added.length > 1) edges.toOrder.push({ block, from: block.models.length, slotMs, after });
   block.models.push(...added);
-  for (const p of parts) {
-    block.calls += p.calls;
-    block.i += p.i;
-    block.o += p.o;
-    block.w += p.w;
-    block.r += p.r;
-    block.cost += p.cost;
-  }
+  for (const p of parts) addBucket(block, p);
   block.lastSlot = slotMs;
 }
 

@@ -157,8 +157,20 @@ export function bucketDate(tz: string): (key: string) => string | null {
   };
 }
 
+const emptyBucket = (model: string): Bucket => ({ key: model, model, calls: 0, i: 0, o: 0, w: 0, r: 0, cost: 0 });
+
 export function emptyRow(): ReportRow {
   return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, totalTokens: 0, totalCost: 0, modelsUsed: [], modelBreakdowns: [] };
+}
+
+/** Adds a bucket's calls, tokens and cost to a sum of them (a model's, a block's). */
+export function addBucket(into: Omit<Bucket, "key" | "model">, b: Bucket) {
+  into.calls += b.calls;
+  into.i += b.i;
+  into.o += b.o;
+  into.w += b.w;
+  into.r += b.r;
+  into.cost += b.cost;
 }
 
 export function addTo(row: ReportRow, b: Bucket) {
@@ -441,9 +453,9 @@ export function usageOfSessions(db: Database, sessionIds: number[], prices: Reco
   const reader = new UsageReader(db, prices);
   const byModel = new Map<string, Bucket>();
   for (const b of reader.sessionUsage(sessionIds)) {
-    const m = byModel.get(b.model);
-    if (!m) byModel.set(b.model, { key: b.model, model: b.model, calls: b.calls, i: b.i, o: b.o, w: b.w, r: b.r, cost: b.cost });
-    else Object.assign(m, { calls: m.calls + b.calls, i: m.i + b.i, o: m.o + b.o, w: m.w + b.w, r: m.r + b.r, cost: m.cost + b.cost });
+    let m = byModel.get(b.model);
+    if (!m) byModel.set(b.model, (m = emptyBucket(b.model)));
+    addBucket(m, b);
   }
   return { models: [...byModel.values()].sort((a, b) => b.calls - a.calls || byText(a.model, b.model)), unpricedModels: reader.unpriced() };
 }
@@ -481,21 +493,18 @@ interface ModelInfo {
 function modelsFromSessionUsage(db: Database, o: ReportOptions) {
   const reader = new UsageReader(db, o.prices);
   const info = new Map((db.query("SELECT id AS modelName, provider, family, first_seen AS firstSeen, last_seen AS lastSeen, calls FROM models").all() as ModelInfo[]).map((m) => [m.modelName, m]));
-  const rows = new Map<string, Record<string, any>>();
+  const sums = new Map<string, Bucket & { reasoning: number }>();
   for (const b of reader.sessionUsage(o.sessions ?? null)) {
-    const m = info.get(b.model);
-    if (!m) continue; // 'unknown': calls without a model are no model's
-    let r = rows.get(b.model);
-    if (!r) rows.set(b.model, (r = { ...m, inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, reasoningTokens: 0, totalCost: 0 }));
-    r.inputTokens += b.i;
-    r.outputTokens += b.o;
-    r.cacheCreationTokens += b.w;
-    r.cacheReadTokens += b.r;
-    r.reasoningTokens += b.reasoning;
-    r.totalCost += b.cost;
+    if (!info.has(b.model)) continue; // 'unknown': calls without a model are no model's
+    let m = sums.get(b.model);
+    if (!m) sums.set(b.model, (m = { ...emptyBucket(b.model), reasoning: 0 }));
+    addBucket(m, b);
+    m.reasoning += b.reasoning;
   }
-  const list = [...rows.values()].sort((a, b) => b.totalCost - a.totalCost || b.calls - a.calls);
-  for (const r of list) r.totalTokens = r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
+  const list = [...sums.values()].map((m) => ({
+    ...info.get(m.model)!, inputTokens: m.i, outputTokens: m.o, cacheCreationTokens: m.w, cacheReadTokens: m.r, reasoningTokens: m.reasoning, totalCost: m.cost,
+    totalTokens: m.i + m.o + m.w + m.r,
+  })).sort((a, b) => b.totalCost - a.totalCost || b.calls - a.calls);
   const unpriced = [...info.keys()].filter((m) => !priceOf(m, o.prices));
   return { models: list, totals: totalsOf(list as any), unpricedModels: unpriced, approximatePrices: approximatePrices(list.map((r) => r.modelName), o.prices) };
 }

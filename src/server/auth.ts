@@ -4,8 +4,9 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { hostname, networkInterfaces } from "node:os";
+import { networkInterfaces } from "node:os";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { hostName } from "../runtime/host";
 
 export const COOKIE = "sluice_session";
 
@@ -83,7 +84,7 @@ export function cookieOf(req: Request, name: string): string | null {
 export function hostChecker(bind: string, extra: string[]): (req: Request) => boolean {
   const names = new Set<string>([bind.toLowerCase(), ...extra.map((x) => x.toLowerCase())]);
   if (!isLoopback(bind)) {
-    names.add(hostname().toLowerCase());
+    names.add(hostName().toLowerCase());
     for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(a.address.toLowerCase());
   }
   return (req) => {

@@ -5,8 +5,9 @@
 
 import type { Database } from "bun:sqlite";
 import { realpathSync, statSync } from "node:fs";
-import { hostname, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { hostName } from "../runtime/host";
 
 export interface Device {
   deviceId: string;
@@ -41,7 +42,7 @@ export function resolveDevice(db: Database, flags: { name?: string; user?: strin
   }
   return {
     deviceId: row.device_id,
-    name: flags.name ?? env.SLUICE_DEVICE ?? row.name ?? hostname(),
+    name: flags.name ?? env.SLUICE_DEVICE ?? row.name ?? hostName(),
     user: flags.user ?? env.SLUICE_USER ?? row.user_label ?? (env.USER || env.LOGNAME || userInfo().username),
   };
 }
@@ -59,7 +60,7 @@ export function renewDeviceId(db: Database): string {
 export function seatOf(dbPath: string): Seat {
   const real = realpathSync(dbPath);
   const st = statSync(real);
-  return { host: hostname(), dbPath: real, dbFile: `${st.dev}:${st.ino}` };
+  return { host: hostName(), dbPath: real, dbFile: `${st.dev}:${st.ino}` };
 }
 
 /** Checks a name or label given on the command line. */

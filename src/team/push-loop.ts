@@ -6,7 +6,6 @@
 import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import { openDatabase } from "../db/open";
 import { isReplaced, processAlive, readIngester, registerRunning, releaseWriter } from "../db/writer-lock";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, wrapError } from "../runtime/errors";
@@ -17,6 +16,7 @@ import { migrateStore } from "./pg-schema";
 import { pushOnce, type PushResult } from "./push";
 import type { StoreUrl } from "./url";
 import { CopyRefused, enableTracking, logHead } from "./watermarks";
+import { hostName } from "../runtime/host";
 
 export interface PushOptions {
   dbPath: string;
@@ -102,7 +102,7 @@ function refuseDuringBackfill(db: Database) {
   const journal = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   if (journal === "wal") return;
   const ing = readIngester(db);
-  if (ing && ing.mode === "backfill" && ing.host === hostname() && processAlive(ing.pid)) {
+  if (ing && ing.mode === "backfill" && ing.host === hostName() && processAlive(ing.pid)) {
     throw new SluiceError(`the capture is backfilling (PID ${ing.pid}) through a rollback journal, which a push's read would stall; push once it is live ('sluice status')`, EXIT_FAILURE);
   }
 }

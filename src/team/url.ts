@@ -4,9 +4,10 @@
 // message shows the URL through `masked`, which never holds a password.
 
 import { readFileSync, statSync } from "node:fs";
-import { homedir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { SluiceError, EXIT_USAGE } from "../runtime/errors";
+import { homeDir } from "../runtime/host";
 
 export interface StoreUrl {
   /** What messages show: postgres://user@host:port/database, no password, no query. */
@@ -67,7 +68,7 @@ export function maskText(text: string): string {
  * wins; a file that others may read is ignored (libpq warns and does the same).
  */
 export function pgpassLookup(host: string, port: number, database: string, user: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const path = env.PGPASSFILE || join(env.HOME || homedir(), ".pgpass");
+  const path = env.PGPASSFILE || join(homeDir(env), ".pgpass");
   let text: string;
   try {
     if ((statSync(path).mode & 0o077) !== 0) return null;
