@@ -122,9 +122,10 @@ export function checkpointTruncate(db: Database): boolean {
 /**
  * A database already in WAL: its commits are not synced one by one (durable at the next
  * checkpoint; a crash loses at most the last commits, which the next run reads again, never
- * the database). For what commits before a run's settings are applied, such as its writer claim:
- * a synced claim and release were 8-10 ms of a 70 ms re-index of an unchanged tree. A database
- * in a rollback journal (a `vacuum --full` under way) keeps its setting.
+ * the database). For the status line's claim and release. Not for `sluice index`'s claim: the
+ * journal mode's read takes a lock before the claim has looked whether `vacuum --full` replaced
+ * the file (writer-lock.ts, whenUnlocked), and a follower stopped in that race exited 1 in the
+ * model test. A database in a rollback journal (a `vacuum --full` under way) keeps its setting.
  */
 export function unsyncedCommitsInWal(db: Database) {
   if ((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode === "wal") db.run("PRAGMA synchronous = NORMAL");

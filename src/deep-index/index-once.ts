@@ -11,7 +11,6 @@ import { buildFlows } from "./flows";
 import { count, plural, size } from "../runtime/format";
 import type { StopRequest } from "../runtime/signals";
 import { defaultParseThreads, indexFiles, type IndexInterruption, type IndexOptions, type IndexSummary } from "./indexer";
-import { unsyncedCommitsInWal } from "../db/settings";
 
 export type IndexOnceResult = IndexSummary & { flowsRebuilt: number; flowsMs: number };
 
@@ -49,7 +48,6 @@ export interface IndexOnceOptions {
 
 export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<IndexOnceResult | IndexStopped | null> {
   const { stop } = o;
-  unsyncedCommitsInWal(db);
   const claim = await claimWriter(db, o.dbPath, "deep-index", o.role, o.log, stop ? () => stop.stopped : o.stopped);
   if (claim === null) return stop?.stopped ? { interrupted: "before" } : null;
   if (stop) stop.lastResort = () => db.inTransaction && db.run("ROLLBACK");
