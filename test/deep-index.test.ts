@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { buildAgentCorpus, variant } from "../bench/agent-corpus";
 import { useIndexSettings, withRollbackJournal } from "../src/db/settings";
 import { BUCKET_SQL, BUCKET_SUMS_SQL } from "../src/deep-index/usage-buckets";
-import { modeOf, one, query, RUNNERS, run, scratch, SHARED } from "./helpers";
+import { modeOf, one, query, RUNNERS, run, scratch, SHARED, start } from "./helpers";
 
 const { tmp, fresh, emptyDir } = scratch("sluice-index-");
 afterAll(() => tmp.cleanup());
@@ -420,18 +420,18 @@ describe("index --follow", () => {
   }, 30_000);
 });
 
-describe("a first index's bulk load", () => {
-  // Everything the index holds, by content: ids and indexing times aside.
-  const CONTENT = [
-    "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
-    "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
-    "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
-    "SELECT * FROM usage_buckets ORDER BY bucket, model",
-    "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
-    "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
-    "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
-  ];
+// Everything the index holds, by content: ids and indexing times aside.
+const CONTENT = [
+  "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
+  "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
+  "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
+  "SELECT * FROM usage_buckets ORDER BY bucket, model",
+  "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
+  "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
+  "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
+];
 
+describe("a first index's bulk load", () => {
   test("writes through a rollback journal when it has the database to itself, through WAL beside another connection", () => {
     const path = fresh("journal.db");
     const db = new Database(path, { create: true });
@@ -492,6 +492,59 @@ describe("a first index's bulk load", () => {
     }
     expect(hot).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe("the bulk image (deep-index/bulk-image.ts)", () => {
+  const BULK_LINE = "the bulk load starts in a new image of this process";
+  const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+
+  test("a first index replaces itself once, with the allocator's purging off, and makes the same index as without", async () => {
+    const roots = [`${SAMPLES}/claude/projects`, `${SAMPLES}/codex`] as const;
+    const replaced = fresh("bulk-image.db"), here = fresh("bulk-here.db");
+    const a = await run(BIN, ["index", "--claude", roots[0], "--codex", roots[1], "--db", replaced, "--bulk", "--json"], { env: { SLUICE_LOG_LEVEL: "4" } });
+    expect(a.code).toBe(0);
+    expect(a.stderr.split(BULK_LINE).length - 1).toBe(1);
+    // the user's own setting is left alone: no new image
+    const b = await run(BIN, ["index", "--claude", roots[0], "--codex", roots[1], "--db", here, "--bulk", "--json"], { env: { SLUICE_LOG_LEVEL: "4", MIMALLOC_PURGE_DELAY: "10" } });
+    expect(b.code).toBe(0);
+    expect(b.stderr).not.toContain(BULK_LINE);
+    expect(JSON.parse(a.stdout).turns).toBe(JSON.parse(b.stdout).turns);
+    expect(CONTENT.map((sql) => query(replaced, sql))).toEqual(CONTENT.map((sql) => query(here, sql)));
+    // a run with nothing to load in bulk stays in its process
+    const c = await run(BIN, ["index", "--claude", roots[0], "--codex", roots[1], "--db", replaced], { env: { SLUICE_LOG_LEVEL: "4" } });
+    expect(c.code).toBe(0);
+    expect(c.stderr).not.toContain(BULK_LINE);
+  }, 60_000);
+
+  test("index --follow: the first index in the bulk image, the live follower (same PID) with the caller's environment again", async () => {
+    const root = fresh("bulk-follow");
+    buildAgentCorpus(root, 70e6, 30); // past the 64 MB from which a first index loads in bulk
+    const db = fresh("bulk-follow.db");
+    const p = start(BIN, ["index", "--follow", "--claude", join(root, "claude"), "--codex", join(root, "codex"), "--db", db, "--poll-ms", "5000"], { env: { SLUICE_LOG_LEVEL: "4" } });
+    try {
+      let bulkEnv = false, handedOver = false;
+      const deadline = performance.now() + 60_000;
+      while (!handedOver && p.proc.exitCode === null && performance.now() < deadline) {
+        try {
+          handedOver = readFileSync(`/proc/${p.proc.pid}/cmdline`, "utf8").split("\0").includes("--handover");
+          if (!handedOver && environ(p.proc.pid).includes("MIMALLOC_PURGE_DELAY=-1")) bulkEnv = true;
+        } catch {}
+        await Bun.sleep(5);
+      }
+      expect(handedOver).toBe(true);
+      expect(bulkEnv).toBe(true);
+      const live = environ(p.proc.pid);
+      expect(live.filter((v) => v.startsWith("MIMALLOC_PURGE_DELAY=") || v.startsWith("SLUICE_BULK_IMAGE="))).toEqual([]);
+      expect(live).toContain("BUN_JSC_useJIT=0");
+      expect(p.stderr().split(BULK_LINE).length - 1).toBe(1);
+      expect(one(db, "SELECT count(*) AS n FROM agent_files").n).toBe(30);
+      await Bun.sleep(500); // the live image's signal handlers, as in the test above
+      p.proc.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.proc.kill("SIGKILL");
+    }
+  }, 90_000);
 });
 
 describe("the benchmark corpus (bench/agent-corpus.ts)", () => {

@@ -16,6 +16,49 @@ const lines = (count: number, seed: number) => Buffer.concat([...generate({ line
 const committed = (db: string, sourceId: number) => one(db, "SELECT committed_offset AS c FROM sources WHERE id = ?", sourceId)?.c ?? -1;
 const FAST = ["--poll-ms", "100"];
 
+test("a large backfill runs in the bulk image (the allocator's purging off), the live tail after it with the caller's environment; a small one stays", async () => {
+  const BULK_LINE = "a large backfill: it starts in a new image of this process";
+  const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+  const file = fresh("large.jsonl"), db = fresh("large.db");
+  generateFile(file, { lines: 110_000, seed: 7, hostile: 0.05 }); // past the 64 MB of a bulk backfill
+  expect(statSync(file).size).toBeGreaterThan(64 << 20);
+  const s = start(RUNNERS[1]!.cmd, ["ingest", file, "--follow", "--db", db, ...FAST], { env: { SLUICE_LOG_LEVEL: "4" } });
+  try {
+    let bulkEnv = false;
+    const deadline = performance.now() + 60_000;
+    const mode = () => {
+      try {
+        return one(db, "SELECT mode FROM ingester")?.mode;
+      } catch {
+        return undefined; // not made yet
+      }
+    };
+    while (mode() !== "live" && s.proc.exitCode === null && performance.now() < deadline) {
+      try {
+        if (!readFileSync(`/proc/${s.proc.pid}/cmdline`, "utf8").includes("--handover") && environ(s.proc.pid).includes("MIMALLOC_PURGE_DELAY=-1")) bulkEnv = true;
+      } catch {}
+      await Bun.sleep(5);
+    }
+    expect(one(db, "SELECT pid FROM ingester").pid).toBe(s.proc.pid);
+    expect(bulkEnv).toBe(true);
+    const live = environ(s.proc.pid);
+    expect(live.filter((v) => v.startsWith("MIMALLOC_PURGE_DELAY=") || v.startsWith("SLUICE_BULK_IMAGE="))).toEqual([]);
+    expect(live).toContain("BUN_JSC_useJIT=0");
+    expect(s.stderr().split(BULK_LINE).length - 1).toBe(1);
+    checkExactlyOnce(db, readFileSync(file));
+    s.proc.kill("SIGTERM");
+    expect(await s.exited).toBe(0);
+  } finally {
+    s.proc.kill("SIGKILL");
+  }
+  // appended less than 64 MB: no new image
+  appendFileSync(file, lines(1000, 8));
+  const again = await run(RUNNERS[1]!.cmd, ["ingest", file, "--db", db], { env: { SLUICE_LOG_LEVEL: "4" } });
+  expect(again.code).toBe(0);
+  expect(again.stderr).not.toContain(BULK_LINE);
+  checkExactlyOnce(db, readFileSync(file));
+}, 120_000);
+
 for (const runner of RUNNERS) {
   test(`${runner.name}: backfill, hand-over with the same PID, appends within a second, a partial line waits`, async () => {
     const file = fresh("capture.jsonl"), db = fresh("live.db");

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { onCurrentFile } from "../db/open";
 import { useIndexSettings } from "../db/settings";
+import { inBulkImage } from "../deep-index/bulk-image";
 import { agentRoots } from "../deep-index/discover";
 import { followIndex } from "../deep-index/follow";
 import { indexOnce, interruptedLine, isStopped, type IndexStopped } from "../deep-index/index-once";
@@ -35,7 +36,7 @@ async function indexInterruptible(dbPath: string, roots: { claude: string[]; cod
   const stop = new StopRequest();
   let r: IndexOnceResult | IndexStopped;
   try {
-    r = await indexWithRetry(dbPath, roots, threads, stop);
+    r = await inBulkImage((announceBulkLoad) => indexWithRetry(dbPath, roots, { ...threads, announceBulkLoad }, stop), () => stop.stopped, log);
   } finally {
     stop.dispose();
   }

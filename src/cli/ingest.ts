@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { runBackfill, type IngestOptions, type IngestSummary } from "../ingest/backfill";
+import { backfillInBulkImage } from "../ingest/bulk-image";
 import { execSelf, keepAcrossExec, liveEnv } from "../runtime/exec-self";
 import { runLiveFile, type LiveOptions } from "../ingest/live";
 import { runLiveStdin } from "../ingest/live-stdin";
@@ -61,6 +62,7 @@ export default defineCommand({
         pageSize: pageSizeFlag(args["page-size"]),
         progress: args.progress ?? isTerminal(2),
     };
+    if (!args.handover && backfill.input !== "/dev/stdin") await backfillInBulkImage(backfill.dbPath, backfill.input, backfill.fromScratch, log);
     if (!args.follow) {
       report(await runBackfill(backfill, log), args.json);
       return;

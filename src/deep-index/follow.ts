@@ -19,6 +19,7 @@ import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
 import { ago, statusLine } from "../runtime/status-line";
 import { exitBySignal, onStopSignals, settleSignals, StopRequest } from "../runtime/signals";
+import { inBulkImage } from "./bulk-image";
 import { discover } from "./discover";
 import { flowsPending } from "./flows";
 import { indexOnce, interruptedLine, isStopped, type IndexOnceResult } from "./index-once";
@@ -108,9 +109,12 @@ async function firstIndex(o: FollowOptions, log: ConsolaInstance): Promise<boole
   const stop = new StopRequest();
   let r: Awaited<ReturnType<typeof indexOnce>>;
   try {
-    const threads = { parseThreads: defaultParseThreads(), archive: o.archive };
-    const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads, log, stop, prepare: () => useIndexSettings(db) });
-    r = await onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
+    const index = (announceBulkLoad: boolean) => {
+      const threads = { parseThreads: defaultParseThreads(), archive: o.archive, announceBulkLoad };
+      const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads, log, stop, prepare: () => useIndexSettings(db) });
+      return onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
+    };
+    r = await inBulkImage(index, () => stop.stopped, log);
   } finally {
     await settleSignals(); // one that came while the database closed: seen below, not dropped
     stop.dispose();

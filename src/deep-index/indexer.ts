@@ -78,6 +78,23 @@ export interface IndexOptions {
   stop?: { readonly stopped: boolean };
   /** Keep the files' bytes in the archive (archive/); false: counts only (--no-archive). Default true. */
   archive?: boolean;
+  /**
+   * A bulk load is not started here but announced, before anything is written, by throwing
+   * BulkLoadAhead: the caller runs it again in a process of its own (runtime/exec-self.ts,
+   * bulkEnv).
+   */
+  announceBulkLoad?: boolean;
+}
+
+/**
+ * Thrown by a run with `announceBulkLoad` when its plan is a bulk load: before any parse thread
+ * starts and before anything is written (the run's transaction is rolled back, its claim released
+ * on the way out).
+ */
+export class BulkLoadAhead extends Error {
+  constructor() {
+    super("a bulk load is ahead");
+  }
 }
 
 /** Where a stopped run ended: the files (and their bytes) written and committed, of those it had to read. */
@@ -172,8 +189,10 @@ class IndexRun {
     try {
       this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
       this.readPlan(threads.some === true);
+      const bulk = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db);
+      if (bulk && threads.announceBulkLoad) throw new BulkLoadAhead();
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
-      let bulkLoad = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db) ? new BulkLoad(db, this.writer) : null;
+      let bulkLoad = bulk ? new BulkLoad(db, this.writer) : null;
       if (bulkLoad && this.archiving) this.bulkJournal();
       while ((next < changed.length || inFlight.length) && !stopped()) {
         // keep the parse threads busy: a few files ahead of the one being written

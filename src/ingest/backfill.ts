@@ -82,7 +82,7 @@ const CHUNK_BYTES = 32 << 20;
  * the hand-over's catch-up passes after a 3M-line backfill (a few hundred MB appended meanwhile)
  * it took longer than the read, every pass, and the live image started far behind.
  */
-const BULK_BYTES = 64 << 20;
+export const BULK_BYTES = 64 << 20;
 
 function databaseBytes(db: Database): number {
   const one = (pragma: string) => Object.values(db.query(`PRAGMA ${pragma}`).get() as Record<string, number>)[0]!;

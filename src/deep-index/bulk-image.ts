@@ -1,0 +1,32 @@
+// A first index's bulk load runs in a process image of its own, started with the allocator setting
+// that suits it (runtime/exec-self.ts, bulkEnv): the run that finds a bulk load ahead stops before
+// writing anything, and the process replaces itself (same PID, same words) to run it again there.
+// Where it cannot, the bulk load runs in this process as it always could.
+
+import type { ConsolaInstance } from "consola";
+import { bulkEnv, bulkImageWanted, execSelf } from "../runtime/exec-self";
+import { BulkLoadAhead } from "./indexer";
+
+/**
+ * Runs `index` (an index run, told whether to announce a bulk load); when it announces one, execs
+ * the bulk image, or runs the index again here when a stop was asked for meanwhile or the exec
+ * failed.
+ */
+export async function inBulkImage<T>(index: (announceBulkLoad: boolean) => Promise<T>, stopped: () => boolean, log: ConsolaInstance): Promise<T> {
+  const announce = bulkImageWanted();
+  try {
+    return await index(announce);
+  } catch (err) {
+    if (!(err instanceof BulkLoadAhead)) throw err;
+  }
+  // a signal that came meanwhile ends the run here (at once: nothing is written yet), not in a new image
+  if (!stopped()) {
+    log.debug("a first index: the bulk load starts in a new image of this process, with the allocator's purging off (MIMALLOC_PURGE_DELAY=-1)");
+    try {
+      await execSelf(process.argv.slice(2), bulkEnv());
+    } catch (err) {
+      log.debug(`${(err as Error).message}; the bulk load runs in this process`);
+    }
+  }
+  return index(false);
+}
