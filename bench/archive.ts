@@ -57,6 +57,11 @@ const fileMb = (p: string) => (existsSync(p) ? statSync(p).size / 1e6 : 0);
 /** Whole-process latencies of `search` (two words each, from the archive's own text) and `show`, on the archive build's database. */
 async function latencies(bin: string, db: string) {
   const d = new Database(db, { readonly: true });
+  if (!d.query("SELECT 1 FROM sqlite_schema WHERE name = 'messages'").get()) {
+    d.close();
+    console.log(`${bin}: no archive (a build before it): no search or show`);
+    return;
+  }
   const texts = d.query("SELECT text FROM messages WHERE kind IN ('prompt', 'text') AND length(text) > 40 ORDER BY id LIMIT 2000").all() as Array<{ text: string }>;
   // the session nearest 1,000 messages (the issue's figure), and the one with the most
   const sized = (order: string) => d.query(`SELECT s.session_key AS k, count(*) AS n FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.parent_session IS NULL
@@ -85,6 +90,8 @@ try {
     for (const [b, bin] of builds.entries()) {
       const db = join(dir, `bench-${b}-${i}.db`);
       const m = runs[b]!;
+      // a first index: never on a database an interrupted run of the benchmark left behind
+      for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) rmSync(f, { force: true });
       const full = await timed([bin, "index", ...roots, "--db", db, "--json"]);
       const r = JSON.parse(full.out);
       m.full.push(full.ms);

@@ -17,6 +17,17 @@ const SAMPLES = join(SHARED, "samples");
 const BIN = RUNNERS[1]!.cmd;
 const sluice = (...args: string[]) => run(BIN, args);
 
+// Everything the index holds, by content: ids and indexing times aside.
+const CONTENT = [
+  "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
+  "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
+  "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
+  "SELECT * FROM usage_buckets ORDER BY bucket, model",
+  "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
+  "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
+  "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
+];
+
 async function index(db: string, claude: string, codex: string, ...more: string[]) {
   const r = await sluice("index", "--claude", claude, "--codex", codex, "--db", db, "--json", ...more);
   expect(r.stderr).toBe("");
@@ -101,15 +112,7 @@ describe("the samples", () => {
       "SELECT * FROM turns ORDER BY id",
       "SELECT * FROM invocations ORDER BY id",
     ]) expect(query(bulk, sql)).toEqual(query(one_, sql));
-    for (const sql of [
-      "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
-      "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
-      "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
-      "SELECT * FROM usage_buckets ORDER BY bucket, model",
-      "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
-      "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
-      "SELECT path, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
-    ]) {
+    for (const sql of CONTENT) {
       expect(query(threads, sql)).toEqual(query(one_, sql));
       expect(query(bulk, sql)).toEqual(query(one_, sql));
     }
@@ -229,13 +232,21 @@ describe("incremental", () => {
     const bucketRows = (p: string) => query(p, "SELECT * FROM usage_buckets ORDER BY bucket, model").map(Object.values);
     expect(snap(db)).toEqual(snap(whole));
 
+    // nothing changed: the run looks at its plan read-only and commits nothing, not even its claim
+    // (another connection's data_version moves with every commit made by any other)
+    const watcher = new Database(db, { readonly: true });
+    const version = () => (watcher.query("PRAGMA data_version").get() as { data_version: number }).data_version;
+    const before = version();
     r = await index(db, root, codex);
     expect([r.unchanged, r.lines]).toEqual([1, 0]);
+    expect(version()).toBe(before);
 
     // rewritten (an editor, a rewrite of history): indexed again from byte 0, nothing twice
     writeFileSync(file, readFileSync(join(SAMPLES, "claude", "projects", "-experiments-ideas", "03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl")));
     r = await index(db, root, codex);
     expect(r.rewritten).toBe(1);
+    expect(version()).not.toBe(before);
+    watcher.close();
     expect(snap(db)).not.toEqual(snap(whole));
     expect(bucketRows(db)).toEqual(bucketsFromTurns(db));
     writeFileSync(file, bytes);
@@ -420,16 +431,6 @@ describe("index --follow", () => {
   }, 30_000);
 });
 
-// Everything the index holds, by content: ids and indexing times aside.
-const CONTENT = [
-  "SELECT s.session_key, t.seq, t.message_id, t.request_id, t.model, t.at, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_5m_tokens, t.cache_write_1h_tokens, t.stop_reason, t.is_sidechain, t.byte_offset FROM turns t JOIN sessions s ON s.id = t.session_id ORDER BY s.session_key, t.seq, t.message_id",
-  "SELECT s.session_key, i.kind, i.name, i.tool_use_id, i.is_error, i.byte_offset, t.message_id FROM invocations i JOIN sessions s ON s.id = i.session_id LEFT JOIN turns t ON t.id = i.turn_id ORDER BY s.session_key, i.byte_offset, i.tool_use_id",
-  "SELECT session_key, agent_session_id, project, parent_session, turns, user_messages, tool_calls, input_tokens, output_tokens, first_at, last_at, primary_model, summary, first_prompt, compactions FROM sessions ORDER BY session_key",
-  "SELECT * FROM usage_buckets ORDER BY bucket, model",
-  "SELECT s.session_key, u.model, u.calls, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens, u.input_above, u.reasoning_tokens, u.first_at, u.last_at FROM session_usage u JOIN sessions s ON s.id = u.session_id ORDER BY 1, 2",
-  "SELECT id, calls, first_seen, last_seen FROM models ORDER BY id",
-  "SELECT path, size, indexed_offset, lines, malformed, unknown, state FROM agent_files ORDER BY path",
-];
 
 describe("a first index's bulk load", () => {
   test("writes through a rollback journal when it has the database to itself, through WAL beside another connection", () => {

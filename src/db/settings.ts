@@ -68,7 +68,8 @@ export function useLiveSettings(db: Database, cacheMb: number) {
 /** busy_timeout of every connection sluice opens: long enough that a reader never sees SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
 
-const isBusy = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
+/** SQLITE_BUSY or one of its extended codes. */
+export const isBusy = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
 
 /**
  * Runs `work` (a transaction, or a statement) again while it fails with SQLITE_BUSY, up to the busy

@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { tableExists } from "./schema";
-import { untilUnlocked } from "./settings";
+import { isBusy, untilUnlocked } from "./settings";
 import { hostName } from "../runtime/host";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
@@ -171,7 +171,6 @@ export function isReplaced(db: Database): boolean {
   return tableExists(db, "writers") && !!db.query("SELECT 1 FROM writers WHERE scope = 'replaced'").get();
 }
 
-const isBusy = (err: unknown) => String((err as { code?: unknown })?.code ?? "").startsWith("SQLITE_BUSY");
 
 /**
  * Runs `work` (one transaction, or one statement) on a connection that may have opened a file

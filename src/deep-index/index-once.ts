@@ -1,16 +1,20 @@
 // One index run over the agents' roots, then the capture's flows: what `sluice index` does, and what
 // the index follower does at each wake. The run holds the deep index's writer claim from its plan to
 // its last commit, so a second run (a manual one beside the follower, two started together) waits
-// for it instead of reading the same plan and counting the same lines twice.
+// for it instead of reading the same plan and counting the same lines twice. A run that finds
+// nothing to write (a look at the plan first, read-only) takes no claim and commits nothing.
 
 import type { Database } from "bun:sqlite";
 import { claimWriter, releaseWriter, releaseWriterSaving } from "../db/writer-lock";
 import type { Histogram } from "../runtime/histogram";
 import { discover, type AgentFile } from "./discover";
-import { buildFlows } from "./flows";
+import { buildFlows, flowsPending } from "./flows";
 import { count, plural, size } from "../runtime/format";
 import type { StopRequest } from "../runtime/signals";
-import { defaultParseThreads, indexFiles, type IndexInterruption, type IndexOptions, type IndexSummary } from "./indexer";
+import { defaultParseThreads, indexFiles, planIndex, type IndexInterruption, type IndexOptions, type IndexSummary } from "./indexer";
+
+/** A claim that took longer than this to get: the tree is listed again, since files may have come meanwhile. */
+const RELIST_AFTER_MS = 1000;
 
 export type IndexOnceResult = IndexSummary & { flowsRebuilt: number; flowsMs: number };
 
@@ -48,14 +52,21 @@ export interface IndexOnceOptions {
 
 export async function indexOnce(db: Database, o: IndexOnceOptions): Promise<IndexOnceResult | IndexStopped | null> {
   const { stop } = o;
+  const threads = { ...(o.threads ?? { parseThreads: defaultParseThreads() }), stop };
+  const files = o.files ?? discover(o.roots);
+  // nothing to write: no claim, no commit (a run that finds something takes the claim and plans again)
+  const plan = planIndex(db, files, threads, () => !flowsPending(db));
+  if ("quiet" in plan) return { ...plan.quiet, flowsRebuilt: 0, flowsMs: 0 };
+  const waited = performance.now();
   const claim = await claimWriter(db, o.dbPath, "deep-index", o.role, o.log, stop ? () => stop.stopped : o.stopped);
   if (claim === null) return stop?.stopped ? { interrupted: "before" } : null;
   if (stop) stop.lastResort = () => db.inTransaction && db.run("ROLLBACK");
   try {
     o.prepare?.();
-    const files = o.files ?? discover(o.roots);
+    // listed and planned again after a wait for another writer: files may have come meanwhile
+    const relisted = !o.files && performance.now() - waited > RELIST_AFTER_MS;
     const t = performance.now();
-    const { interrupted, ...summary } = await indexFiles(db, files, { ...(o.threads ?? { parseThreads: defaultParseThreads() }), stop });
+    const { interrupted, ...summary } = await (relisted ? indexFiles(db, discover(o.roots), threads) : plan.write());
     if (interrupted) return { interrupted };
     observeWrites(o.commitTimes?.histogram, summary, performance.now() - t);
     const flows = buildFlows(db);

@@ -14,7 +14,7 @@ import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer"
 import { KnownFiles, type FileMatch } from "./known-files";
 import { defaultParseThreads, ParsePool } from "./parse-pool";
 import { yieldToSignals } from "../runtime/signals";
-import { rollbackJournalForBulk } from "../db/settings";
+import { isBusy, rollbackJournalForBulk } from "../db/settings";
 
 export { defaultParseThreads } from "./parse-pool";
 
@@ -113,10 +113,39 @@ export interface IndexInterruption {
 export async function indexFiles(
   db: Database, files: AgentFile[], threads: IndexOptions = { parseThreads: defaultParseThreads() },
 ): Promise<IndexSummary & { interrupted?: IndexInterruption }> {
-  const run = new IndexRun(db, files);
+  return runToEnd(new IndexRun(db, files), threads);
+}
+
+async function runToEnd(run: IndexRun, threads: IndexOptions): Promise<IndexSummary & { interrupted?: IndexInterruption }> {
   await run.write(threads);
   if (!threads.stop?.stopped) return run.summary();
   return { ...run.summary(), interrupted: run.interruption() };
+}
+
+/**
+ * An index run planned before the writer's claim is taken: `quiet` (its summary) when it would
+ * write nothing (every file as indexed, no index left to build by a bulk load, and `nothingElse`,
+ * the caller's other work: the flows), so that a re-index of an unchanged tree takes no claim and
+ * commits nothing (the claim and its release were two commits, and a checkpoint as the connection
+ * closed). Otherwise `write` runs it once the claim is held, and reads the plan again only if
+ * another connection committed since (PRAGMA data_version). The look never waits for a lock: a
+ * database locked at that moment (a bulk load's rollback journal) leaves the plan to `write`.
+ */
+export function planIndex(
+  db: Database, files: AgentFile[], threads: IndexOptions, nothingElse: () => boolean,
+): { quiet: IndexSummary } | { write: () => Promise<IndexSummary & { interrupted?: IndexInterruption }> } {
+  const run = new IndexRun(db, files);
+  const timeout = (db.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+  db.run("PRAGMA busy_timeout = 0");
+  try {
+    if (run.lookAhead(threads) && nothingElse()) return { quiet: run.summary() };
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    run.forgetPlan();
+  } finally {
+    db.run(`PRAGMA busy_timeout = ${timeout}`);
+  }
+  return { write: () => runToEnd(run, threads) };
 }
 
 /** One index run: the files that changed, planned, parsed and written in file order. */
@@ -135,6 +164,8 @@ class IndexRun {
   private archiving = true;
   /** Set while a bulk load runs in a rollback journal: goes back to WAL (once). */
   private backToWalOnce: () => void = () => {};
+  /** The data_version the plan was read at before the claim (lookAhead), or null: none read yet. */
+  private plannedAt: number | null = null;
 
   constructor(
     private readonly db: Database,
@@ -154,6 +185,33 @@ class IndexRun {
     const matches = new KnownFiles(rows).match(this.files);
     for (const m of matches) this.consider(m);
     if (this.archiving && !some) this.sum.unarchived = this.writer.archive.unarchivable(rows, new Set(matches.map((m) => m.byInode?.id)));
+  }
+
+  /**
+   * Reads the plan in a read transaction, before the claim (planIndex): true when it holds nothing
+   * to write. The plan is kept, with the database's data_version, for write().
+   */
+  lookAhead(threads: IndexOptions): boolean {
+    this.archiving = threads.archive !== false;
+    return this.db.transaction(() => {
+      if (this.writer.archive.rebuildPending()) return false;
+      this.readPlan(threads.some === true);
+      this.plannedAt = this.dataVersion();
+      return this.changed.length === 0;
+    })();
+  }
+
+  /** The plan read ahead is not to be used: write() reads it. */
+  forgetPlan() {
+    this.plannedAt = null;
+    this.changed.length = 0;
+    this.newBytes = 0;
+    this.sum.unchanged = 0;
+    this.sum.unarchived = [];
+  }
+
+  private dataVersion(): number {
+    return (this.db.query("PRAGMA data_version").get() as { data_version: number }).data_version;
   }
 
   /**
@@ -188,7 +246,11 @@ class IndexRun {
     let next = 0;
     try {
       this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
-      this.readPlan(threads.some === true);
+      // the plan read ahead holds while no other connection committed since (the claim is this one's own commit)
+      if (this.plannedAt === null || this.plannedAt !== this.dataVersion()) {
+        this.forgetPlan();
+        this.readPlan(threads.some === true);
+      }
       const bulk = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db);
       if (bulk && threads.announceBulkLoad) throw new BulkLoadAhead();
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;
