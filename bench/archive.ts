@@ -1,7 +1,8 @@
 // The archive's benchmark (issue 18): on the deep-index corpus (bench/agent-corpus.ts, about 1 GB),
 // the full first index with the archive and the search index against another build (the one
 // before, with --compare), the database's size against the logs' bytes, a re-index with nothing
-// changed and with one session appended, and whole-process latencies of `search` (two-word
+// changed, with one session appended and with the same session's lines appended to another file
+// (a resumed transcript's history), and whole-process latencies of `search` (two-word
 // queries) and `show` (the session with the most messages).
 //
 //   bun bench/archive.ts [--mb 1000] [--sessions 668] [--repeat 3] [--bin dist/sluice] [--compare before/sluice] [--corpus DIR] [--searches 100]
@@ -46,7 +47,7 @@ else {
 }
 const builds = [values.bin!, ...(values.compare ? [values.compare] : [])];
 const roots = ["--claude", join(dir, "claude"), "--codex", join(dir, "codex")];
-const METRICS = ["full", "cpu_s", "peak_rss_mb", "unchanged", "append", "db_mb", "logs_mb"] as const;
+const METRICS = ["full", "cpu_s", "peak_rss_mb", "unchanged", "append", "again", "db_mb", "logs_mb"] as const;
 const runs = builds.map(() => Object.fromEntries(METRICS.map((k) => [k, [] as number[]])) as Record<(typeof METRICS)[number], number[]>);
 const appended = readFileSync(join(SAMPLES, "claude", "projects", "-Users-dain-workspace-claude-code-log-sample", "326189cf-5676-4237-8cde-1ce80aae4a9f.jsonl"), "utf8").split("\n").filter(Boolean);
 const med = (xs: number[]) => quantile(xs, 0.5);
@@ -101,14 +102,19 @@ try {
       m.db_mb.push(fileMb(db) + fileMb(`${db}-wal`));
       // a re-index takes 60-120 ms: one sample moves with the machine's minute, so each is the
       // median of INCREMENTS runs (each append a new variant: the calls are new every time)
-      const unchanged: number[] = [], append: number[] = [];
+      // and the same lines once more, as a resumed or copied transcript carries calls the index has
+      const unchanged: number[] = [], append: number[] = [], again: number[] = [];
       for (let k = 0; k < INCREMENTS; k++) {
         unchanged.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
-        appendFileSync(join(dir, "claude", "projects", "-work-p1", "00000001.jsonl"), variant(appended, 9999, (i * builds.length + b) * INCREMENTS + k));
+        const lines = variant(appended, 9999, (i * builds.length + b) * INCREMENTS + k);
+        appendFileSync(join(dir, "claude", "projects", "-work-p1", "00000001.jsonl"), lines);
         append.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
+        appendFileSync(join(dir, "claude", "projects", "-work-p2", "00000002.jsonl"), lines);
+        again.push((await timed([bin, "index", ...roots, "--db", db, "--json"])).ms);
       }
       m.unchanged.push(med(unchanged));
       m.append.push(med(append));
+      m.again.push(med(again));
       console.log(`run ${i + 1}, ${bin}: full ${(full.ms / 1000).toFixed(2)} s (${full.cpuS.toFixed(2)} s CPU, peak RSS ${full.peakRssMb.toFixed(0)} MB), ` +
         `database ${m.db_mb.at(-1)!.toFixed(0)} MB for ${m.logs_mb.at(-1)!.toFixed(0)} MB of logs`);
       // every build's, in the first repeat: --compare then gives both builds' search and show figures
@@ -119,7 +125,7 @@ try {
   for (const [b, bin] of builds.entries()) {
     const m = runs[b]!;
     console.log(`medians, ${bin}: full index ${med(m.full).toFixed(0)} ms (${med(m.cpu_s).toFixed(2)} s CPU, peak RSS ${med(m.peak_rss_mb).toFixed(0)} MB), ` +
-      `unchanged ${med(m.unchanged).toFixed(0)} ms, one session appended ${med(m.append).toFixed(0)} ms, ` +
+      `unchanged ${med(m.unchanged).toFixed(0)} ms, one session appended ${med(m.append).toFixed(0)} ms (its calls once more, in another file: ${med(m.again).toFixed(0)} ms), ` +
       `database ${med(m.db_mb).toFixed(0)} MB = ${(med(m.db_mb) / med(m.logs_mb)).toFixed(2)}x the logs`);
   }
   if (builds.length === 2) console.log(`full index, ${builds[0]} / ${builds[1]}: ${(med(runs[0]!.full) / med(runs[1]!.full)).toFixed(2)}x the time`);

@@ -234,21 +234,23 @@ export class IndexWriter {
 
   private writeTurns(turns: TurnRow[], target: FileTarget) {
     if (!turns.length) return;
-    // A call already in the index moves its old and its new time's buckets (both summed again);
-    // a new one is added to its bucket. Every bucket stays the sum of its calls either way.
-    const existing = new Set<number>();
-    for (const r of this.st.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; turn: number }>) {
-      this.touch(r);
-      existing.add(r.turn);
-    }
+    // A call already in the index that the upsert changes moves its old and its new time's
+    // buckets (both summed again), and its old session's sums; one the upsert leaves as it was (a
+    // resumed or copied transcript's history, read again) moves nothing. A new call is added to
+    // its bucket. Every bucket stays the sum of its calls either way.
+    const existing = new Map<number, { id: number; at: string }>();
+    for (const r of this.st.existingCalls.all(JSON.stringify(turns)) as Array<{ id: number; at: string; turn: number }>) existing.set(r.turn, r);
     const { sessionId, fileId } = target;
     for (const t of turns) {
       const row = this.st.upsertTurn.get(sessionId, t[Turn.seq], t[Turn.messageId], t[Turn.requestId], t[Turn.model], t[Turn.at], t[Turn.input], t[Turn.output],
         t[Turn.cacheRead], t[Turn.cacheWrite5m], t[Turn.cacheWrite1h], t[Turn.reasoning], t[Turn.total], t[Turn.serviceTier], t[Turn.stopReason],
         t[Turn.sidechain], fileId, t[Turn.offset]) as { id: number; at: string } | null;
       if (row === null) continue; // kept the row there was (a better copy of the call)
-      if (existing.has(row.id)) this.touchedTimes.add(row.at);
-      else this.newTurns.add(row.id);
+      const before = existing.get(row.id);
+      if (before) {
+        this.touch(before);
+        this.touchedTimes.add(row.at);
+      } else this.newTurns.add(row.id);
     }
   }
 
