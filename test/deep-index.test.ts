@@ -496,7 +496,7 @@ describe("a first index's bulk load", () => {
 });
 
 describe("the bulk image (deep-index/bulk-image.ts)", () => {
-  const BULK_LINE = "the bulk load starts in a new image of this process";
+  const BULK_LINE = "a first index's bulk load: it starts in a new image of this process";
   const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
 
   test("a first index replaces itself once, with the allocator's purging off, and makes the same index as without", async () => {

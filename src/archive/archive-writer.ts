@@ -196,16 +196,16 @@ export class ArchiveWriter {
     this.bulkLeftovers = leftovers;
   }
 
-  /**
-   * The messages' indexes and search index, built whole when a bulk load (this one, or one killed)
-   * left them pending: in its final transaction, or first thing in the next run, before any
-   * message is deleted.
-   */
   /** Whether a bulk load left the messages' indexes or the search index to build (rebuildSearchIndexIfPending). */
   rebuildPending(): boolean {
     return this.db.query("SELECT 1 FROM index_state WHERE key IN ('messages_indexes', 'messages_fts')").get() !== null;
   }
 
+  /**
+   * The messages' indexes and search index, built whole when a bulk load (this one, or one killed)
+   * left them pending: in its final transaction, or first thing in the next run, before any
+   * message is deleted.
+   */
   rebuildSearchIndexIfPending() {
     this.bulkLeftovers = null;
     const dropped = this.db.query("SELECT value FROM index_state WHERE key = 'messages_indexes'").get() as { value: string } | null;

@@ -4,7 +4,7 @@
 // Where it cannot, the bulk load runs in this process as it always could.
 
 import type { ConsolaInstance } from "consola";
-import { bulkEnv, bulkImageWanted, execSelf } from "../runtime/exec-self";
+import { bulkImageWanted, execBulkImage } from "../runtime/exec-self";
 import { BulkLoadAhead } from "./indexer";
 
 /**
@@ -20,13 +20,6 @@ export async function inBulkImage<T>(index: (announceBulkLoad: boolean) => Promi
     if (!(err instanceof BulkLoadAhead)) throw err;
   }
   // a signal that came meanwhile ends the run here (at once: nothing is written yet), not in a new image
-  if (!stopped()) {
-    log.debug("a first index: the bulk load starts in a new image of this process, with the allocator's purging off (MIMALLOC_PURGE_DELAY=-1)");
-    try {
-      await execSelf(process.argv.slice(2), bulkEnv());
-    } catch (err) {
-      log.debug(`${(err as Error).message}; the bulk load runs in this process`);
-    }
-  }
+  if (!stopped()) await execBulkImage("a first index's bulk load", log);
   return index(false);
 }

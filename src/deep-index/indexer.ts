@@ -140,8 +140,7 @@ export function planIndex(
   try {
     if (run.lookAhead(threads) && nothingElse()) return { quiet: run.summary() };
   } catch (err) {
-    if (!isBusy(err)) throw err;
-    run.forgetPlan();
+    if (!isBusy(err)) throw err; // the plan stays unread (plannedAt null): write() reads it
   } finally {
     db.run(`PRAGMA busy_timeout = ${timeout}`);
   }
@@ -176,11 +175,15 @@ class IndexRun {
   }
 
   /**
-   * Reads the plan: what the index holds of each file, and which files changed. Inside the run's
-   * first write transaction, so that the plan is the one the writes apply to. Every known file in
+   * Reads the plan: what the index holds of each file, and which files changed (afresh: a plan
+   * read ahead is replaced). Inside a transaction, so that the plan is the one the writes apply to. Every known file in
    * one query: an unchanged tree costs the listing's stat per file and nothing more.
    */
   private readPlan(some: boolean) {
+    this.changed.length = 0;
+    this.newBytes = 0;
+    this.sum.unchanged = 0;
+    this.sum.unarchived = [];
     const rows = this.writer.knownFiles(some ? this.files : undefined);
     const matches = new KnownFiles(rows).match(this.files);
     for (const m of matches) this.consider(m);
@@ -199,15 +202,6 @@ class IndexRun {
       this.plannedAt = this.dataVersion();
       return this.changed.length === 0;
     })();
-  }
-
-  /** The plan read ahead is not to be used: write() reads it. */
-  forgetPlan() {
-    this.plannedAt = null;
-    this.changed.length = 0;
-    this.newBytes = 0;
-    this.sum.unchanged = 0;
-    this.sum.unarchived = [];
   }
 
   private dataVersion(): number {
@@ -247,10 +241,7 @@ class IndexRun {
     try {
       this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
       // the plan read ahead holds while no other connection committed since (the claim is this one's own commit)
-      if (this.plannedAt === null || this.plannedAt !== this.dataVersion()) {
-        this.forgetPlan();
-        this.readPlan(threads.some === true);
-      }
+      if (this.plannedAt === null || this.plannedAt !== this.dataVersion()) this.readPlan(threads.some === true);
       const bulk = changed.length > 0 && (threads.bulk ?? this.newBytes >= PARALLEL_BYTES) && deepIndexEmpty(db);
       if (bulk && threads.announceBulkLoad) throw new BulkLoadAhead();
       pool = threads.parseThreads > 0 && (threads.always || this.newBytes >= PARALLEL_BYTES) ? new ParsePool(threads.parseThreads) : null;

@@ -6,17 +6,16 @@ import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ConsolaInstance } from "consola";
-import { bulkEnv, bulkImageWanted, execSelf } from "../runtime/exec-self";
+import { bulkImageWanted, execBulkImage } from "../runtime/exec-self";
 import { BULK_BYTES } from "./backfill";
 
 /**
  * The bytes of `input` past what the database committed of it, as a look without the ingester's
- * claim can tell: its active source of the same device and inode, else (or for ":memory:") the
- * whole file. Only a
- * guess of the work ahead (the backfill itself decides what to read), so anything unreadable
- * counts as nothing ahead.
+ * claim can tell: its active source of the same device and inode, else (or with no database, a
+ * backfill from scratch) the whole file. Only a guess of the work ahead (the backfill itself
+ * decides what to read), so anything unreadable counts as nothing ahead.
  */
-export function bytesAhead(dbPath: string, input: string): number {
+export function bytesAhead(dbPath: string | null, input: string): number {
   let size: number, dev: number, ino: number;
   try {
     const st = statSync(resolve(input));
@@ -25,7 +24,7 @@ export function bytesAhead(dbPath: string, input: string): number {
   } catch {
     return 0; // the backfill says what is wrong with it
   }
-  if (dbPath === ":memory:" || !existsSync(dbPath)) return size;
+  if (dbPath === null || dbPath === ":memory:" || !existsSync(dbPath)) return size;
   let db: Database | null = null;
   try {
     db = new Database(dbPath, { readonly: true });
@@ -41,11 +40,6 @@ export function bytesAhead(dbPath: string, input: string): number {
 /** Replaces the process with a bulk image when a large backfill is ahead; returns when it is not (or the exec failed). */
 export async function backfillInBulkImage(dbPath: string, input: string, fromScratch: boolean, log: ConsolaInstance): Promise<void> {
   if (input === "-" || !bulkImageWanted()) return;
-  if ((fromScratch ? bytesAhead(":memory:", input) : bytesAhead(dbPath, input)) < BULK_BYTES) return;
-  log.debug("a large backfill: it starts in a new image of this process, with the allocator's purging off (MIMALLOC_PURGE_DELAY=-1)");
-  try {
-    await execSelf(process.argv.slice(2), bulkEnv());
-  } catch (err) {
-    log.debug(`${(err as Error).message}; the backfill runs in this process`);
-  }
+  if (bytesAhead(fromScratch ? null : dbPath, input) < BULK_BYTES) return;
+  await execBulkImage("a large backfill", log);
 }

@@ -65,6 +65,19 @@ function withoutBulkSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
+ * Replaces the process with a bulk image of itself (same PID, same words, bulkEnv); returns only
+ * when the exec failed, and then the caller's `what` runs in this process.
+ */
+export async function execBulkImage(what: string, log: { debug(message: string): void }): Promise<void> {
+  log.debug(`${what}: it starts in a new image of this process, with the allocator's purging off (MIMALLOC_PURGE_DELAY=-1)`);
+  try {
+    await execSelf(process.argv.slice(2), bulkEnv());
+  } catch (err) {
+    log.debug(`${(err as Error).message}; ${what} runs in this process`);
+  }
+}
+
+/**
  * Whether a bulk load should run in a bulk image: not in one already, not where the user set the
  * allocator's purging themselves, and only where this process can replace itself.
  */
