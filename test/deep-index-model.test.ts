@@ -38,9 +38,12 @@
 //   delete, index, kill, overlap, follow), SLUICE_DEEP_MODEL_PARALLEL how many run at once (4), and
 //   SLUICE_DEEP_MODEL_KEEP=1 keeps every sequence's files. A failing sequence prints its seed and
 //   keeps its files, its action log (actions.txt) and what differed (failure.txt).
+//   A process that hangs (still running SLUICE_DEEP_MODEL_HUNG_MS, 120 s, after it started, or
+//   the follower after its stop signal; or whose pipes or exit never came) fails its sequence with
+//   what /proc says its threads wait in and the database's claims, instead of stalling the test.
 
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { Rng } from "../bench/generate";
 import { openReader, RUNNERS, tempDir } from "./helpers";
@@ -52,6 +55,8 @@ const ONLY = env.SLUICE_DEEP_MODEL_ONLY ? Number(env.SLUICE_DEEP_MODEL_ONLY) : n
 const KEEP = !!env.SLUICE_DEEP_MODEL_KEEP;
 const PARALLEL = Number(env.SLUICE_DEEP_MODEL_PARALLEL ?? 4);
 const BIN = RUNNERS[1]!.cmd;
+/** A process that has not ended this long after it started (or, the follower, after its stop signal) hangs. */
+const HUNG_MS = Number(env.SLUICE_DEEP_MODEL_HUNG_MS ?? 120_000);
 
 const KINDS = ["append", "partial", "rewrite", "rewrite-tail", "replace", "rename", "rename-dir", "link", "roots", "delete", "index", "overlap", "follow", "kill", "vacuum"] as const;
 type Kind = (typeof KINDS)[number];
@@ -274,6 +279,8 @@ class Sequence {
   private ids = 0;
   private procs = 0;
   private readonly running = new Set<Proc["proc"]>();
+  /** What the watchdog found hanging. */
+  readonly hangs: string[] = [];
   private follower: { p: Proc; window: number } | null = null;
   /** An index run made the database (told by the actions, not the clock: a replay takes the same ones). */
   private made = false;
@@ -295,15 +302,20 @@ class Sequence {
 
   // ---- processes ----
 
-  start(args: string[], tag: string): Proc {
+  start(args: string[], tag: string, watched = true): Proc {
     const proc = Bun.spawn([...BIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     this.running.add(proc);
     const n = ++this.procs;
+    if (watched) this.watchdog(proc, `[${n} ${tag}]`);
     const done = (async () => {
-      const [stdout, stderr] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]);
-      const code = await proc.exited;
+      const pipes = await Promise.all([pipeText(proc.stdout as ReadableStream<Uint8Array>, proc.exited), pipeText(proc.stderr as ReadableStream<Uint8Array>, proc.exited)]);
+      const [stdout, stderr] = pipes.map((p) => p.text) as [string, string];
+      // (the pipes close as the process ends: its exit not reported soon after is a hang of the runner's)
+      const code = await Promise.race([proc.exited, Bun.sleep(PIPE_GRACE_MS).then(() => null)]);
+      if (code === null) this.hangs.push(`[${n} ${tag}] closed its output, but its exit was not reported ${PIPE_GRACE_MS / 1000} s later: ${describeProcess(proc.pid)}`);
+      if (pipes.some((p) => p.open)) this.hangs.push(`[${n} ${tag}] ended, but its output pipes were still open ${PIPE_GRACE_MS / 1000} s later`);
       this.running.delete(proc);
-      const r = { code, signal: proc.signalCode === null ? null : String(proc.signalCode), stdout, stderr };
+      const r = { code: code ?? -1, signal: proc.signalCode === null ? null : String(proc.signalCode), stdout, stderr };
       this.note(`    [${n} ${tag}] ${r.signal ?? `exit ${code}`}${stderr.trim() ? `: ${stderr.trim().replace(/\n/g, " | ")}` : ""}`);
       return r;
     })();
@@ -311,6 +323,24 @@ class Sequence {
   }
 
   exec = (args: string[], tag: string) => this.start(args, tag).done;
+
+  /**
+   * Kills `proc` with -9 if it has not ended HUNG_MS from now, noting what it was doing (its
+   * threads' states and wait channels, the database's claims) for the sequence's failure: a hang
+   * fails one sequence with its seed, not the whole test at its timeout.
+   */
+  watchdog(proc: Proc["proc"], tag: string) {
+    const timer = setTimeout(() => {
+      this.hangs.push(`${tag} (PID ${proc.pid}) still ran after ${HUNG_MS / 1000} s: ${describeProcess(proc.pid)}; ${describeClaims(this.db)}`);
+      proc.kill("SIGKILL");
+    }, HUNG_MS);
+    proc.exited.finally(() => clearTimeout(timer));
+  }
+
+  /** Throws when a process hung (the watchdog killed it). */
+  checkHangs() {
+    if (this.hangs.length) throw new Error(`hung: ${this.hangs.join("\n")}`);
+  }
 
   /** --claude and --codex for an index run; with `overlap`, roots that reach the same files twice. */
   roots(overlap: boolean): string[] {
@@ -662,7 +692,7 @@ class Sequence {
   startFollower() {
     const args = ["index", "--follow", ...this.roots(this.maybeOverlap()), "--poll-ms", "100"];
     this.mayReadAll();
-    this.follower = { p: this.start(args, "index --follow"), window: 1 + this.rng.int(4) };
+    this.follower = { p: this.start(args, "index --follow", false), window: 1 + this.rng.int(4) };
     this.followed = true;
   }
 
@@ -673,7 +703,9 @@ class Sequence {
     await Bun.sleep(this.rng.int(300));
     const term = this.rng.chance(0.3);
     p.proc.kill(term ? "SIGTERM" : "SIGKILL");
+    this.watchdog(p.proc, `[index --follow, sent ${term ? "SIGTERM" : "SIGKILL"}]`);
     const r = await p.done;
+    this.checkHangs();
     if (r.signal === null && r.code !== 0) throw new Error(`'index --follow' exited ${r.code}${term ? " on SIGTERM" : " by itself"}: ${firstLine(r.stderr)}`);
     if (term) stats.followerTerms++;
     else stats.followerKills++;
@@ -744,6 +776,7 @@ class Sequence {
   async step(i: number) {
     const hadFollower = this.follower !== null;
     const kind = await this.act(i === 0 ? "append" : this.pick(), i);
+    this.checkHangs();
     this.done.push(kind);
     stats.actions[kind] = (stats.actions[kind] ?? 0) + 1;
     if (this.follower) {
@@ -831,6 +864,7 @@ class Sequence {
     const expected = await this.expected();
     const problems = compare(await this.snapshot(expected), await this.snapshot(this.db));
     problems.push(...(await this.archiveProblems()));
+    this.checkHangs();
     if (problems.length) throw new Error(problems.join("\n"));
     this.checkOpens("at the end");
   }
@@ -916,6 +950,61 @@ class Sequence {
   }
 }
 
+/** How long a process's output may take to reach its end once the process ended. */
+const PIPE_GRACE_MS = 10_000;
+
+/**
+ * What came through a pipe until its end; `open` when it had none PIPE_GRACE_MS after the process
+ * ended (another process holding its write end), and the text is what came by then.
+ */
+async function pipeText(stream: ReadableStream<Uint8Array>, exited: Promise<unknown>): Promise<{ text: string; open: boolean }> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let ended = false, open = false, timer: Timer | undefined;
+  void exited.then(() => {
+    if (!ended) timer = setTimeout(() => ((open = true), reader.cancel().catch(() => {})), PIPE_GRACE_MS);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+  } finally {
+    ended = true;
+    clearTimeout(timer);
+  }
+  return { text: Buffer.concat(chunks).toString(), open };
+}
+
+/** A process's threads as /proc shows them: name, state and what each waits in. */
+function describeProcess(pid: number): string {
+  try {
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    const read = (f: string) => { try { return readFileSync(f, "utf8").trim(); } catch { return "?"; } };
+    const state = (t: string) => /^State:\s+(.*)$/m.exec(read(`/proc/${pid}/task/${t}/status`))?.[1] ?? "?";
+    return tasks.map((t) => `${read(`/proc/${pid}/task/${t}/comm`)} ${state(t)} in ${read(`/proc/${pid}/task/${t}/wchan`)}`).join(", ");
+  } catch (err) {
+    return `no /proc entry (${(err as Error).message})`;
+  }
+}
+
+/** The database's writer claims and ingester row, read without waiting for a lock. */
+function describeClaims(db: string): string {
+  if (!existsSync(db)) return "no database";
+  try {
+    const d = openReader(db);
+    try {
+      d.run("PRAGMA busy_timeout = 0");
+      return `writers ${JSON.stringify(d.query("SELECT scope, role, pid, started_at FROM writers").all())}, ingester ${JSON.stringify(d.query("SELECT pid, mode FROM ingester").all())}`;
+    } finally {
+      d.close();
+    }
+  } catch (err) {
+    return `the database could not be read: ${(err as Error).message}`;
+  }
+}
+
 interface Snapshot {
   totals: Record<string, number>;
   claude: string[];
@@ -985,7 +1074,8 @@ async function runSequence(seed: number): Promise<Outcome> {
     for (let i = 0, steps = 5 + s.rng.int(8); i < steps; i++) await s.step(i);
     await s.finish();
   } catch (err) {
-    error = `${s.current}: ${(err as Error).message}`;
+    const hung = s.hangs.length && !(err as Error).message.startsWith("hung: ") ? `\n(and hung: ${s.hangs.join("\n")})` : "";
+    error = `${s.current}: ${(err as Error).message}${hung}`;
   } finally {
     await s.stop();
   }

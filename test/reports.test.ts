@@ -296,11 +296,17 @@ test("--project, --agent, --instances, --breakdown and --order choose and group 
 
 test("blocks --active walks only the recent buckets and finds the same active block as a walk over all history", async () => {
   const now = Date.now();
-  // a streak of calls every 50 minutes for 40 hours up to now (blocks chained, no silence), after a
-  // silence of 6 hours, after older calls: the active block's start depends on the whole streak
+  // a streak of calls every hour for 40 hours up to now (blocks chained, no silence), after a
+  // silence of 6 hours, after older calls: the active block's start depends on the whole streak.
+  // Laid on the hour grid, so that the chain is the same whatever the time: each block opens with
+  // a call 7 minutes past its start, and the active one began on the hour two hours before now's,
+  // so it ends hours after now and already holds calls of later hours. A walk begun at any call
+  // but a block's first (the latest bucket, say) finds another block. (Laid back from now, the
+  // streak's last block ended just before the reports ran in about one run in 30.)
+  const grid = Math.floor(now / HOUR) * HOUR - 2 * HOUR;
   const streak: Call[] = [];
-  for (let t = now - 2 * MIN; t > now - 40 * HOUR; t -= 50 * MIN) streak.unshift({ at: t, input: 100, output: 10 });
-  const old: Call[] = [{ at: now - 47 * HOUR, input: 5 }, { at: now - 46.5 * HOUR, input: 7 }];
+  for (let t = grid - 40 * HOUR + 7 * MIN; t <= now - 2 * MIN; t += HOUR) streak.push({ at: t, input: 100, output: 10 });
+  const old: Call[] = [{ at: grid - 47 * HOUR, input: 5 }, { at: grid - 46.5 * HOUR, input: 7 }];
   for (const [name, sessions] of [["streak", { s1: [...old, ...streak] }], ["short", { s1: [{ at: now - 20 * MIN, input: 3 }] }], ["none active", { s1: old }]] as const) {
     const report = await indexed(sessions as Record<string, Call[]>);
     const all = (await report("blocks", "--json")).blocks.filter((b: any) => b.isActive);
