@@ -546,6 +546,26 @@ describe("the bulk image (deep-index/bulk-image.ts)", () => {
       p.proc.kill("SIGKILL");
     }
   }, 90_000);
+
+  test("index --follow stopped by SIGTERM at any moment of its start, the exec to the bulk image among them, ends", async () => {
+    const root = fresh("bulk-stop");
+    buildAgentCorpus(root, 70e6, 30);
+    const ends: string[] = [];
+    for (const ms of [0, 15, 30, 45, 60, 80, 100, 125, 150, 200, 300, 500]) {
+      const db = fresh(`bulk-stop-${ms}.db`);
+      const p = start(BIN, ["index", "--follow", "--claude", join(root, "claude"), "--codex", join(root, "codex"), "--db", db, "--poll-ms", "5000"]);
+      try {
+        await Bun.sleep(ms);
+        p.proc.kill("SIGTERM");
+        const code = await Promise.race([p.exited, Bun.sleep(20_000).then(() => null)]);
+        // stopped: by the signal itself (before its handlers, or interrupted mid-index), or 0 (while following)
+        ends.push(`${ms} ms: ${code === null ? `still running 20 s later: ${p.stderr().trim().split("\n").slice(-2).join(" | ")}` : p.proc.signalCode ?? code}`);
+      } finally {
+        p.proc.kill("SIGKILL");
+      }
+    }
+    expect(ends.filter((e) => !/: (SIGTERM|143|0)$/.test(e))).toEqual([]);
+  }, 300_000);
 });
 
 describe("the benchmark corpus (bench/agent-corpus.ts)", () => {

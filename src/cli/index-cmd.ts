@@ -36,7 +36,7 @@ async function indexInterruptible(dbPath: string, roots: { claude: string[]; cod
   const stop = new StopRequest();
   let r: IndexOnceResult | IndexStopped;
   try {
-    r = await inBulkImage((announceBulkLoad) => indexWithRetry(dbPath, roots, { ...threads, announceBulkLoad }, stop), () => stop.stopped, log);
+    r = await inBulkImage((announceBulkLoad) => indexWithRetry(dbPath, roots, { ...threads, announceBulkLoad }, stop), stop, log);
   } finally {
     stop.dispose();
   }

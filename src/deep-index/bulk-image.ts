@@ -5,6 +5,7 @@
 
 import type { ConsolaInstance } from "consola";
 import { bulkImageWanted, execBulkImage } from "../runtime/exec-self";
+import type { StopRequest } from "../runtime/signals";
 import { BulkLoadAhead } from "./indexer";
 
 /**
@@ -12,14 +13,16 @@ import { BulkLoadAhead } from "./indexer";
  * the bulk image, or runs the index again here when a stop was asked for meanwhile or the exec
  * failed.
  */
-export async function inBulkImage<T>(index: (announceBulkLoad: boolean) => Promise<T>, stopped: () => boolean, log: ConsolaInstance): Promise<T> {
+export async function inBulkImage<T>(index: (announceBulkLoad: boolean) => Promise<T>, stop: StopRequest, log: ConsolaInstance): Promise<T> {
   const announce = bulkImageWanted();
   try {
     return await index(announce);
   } catch (err) {
     if (!(err instanceof BulkLoadAhead)) throw err;
   }
-  // a signal that came meanwhile ends the run here (at once: nothing is written yet), not in a new image
-  if (!stopped()) await execBulkImage("a first index's bulk load", log);
+  // A signal that came meanwhile ends the run here (at once: nothing is written yet), not in a new
+  // image; one during the exec ends the process by its default action. Taken in by the handlers
+  // and then exec'd over, it was lost: a follower asked to stop as it started followed on.
+  await stop.beforeExec(() => execBulkImage("a first index's bulk load", log));
   return index(false);
 }

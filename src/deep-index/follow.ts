@@ -114,7 +114,7 @@ async function firstIndex(o: FollowOptions, log: ConsolaInstance): Promise<boole
       const work = (db: Database) => indexOnce(db, { dbPath: o.dbPath, roots: o.roots, role: "index --follow", threads, log, stop, prepare: () => useIndexSettings(db) });
       return onCurrentFile(o.dbPath, { create: true }, work, log, "indexing the new file");
     };
-    r = await inBulkImage(index, () => stop.stopped, log);
+    r = await inBulkImage(index, stop, log);
   } finally {
     await settleSignals(); // one that came while the database closed: seen below, not dropped
     stop.dispose();

@@ -53,6 +53,27 @@ export class StopRequest {
     return this.stoppedPromise;
   }
 
+  /**
+   * Runs `exec` (a replacement of the process by a new image, which would lose a signal its
+   * handlers had taken in) with the signals' default action: a signal from here on ends the
+   * process, or, pending across the exec, the new image before it installs its own handlers. A
+   * signal that came before is let through to the handlers first; then `exec` does not run and
+   * this returns false. The handlers are back when it returns (the exec failed, or did not run).
+   */
+  async beforeExec(exec: () => Promise<void>): Promise<boolean> {
+    await settleSignals();
+    if (this.stopped) return false;
+    process.off("SIGINT", this.onInt);
+    process.off("SIGTERM", this.onTerm);
+    try {
+      await exec();
+    } finally {
+      process.on("SIGINT", this.onInt);
+      process.on("SIGTERM", this.onTerm);
+    }
+    return true;
+  }
+
   /** Removes the handlers: the default action (the end of the process) applies again. */
   dispose() {
     process.off("SIGINT", this.onInt);
