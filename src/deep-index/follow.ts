@@ -67,6 +67,7 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     log.info(`${o.dbPath} was replaced by 'sluice vacuum --full'; restarting the follower on the new file`);
     reexec = true;
   } finally {
+    await settleSignals(); // one that came meanwhile: seen (stopping), not dropped with the handlers
     stop.dispose();
     stopBackgroundCheckpoints(db, log);
     // Never on a replaced file: its connection may have taken the new file's WAL for its own, and
@@ -74,7 +75,8 @@ export async function followIndex(o: FollowOptions, log: ConsolaInstance): Promi
     if (!fileReplaced(db)) checkpointTruncate(db);
     db.close();
   }
-  if (reexec) await execSelf(o.liveArgs, process.env);
+  // asked to stop meanwhile: it stops here, rather than in a new image that would never hear of it
+  if (reexec && !stop.stopping) await execSelf(o.liveArgs, process.env);
 }
 
 /**

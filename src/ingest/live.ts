@@ -20,7 +20,7 @@ import { Histogram } from "../runtime/histogram";
 import { MemoryBudget } from "../runtime/memory-budget";
 import { releaseStartupPagesLogged } from "../runtime/page-release";
 import { rssBytes } from "../runtime/proc";
-import { onStopSignals } from "../runtime/signals";
+import { onStopSignals, settleSignals } from "../runtime/signals";
 import { followerFigures, statusLine } from "../runtime/status-line";
 import { count, size } from "../runtime/format";
 import { LeftFiles } from "./left-files";
@@ -136,6 +136,7 @@ class LiveTail {
       }
       this.left.drain(performance.now(), true);
     } finally {
+      await settleSignals(); // one that came meanwhile: seen (stopping), not dropped with the handlers
       removeSignals();
       process.off("SIGHUP", onHup);
       this.follower.close();
@@ -144,7 +145,8 @@ class LiveTail {
       statusLine.clear();
       finishLive(this.db, this.log);
     }
-    return this.reexecAt;
+    // asked to stop as the budget asked for a restart: everything read is committed, and it stops here
+    return this.stopping ? null : this.reexecAt;
   }
 
   /** One pass of the loop; false when the run must end (the memory budget). */
