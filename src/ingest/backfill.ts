@@ -31,7 +31,7 @@ import { planChunks } from "./plan";
 import { peakRssBytes } from "../runtime/proc";
 import { ProgressLine } from "../runtime/progress-line";
 import { count, plural } from "../runtime/format";
-import { exitBySignal, StopRequest, yieldToSignals } from "../runtime/signals";
+import { exitBySignal, settleSignals, StopRequest, yieldToSignals } from "../runtime/signals";
 import { InputSample, sampleFile, wrongInputLine } from "./input-kind";
 
 export interface IngestOptions {
@@ -154,6 +154,7 @@ export async function runBackfill(o: IngestOptions, log: ConsolaInstance, keep?:
     const pending = await loadInOrder(r, merged);
     const loadDone = performance.now();
     const built = await buildMissingIndexes(r);
+    await settleSignals(); // one that came in the last stretch: seen, not dropped with the handlers before the hand-over
     if (stop.stopped) interrupted = interruptRun(r);
     else {
       releaseIngester(db);
