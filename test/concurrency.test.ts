@@ -12,6 +12,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { generateFile } from "../bench/generate";
 import { useIndexSettings, useLiveSettings } from "../src/db/settings";
+import { bootId, processStartTicks } from "../src/runtime/process-identity";
 import { one, query, RUNNERS, run, SHARED, start, tempDir } from "./helpers";
 
 const tmp = tempDir("sluice-concurrency-");
@@ -219,7 +220,10 @@ describe("vacuum --full beside the deep index's writers", () => {
     const db = fresh("follow.db");
     const follower = Bun.spawn([...BIN, "index", "--follow", "--claude", tree.claude, "--codex", tree.codex, "--db", db, "--poll-ms", "200"], { stdout: "ignore", stderr: "pipe" });
     try {
-      await waitFor(() => existsSync(db) && one(db, "SELECT count(*) AS n FROM agent_files WHERE indexed_at IS NOT NULL").n > 20);
+      // live: its first index handed over (during that exec no connection is open, and a rebuild
+      // may take the file: the follower then goes on with the new one) and it marked itself running
+      await waitFor(() => existsSync(db) && one(db, "SELECT count(*) AS n FROM agent_files WHERE indexed_at IS NOT NULL").n > 20 &&
+        one(db, "SELECT count(*) AS n FROM writers WHERE scope = 'running'").n > 0);
       for (let i = 0; i < 5; i++) {
         const v = await run(BIN, ["vacuum", "--full", "--db", db]);
         expect(v.code).not.toBe(0);
@@ -399,6 +403,45 @@ describe("a writer waiting for the deep index's claim", () => {
     const code = await waiter.exited;
     expect({ code, stderr: waiter.stderr().replace(/^\S*\s*waiting for .*\n/m, "") }).toEqual({ code: 0, stderr: "" });
     expect(contents(db)).toEqual(contents(reference));
+  }, 60_000);
+});
+
+describe("a claim names its process by its boot and start, not its PID alone", () => {
+  test("a claim whose PID another process has now (after a crash and a reboot) holds nothing; its own process's holds until it ends", async () => {
+    // a live process that is not sluice: the PID a stale claim names may be any process's after a reboot
+    const other = Bun.spawn(["sleep", "120"]);
+    try {
+      const ticks = processStartTicks(other.pid)!, boot = bootId()!;
+      expect(ticks).toBeGreaterThan(0);
+      const claim = (db: string, bootOf: string, startTicks: number) => {
+        const c = new Database(db);
+        c.run("INSERT INTO writers (scope, role, pid, host, started_at, boot_id, start_ticks) VALUES ('deep-index', 'index', ?, ?, ?, ?, ?)",
+          [other.pid, hostname(), "2026-01-01T00:00:00.000Z", bootOf, startTicks]);
+        c.close();
+      };
+      const claims = (db: string) => query(db, "SELECT pid FROM writers WHERE pid = ?", other.pid).length;
+      // the same PID, another process: one started at another time in this boot, or one of an earlier boot
+      for (const [bootOf, startTicks] of [[boot, ticks + 1], ["00000000-0000-4000-8000-000000000000", ticks]] as const) {
+        const { tree, db, reference } = await indexedThenGrown("reused.db");
+        claim(db, bootOf, startTicks);
+        const r = await run(BIN, indexArgs(db, tree));
+        expect({ code: r.code, waited: r.stderr.includes("waiting for") }).toEqual({ code: 0, waited: false });
+        expect(claims(db)).toBe(0); // taken over, and removed on the way
+        expect(contents(db)).toEqual(contents(reference));
+      }
+      // the process the claim names, in this boot: it holds until it ends
+      const { tree, db, reference } = await indexedThenGrown("held.db");
+      claim(db, boot, ticks);
+      const waiter = start(BIN, indexArgs(db, tree));
+      await waitFor(() => waiter.stderr().includes(`waiting for 'sluice index' (PID ${other.pid}`));
+      other.kill();
+      await other.exited;
+      expect(await waiter.exited).toBe(0);
+      expect(claims(db)).toBe(0);
+      expect(contents(db)).toEqual(contents(reference));
+    } finally {
+      other.kill();
+    }
   }, 60_000);
 });
 

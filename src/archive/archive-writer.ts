@@ -16,6 +16,15 @@ export interface ArchiveState {
 
 const COLUMNS = "session_id, file_id, byte_offset, part, kind, role, at, model, tool, text, length, tool_use_id";
 const MESSAGE_COLUMNS = 12;
+/**
+ * Terms FTS5 holds in memory before it writes a segment, while a bulk load builds the search
+ * index: 64 MiB instead of its 1 MiB makes a few large segments instead of thousands of small
+ * ones merged again and again (a rebuild of the 1 GB corpus's 180 MB of text: 3.2 -> 2.6 s).
+ */
+const BULK_HASH_BYTES = 64 * 1024 * 1024;
+/** FTS5's own, set back after a bulk load: the live follower writes under a memory budget. */
+const DEFAULT_HASH_BYTES = 1024 * 1024;
+
 /** Messages per INSERT: fewer statements to step, the same values bound. */
 const ROWS_PER_INSERT = 32;
 
@@ -214,8 +223,15 @@ export class ArchiveWriter {
       this.db.run("DELETE FROM index_state WHERE key = 'messages_indexes'");
     }
     if (!this.db.query("SELECT 1 FROM index_state WHERE key = 'messages_fts'").get()) return;
+    this.setSearchHashBytes(BULK_HASH_BYTES);
     this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
+    this.setSearchHashBytes(DEFAULT_HASH_BYTES);
     this.db.run("DELETE FROM index_state WHERE key = 'messages_fts'");
+  }
+
+  /** FTS5's in-memory terms before it writes a segment (BULK_HASH_BYTES); kept in the table's config. */
+  private setSearchHashBytes(bytes: number) {
+    this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${bytes})`);
   }
 
   /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */

@@ -21,6 +21,7 @@ import { v14 } from "./migrations/014";
 import { v15 } from "./migrations/015";
 import { v16 } from "./migrations/016";
 import { v17 } from "./migrations/017";
+import { v18 } from "./migrations/018";
 
 /** Marks a database as sluice's (`PRAGMA application_id`, "SLCE"). */
 export const APPLICATION_ID = 0x534c4345;
@@ -33,7 +34,7 @@ export interface Migration {
   up(db: Database): void;
 }
 
-export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17];
+export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -9,6 +9,7 @@ import { SluiceError, EXIT_FAILURE, EXIT_USAGE } from "../runtime/errors";
 import { tableExists } from "./schema";
 import { isBusy, untilUnlocked } from "./settings";
 import { hostName } from "../runtime/host";
+import { holderAlive, ownIdentity, type Holder } from "../runtime/process-identity";
 
 /** maintenance: `sluice vacuum --full` holds the database, so no ingester starts meanwhile. */
 export type IngesterMode = "backfill" | "live" | "maintenance" | "stopped";
@@ -29,15 +30,9 @@ export interface IngesterRow {
   lag_growth_bytes: number | null;
   /** The live tail's commit latencies (runtime/histogram.ts, as JSON), saved by its heartbeat; migration 16. */
   commit_latency: string | null;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  /** The holder's boot and start (runtime/process-identity.ts); migration 18, null before it or off Linux. */
+  boot_id?: string | null;
+  start_ticks?: number | null;
 }
 
 export function readIngester(db: Database): IngesterRow | null {
@@ -46,7 +41,7 @@ export function readIngester(db: Database): IngesterRow | null {
 
 /** True when the row names a live process on this host: some sluice is ingesting. */
 export function ingesterRunning(row: IngesterRow | null): boolean {
-  return !!row && row.mode !== "stopped" && row.host === hostName() && processAlive(row.pid);
+  return !!row && row.mode !== "stopped" && row.host === hostName() && holderAlive(row);
 }
 
 /**
@@ -61,11 +56,12 @@ export function claimIngester(db: Database, dbPath: string, mode: IngesterMode, 
       throw new SluiceError(`database ${dbPath} is in use by another sluice (PID ${row.pid}, ${row.mode} of ${row.input}); stop it first, or pass another --db`, EXIT_USAGE);
     }
     const now = new Date().toISOString();
+    const me = ownIdentity();
     db.run(
-      `INSERT INTO ingester (id, pid, host, mode, input, started_at, heartbeat_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5)
-       ON CONFLICT (id) DO UPDATE SET pid = ?1, host = ?2, mode = ?3, input = ?4, started_at = ?5, heartbeat_at = ?5,
+      `INSERT INTO ingester (id, pid, host, mode, input, started_at, heartbeat_at, boot_id, start_ticks) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)
+       ON CONFLICT (id) DO UPDATE SET pid = ?1, host = ?2, mode = ?3, input = ?4, started_at = ?5, heartbeat_at = ?5, boot_id = ?6, start_ticks = ?7,
          rss_bytes = NULL, max_rss_bytes = NULL, lines_per_s = NULL, lag_bytes = NULL, lag_growth_bytes = NULL, commit_latency = NULL`,
-      [process.pid, hostName(), mode, input, now],
+      [process.pid, hostName(), mode, input, now, me.bootId, me.startTicks],
     );
   }).immediate());
 }
@@ -118,6 +114,9 @@ export interface WriterRow {
   started_at: string;
   /** A long-lived writer's commit latencies (runtime/histogram.ts, as JSON), on its 'running' row; migration 16. */
   commit_latency: string | null;
+  /** The holder's boot and start (runtime/process-identity.ts); migration 18, null before it or off Linux. */
+  boot_id?: string | null;
+  start_ticks?: number | null;
 }
 
 /** The file at hand was replaced by `vacuum --full`: open the path again. */
@@ -127,7 +126,15 @@ export class DatabaseReplaced extends SluiceError {
   }
 }
 
-const live = (r: { pid: number; host: string }) => r.pid === process.pid || (r.host === hostName() && processAlive(r.pid));
+/** A row's process runs now, on this host: not a dead one's, nor one from before a reboot whose PID another process has now. */
+const live = (r: Holder & { host: string }) => (r.pid === process.pid || r.host === hostName()) && holderAlive(r);
+
+/** Inserts a row into writers for this process, with its identity; returns its id. */
+function insertWriter(db: Database, scope: WriterRow["scope"], role: string): number {
+  const me = ownIdentity();
+  return (db.query("INSERT INTO writers (scope, role, pid, host, started_at, boot_id, start_ticks) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
+    .get(scope, role, process.pid, hostName(), new Date().toISOString(), me.bootId, me.startTicks) as { id: number }).id;
+}
 
 // Which file a connection opened. `vacuum --full` renames its rebuilt copy over the database, and a
 // connection that opened the old file just before keeps it. SQLite itself refuses only some writes
@@ -214,8 +221,7 @@ export function tryClaimWriter(db: Database, dbPath: string, scope: WriterScope,
     const { rows, blocking } = blockingClaim(db, dbPath, scope);
     if (blocking) return holderOf(blocking);
     for (const r of rows) if (!live(r)) db.run("DELETE FROM writers WHERE id = ?", [r.id]);
-    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id").get(scope, role, process.pid, hostName(), new Date().toISOString()) as { id: number };
-    return { id: row.id };
+    return { id: insertWriter(db, scope, role) };
   }).immediate());
 }
 
@@ -271,8 +277,7 @@ export function releaseWriterSaving(db: Database, id: number, running: number, c
 export function registerRunning(db: Database, dbPath: string, role: string): number {
   return db.transaction(() => {
     if (isReplaced(db)) throw new DatabaseReplaced(dbPath);
-    const row = db.query("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('running', ?, ?, ?, ?) RETURNING id").get(role, process.pid, hostName(), new Date().toISOString()) as { id: number };
-    return row.id;
+    return insertWriter(db, "running", role);
   }).immediate();
 }
 
@@ -284,7 +289,7 @@ export function liveWriters(db: Database): WriterRow[] {
 
 /** Marks this file as replaced (vacuum --full, just before the rename): its readers and writers open the path again. */
 export function markReplaced(db: Database) {
-  db.run("INSERT INTO writers (scope, role, pid, host, started_at) VALUES ('replaced', 'vacuum --full', ?, ?, ?)", [process.pid, hostName(), new Date().toISOString()]);
+  insertWriter(db, "replaced", "vacuum --full");
 }
 
 /** The device and inode at a path ("dev:ino"), or null: taken before opening, to tell later whether the file was replaced. */

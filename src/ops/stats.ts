@@ -5,7 +5,7 @@
 // integrity itself is what `sluice check` last found.
 
 import type { Database } from "bun:sqlite";
-import { ingesterRunning, processAlive, readIngester } from "../db/writer-lock";
+import { ingesterRunning, readIngester } from "../db/writer-lock";
 import { openDatabase } from "../db/open";
 import { ingesterStatus, statusOf, type IngesterStatus, type PushTarget, type SourceStatus } from "./status";
 import { fileBytes, pageInfo, tableExists, type PageInfo } from "./db-info";
@@ -80,7 +80,7 @@ function judge(s: Stats, interruption: string | null) {
   } else if (i.mode === "stopped") degraded.push(`no ingester is running (the last, PID ${i.pid}, stopped cleanly at ${i.heartbeatAt})`);
   else if (!i.running) {
     if (i.host !== hostName()) degraded.push(`the ingester runs on another host (${i.host}); its health cannot be judged from here`);
-    else if (!processAlive(i.pid)) unhealthy.push(`the ingester is gone: PID ${i.pid} (${i.mode}) died without stopping; restart it (the service manager should)`);
+    else unhealthy.push(`the ingester is gone: PID ${i.pid} (${i.mode}) died without stopping; restart it (the service manager should)`);
   } else {
     if (i.heartbeatAgeSeconds > HEALTH.heartbeatStaleS) unhealthy.push(`the ingester (PID ${i.pid}) has not beaten for ${Math.round(i.heartbeatAgeSeconds)} s: it is stuck`);
     if (i.maxRssBytes && i.rssBytes && i.rssBytes > i.maxRssBytes) degraded.push(`the ingester's RSS ${mb(i.rssBytes)} is over its budget of ${mb(i.maxRssBytes)}`);

@@ -7,7 +7,8 @@ import type { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 import { existsSync } from "node:fs";
 import { openDatabase } from "../db/open";
-import { isReplaced, processAlive, readIngester, registerRunning, releaseWriter } from "../db/writer-lock";
+import { isReplaced, readIngester, registerRunning, releaseWriter } from "../db/writer-lock";
+import { holderAlive } from "../runtime/process-identity";
 import { describeSqliteError, SluiceError, EXIT_FAILURE, wrapError } from "../runtime/errors";
 import { onStopSignals } from "../runtime/signals";
 import { connectStore, describePgError, retryable } from "./connection";
@@ -102,7 +103,7 @@ function refuseDuringBackfill(db: Database) {
   const journal = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   if (journal === "wal") return;
   const ing = readIngester(db);
-  if (ing && ing.mode === "backfill" && ing.host === hostName() && processAlive(ing.pid)) {
+  if (ing && ing.mode === "backfill" && ing.host === hostName() && holderAlive(ing)) {
     throw new SluiceError(`the capture is backfilling (PID ${ing.pid}) through a rollback journal, which a push's read would stall; push once it is live ('sluice status')`, EXIT_FAILURE);
   }
 }
