@@ -27,7 +27,7 @@ const ENTRY_POINTS = [...COMMANDS, "root"].map((w) => `./src/cli/entry/${w}.ts`)
 const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "linux-x64-musl", "darwin-arm64", "darwin-x64"] as const;
 
 /** The C sources of the native extension (src/native/extension.ts), built into one shared object. */
-const NATIVE_SOURCES = ["release-pages.c", "checkpointer.c"].map((f) => `${import.meta.dir}/src/native/${f}`);
+const NATIVE_SOURCES = ["release-pages.c", "checkpointer.c", "defensive.c"].map((f) => `${import.meta.dir}/src/native/${f}`);
 
 /**
  * The native extension built for a Linux target, base64, or "" when no C compiler for it is found.
@@ -82,7 +82,7 @@ const cittyConsola: Bun.BunPlugin = {
 
 async function compile(outfile: string, target?: string) {
   const result = await Bun.build({
-    entrypoints: ["./src/main.ts", ...ENTRY_POINTS, "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts"],
+    entrypoints: ["./src/main.ts", ...ENTRY_POINTS, "./src/ingest/part-worker.ts", "./src/ops/sql-worker.ts", "./src/deep-index/parse-worker.ts", "./src/archive/search-index-worker.ts"],
     // entry points named from src/, as src/main.ts names them (cli/entry/report.js)
     root: "./src",
     define: { SLUICE_VERSION: JSON.stringify(pkg.version), SLUICE_NATIVE_SO: JSON.stringify(nativeExtension(target)) },

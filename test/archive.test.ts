@@ -200,6 +200,7 @@ describe("kill -9", () => {
       // the run after the kills: a killed bulk load left the search index pending, a run file by file rebuilds it first
       const r = await run(BIN, [...args, ...(mode === "bulk, then file by file" ? ["--no-bulk"] : []), "--json"]);
       expect(r.code).toBe(0);
+      expect(existsSync(`${db}-search-build`)).toBe(false); // a killed bulk load's search index build: removed
       const { out } = await exportAll(db);
       const got = new Map<string, string>(out.files.map((f: any) => [relative(root, f.source), f.sha256]));
       expect(got).toEqual(want);

@@ -103,7 +103,11 @@ describe("the samples", () => {
     const roots = [`${SAMPLES}/claude/projects,${SAMPLES}/claude/synthetic`, `${SAMPLES}/codex`] as const;
     await index(threads, ...roots, "--jobs", "2", "--no-bulk");
     await index(one_, ...roots, "--jobs", "0", "--no-bulk");
-    await index(bulk, ...roots, "--bulk");
+    const loaded = await run(BIN, ["index", "--claude", roots[0], "--codex", roots[1], "--db", bulk, "--json", "--bulk"], { env: { SLUICE_LOG_LEVEL: "4" } });
+    expect(loaded.code).toBe(0);
+    // its search index built by a worker thread beside the final transaction and copied in (not FTS5's rebuild there)
+    expect(loaded.stderr).toContain("the search index was built by a worker thread beside the final transaction, and copied in");
+    expect(existsSync(`${bulk}-search-build`)).toBe(false); // the build's file, every message's text: gone
     // the bulk load builds its indexes at the end: the same ones
     const indexes = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name";
     expect(query(bulk, indexes)).toEqual(query(one_, indexes));
@@ -118,6 +122,16 @@ describe("the samples", () => {
     }
     expect(one(threads, "SELECT count(*) AS n FROM turns").n).toBeGreaterThan(100);
     expect(one(bulk, "SELECT count(*) AS n FROM invocations WHERE is_error = 1").n).toBeGreaterThan(0);
+    // the copied search index is whole (FTS5 holds it to the messages) and finds what the one-by-one index finds, ranked alike
+    const w = new Database(bulk);
+    w.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
+    w.close();
+    const found = (db: string) => ["the", "file", '"tool use"', "test*", "error NOT warning", "NEAR(read file)"]
+      .map((q) => query(db, "SELECT rowid, round(bm25(messages_fts), 9) AS rank FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid", q));
+    const hits = found(bulk);
+    expect(hits.filter((h) => h.length > 0).length).toBeGreaterThan(4);
+    expect(hits).toEqual(found(one_));
+    expect(query(bulk, "SELECT key FROM index_state WHERE key LIKE 'messages%'")).toEqual([]);
   });
 
   test("each message counts once with its final usage: keeping the first line undercounts up to 3.7x and more", () => {

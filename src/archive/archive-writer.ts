@@ -6,6 +6,7 @@ import type { Database } from "bun:sqlite";
 import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
 import { Message, unpackMessages } from "./messages";
 import { lazyStatements } from "../db/statements";
+import { BULK_HASH_BYTES, DEFAULT_HASH_BYTES, type SearchIndexBuild } from "./search-index-build";
 
 /** The latest generation of a file, as the plan reads it. */
 export interface ArchiveState {
@@ -16,15 +17,6 @@ export interface ArchiveState {
 
 const COLUMNS = "session_id, file_id, byte_offset, part, kind, role, at, model, tool, text, length, tool_use_id";
 const MESSAGE_COLUMNS = 12;
-/**
- * Terms FTS5 holds in memory before it writes a segment, while a bulk load builds the search
- * index: 64 MiB instead of its 1 MiB makes a few large segments instead of thousands of small
- * ones merged again and again (a rebuild of the 1 GB corpus's 180 MB of text: 3.2 -> 2.6 s).
- */
-const BULK_HASH_BYTES = 64 * 1024 * 1024;
-/** FTS5's own, set back after a bulk load: the live follower writes under a memory budget. */
-const DEFAULT_HASH_BYTES = 1024 * 1024;
-
 /** Messages per INSERT: fewer statements to step, the same values bound. */
 const ROWS_PER_INSERT = 32;
 
@@ -36,6 +28,8 @@ export class ArchiveWriter {
    * killed run's) -> the range of their ids; null otherwise.
    */
   private bulkLeftovers: Map<number, [number, number]> | null = null;
+  /** Set once this connection wrote to the search index (its triggers, a rebuild): searchIndexApart. */
+  private searchIndexWritten = false;
 
   constructor(private readonly db: Database) {
     const into = (table: string) => `INSERT INTO ${table} (${COLUMNS}) VALUES `;
@@ -88,6 +82,7 @@ export class ArchiveWriter {
    * earlier generation, and a new one starts. A generation that holds nothing is used again.
    */
   restart(fileId: number, sessionId: number) {
+    this.searchIndexWritten = true; // the delete trigger
     const s = this.state(fileId);
     this.st.dropMessagesFrom.run(fileId, 0, sessionId); // the messages are the latest content's: read again with it
     if (!s) return;
@@ -135,6 +130,7 @@ export class ArchiveWriter {
    * 35 ms of the 116 a re-index after one appended session took on the 1 GB corpus's index).
    */
   writeMessages(fileId: number, sessionId: number, a: ArchivedBytes) {
+    if (this.bulkLeftovers === null) this.searchIndexWritten = true; // through the triggers
     this.dropMessages(fileId, sessionId, a.messagesFrom);
     if (a.messages) {
       const staged = this.bulkLeftovers === null;
@@ -215,23 +211,43 @@ export class ArchiveWriter {
    * left them pending: in its final transaction, or first thing in the next run, before any
    * message is deleted.
    */
-  rebuildSearchIndexIfPending() {
+  rebuildSearchIndexIfPending(searchIndexApart = false) {
     this.bulkLeftovers = null;
     const dropped = this.db.query("SELECT value FROM index_state WHERE key = 'messages_indexes'").get() as { value: string } | null;
     if (dropped) {
       for (const sql of JSON.parse(dropped.value) as string[]) this.db.run(sql.replace(/^CREATE (UNIQUE )?INDEX /i, "CREATE $1INDEX IF NOT EXISTS "));
       this.db.run("DELETE FROM index_state WHERE key = 'messages_indexes'");
     }
-    if (!this.db.query("SELECT 1 FROM index_state WHERE key = 'messages_fts'").get()) return;
-    this.setSearchHashBytes(BULK_HASH_BYTES);
-    this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
-    this.setSearchHashBytes(DEFAULT_HASH_BYTES);
+    if (!searchIndexApart) this.searchIndexFrom(null);
+  }
+
+  /**
+   * The search index, when pending: copied from a build made apart (search-index-build.ts), else
+   * rebuilt by FTS5 from the messages. A bulk load does this in a transaction after its final one,
+   * the index still marked pending until then: a kill between leaves it to the next run's rebuild.
+   */
+  searchIndexFrom(build: SearchIndexBuild | null) {
+    if (!this.searchIndexPending()) return;
+    if (!build?.copyInto(this.db)) {
+      this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${BULK_HASH_BYTES})`);
+      this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
+      this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${DEFAULT_HASH_BYTES})`);
+    }
+    this.searchIndexWritten = true;
     this.db.run("DELETE FROM index_state WHERE key = 'messages_fts'");
   }
 
-  /** FTS5's in-memory terms before it writes a segment (BULK_HASH_BYTES); kept in the table's config. */
-  private setSearchHashBytes(bytes: number) {
-    this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${bytes})`);
+  private searchIndexPending(): boolean {
+    return this.db.query("SELECT 1 FROM index_state WHERE key = 'messages_fts'").get() !== null;
+  }
+
+  /**
+   * Whether a bulk load's search index may be built apart and copied in (search-index-build.ts):
+   * when it is pending and this connection has not written it yet. FTS5 keeps what it read of an
+   * index's structure with the connection, so one that wrote it could go on from a stale copy.
+   */
+  searchIndexApart(): boolean {
+    return !this.searchIndexWritten && this.searchIndexPending();
   }
 
   /** The generation's archived end and tail: in the transaction that saves the file's indexed offset. */

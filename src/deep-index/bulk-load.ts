@@ -15,6 +15,7 @@
 // run reads those files again from the start.
 
 import type { Database } from "bun:sqlite";
+import { SearchIndexBuild } from "../archive/search-index-build";
 import { withRollbackJournal } from "../db/settings";
 import type { FileProgress, FileTarget, IndexWriter } from "./index-writer";
 import { Invocation, Result, Turn, type InvocationRow, type ParsedFile, type ResultRow, type TurnRow } from "./file-parser";
@@ -64,23 +65,46 @@ export class BulkLoad {
     return this.bytes >= BULK_LIMIT_BYTES;
   }
 
-  /** Writes everything held, in one transaction; the caller has none open. */
+  /**
+   * Writes everything held, in one transaction; the caller has none open. The search index, when
+   * the archive's messages wait for it, is built by a worker thread meanwhile, and copied in by a
+   * transaction of its own (search-index-build.ts).
+   */
   write() {
-    const { turns, invocations } = this.settle();
-    withRollbackJournal(this.db, () => this.db.transaction(() => {
-      const indexes = this.dropIndexes();
-      insertRows(this.db, "turns", TURN_COLUMNS, turns);
-      insertRows(this.db, "invocations", INVOCATION_COLUMNS, invocations);
-      for (const { sql } of indexes) this.db.run(sql);
-      this.writer.archive.rebuildSearchIndexIfPending();
-      for (const f of this.files) {
-        this.writer.writeSessionFacts(f.target, f.parsed);
-        this.writer.saveProgress(f.progress);
-      }
-      this.writer.sumEverything();
-    }).immediate());
+    const search = this.writer.archive.searchIndexApart() ? SearchIndexBuild.start(this.db) : null;
+    try {
+      const { turns, invocations } = this.settle();
+      withRollbackJournal(this.db, () => {
+        // the worker's one read of the database is over before anything here is written
+        const apart = search?.waitRead() === true;
+        this.db.transaction(() => this.writeRows(turns, invocations, apart)).immediate();
+        if (!apart) return;
+        // attached only here: outside, a change of journal mode would change the build file's too
+        const built = search!.attachWhenBuilt(this.db);
+        try {
+          this.db.transaction(() => this.writer.archive.searchIndexFrom(built ? search : null)).immediate();
+        } finally {
+          search!.detach(this.db);
+        }
+      });
+    } finally {
+      search?.dispose();
+    }
     this.files.length = 0;
     this.bytes = 0;
+  }
+
+  private writeRows(turns: unknown[][], invocations: unknown[][], searchIndexApart: boolean) {
+    const indexes = this.dropIndexes();
+    insertRows(this.db, "turns", TURN_COLUMNS, turns);
+    insertRows(this.db, "invocations", INVOCATION_COLUMNS, invocations);
+    for (const { sql } of indexes) this.db.run(sql);
+    this.writer.archive.rebuildSearchIndexIfPending(searchIndexApart);
+    for (const f of this.files) {
+      this.writer.writeSessionFacts(f.target, f.parsed);
+      this.writer.saveProgress(f.progress);
+    }
+    this.writer.sumEverything();
   }
 
   /** The rows the one-by-one writes would leave, with their ids, from the files in order. */

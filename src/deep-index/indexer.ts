@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, type Stats } from "node:fs";
 import { closeQuietly } from "../input/file-follower";
 import { fingerprintLength, fingerprintOf, sameContent, sameInode, sameTail, tailFingerprintOf } from "../input/file-identity";
 import { BulkLoad, deepIndexEmpty } from "./bulk-load";
+import { removeLeftSearchBuild } from "../archive/search-index-build";
 import type { AgentFile } from "./discover";
 import { parseFile, type ParseJob, type ParsedFile } from "./file-parser";
 import { IndexWriter, type FileProgress, type FileTarget } from "./index-writer";
@@ -239,6 +240,7 @@ class IndexRun {
     const inFlight: Array<{ p: Planned; parsed: Promise<ParsedFile> | ParsedFile }> = [];
     let next = 0;
     try {
+      removeLeftSearchBuild(db);
       this.writer.archive.rebuildSearchIndexIfPending(); // a bulk load was killed: before any message is deleted
       // the plan read ahead holds while no other connection committed since (the claim is this one's own commit)
       if (this.plannedAt === null || this.plannedAt !== this.dataVersion()) this.readPlan(threads.some === true);
