@@ -67,8 +67,9 @@ export class BulkLoad {
 
   /**
    * Writes everything held, in one transaction; the caller has none open. The search index, when
-   * the archive's messages wait for it, is built by a worker thread meanwhile, and copied in by a
-   * transaction of its own (search-index-build.ts).
+   * the archive's messages wait for it, is built by a worker thread meanwhile and copied in by a
+   * second transaction (search-index-build.ts): until that commits it stays marked pending, and a
+   * kill between the two leaves it to the next run's rebuild.
    */
   write() {
     const search = this.writer.archive.searchIndexApart() ? SearchIndexBuild.start(this.db) : null;
