@@ -12,7 +12,7 @@
 
 import type { Database } from "bun:sqlite";
 import { closeSync, openSync, rmSync } from "node:fs";
-import { extensionDirs, loadNativeExtension } from "../native/extension";
+import { shadowWritesUnavailable, writingShadowTables } from "../db/shadow-tables";
 import { workerPath } from "../runtime/paths";
 import { log } from "../runtime/log";
 
@@ -113,15 +113,12 @@ export class SearchIndexBuild {
     if (version("main.messages_fts_config") !== version(`${ATTACHED}.search_config`)) return this.refuse("its FTS5 format version differs from the build's");
     // Bun opens connections in defensive mode, which forbids writing shadow tables: lifted for
     // these six statements of this transaction only
-    db.query("SELECT sluice_defensive(0)").get();
-    try {
+    writingShadowTables(db, () => {
       for (const s of SHADOWS) {
         db.run(`DELETE FROM main.messages_fts_${s}`);
         db.run(`INSERT INTO main.messages_fts_${s} SELECT * FROM ${ATTACHED}.search_${s}`);
       }
-    } finally {
-      db.query("SELECT sluice_defensive(1)").get();
-    }
+    });
     log.debug("the search index was built by a worker thread beside the final transaction, and copied in");
     return true;
   }
@@ -157,20 +154,11 @@ export class SearchIndexBuild {
   }
 }
 
-/** Connections that have the native extension's sluice_defensive(). */
-const lifting = new WeakSet<Database>();
-
-/** Loads sluice_defensive() (src/native/defensive.c) into the writer's connection; false when this build has no native extension. */
+/** Whether the writer's connection can copy into messages_fts's shadow tables (db/shadow-tables.ts). */
 function canLiftDefensive(db: Database): boolean {
-  if (lifting.has(db)) return true;
-  try {
-    loadNativeExtension(db, "sqlite3_defensive_init", extensionDirs(db.filename));
-  } catch (err) {
-    log.debug(`the search index is rebuilt in the final transaction: ${(err as Error).message}`);
-    return false;
-  }
-  lifting.add(db);
-  return true;
+  const why = shadowWritesUnavailable(db);
+  if (why) log.debug(`the search index is rebuilt in the final transaction: ${why}`);
+  return why === null;
 }
 
 /**
