@@ -209,7 +209,8 @@ export class ArchiveWriter {
   /**
    * The messages' indexes and search index, built whole when a bulk load (this one, or one killed)
    * left them pending: in its final transaction, or first thing in the next run, before any
-   * message is deleted.
+   * message is deleted. With `searchIndexApart`, the indexes only: a worker thread builds the
+   * search index, and searchIndexFrom copies it in, in a transaction of its own.
    */
   rebuildSearchIndexIfPending(searchIndexApart = false) {
     this.bulkLeftovers = null;
