@@ -6,7 +6,7 @@ import type { Database } from "bun:sqlite";
 import { REPACK_BELOW, type ArchivedBytes, type ArchiveJob } from "./chunks";
 import { Message, unpackMessages } from "./messages";
 import { lazyStatements } from "../db/statements";
-import { BULK_HASH_BYTES, DEFAULT_HASH_BYTES, type SearchIndexBuild } from "./search-index-build";
+import { BULK_HASH_BYTES, DEFAULT_HASH_BYTES, setHashBytes, type SearchIndexBuild } from "./search-index-build";
 
 /** The latest generation of a file, as the plan reads it. */
 export interface ArchiveState {
@@ -230,9 +230,9 @@ export class ArchiveWriter {
   searchIndexFrom(build: SearchIndexBuild | null) {
     if (!this.searchIndexPending()) return;
     if (!build?.copyInto(this.db)) {
-      this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${BULK_HASH_BYTES})`);
+      setHashBytes(this.db, "messages_fts", BULK_HASH_BYTES);
       this.db.run("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')");
-      this.db.run(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', ${DEFAULT_HASH_BYTES})`);
+      setHashBytes(this.db, "messages_fts", DEFAULT_HASH_BYTES);
     }
     this.searchIndexWritten = true;
     this.db.run("DELETE FROM index_state WHERE key = 'messages_fts'");

@@ -41,15 +41,24 @@ export const BULK_HASH_BYTES = 64 * 1024 * 1024;
 /** FTS5's own hashsize, set back after a rebuild: the live follower writes under a memory budget. */
 export const DEFAULT_HASH_BYTES = 1024 * 1024;
 
+/** Sets FTS5's `hashsize` of `table` (kept in its config table, so it lasts beyond this connection). */
+export function setHashBytes(db: Database, table: string, bytes: number) {
+  db.run(`INSERT INTO ${table} (${table}, rank) VALUES ('hashsize', ${bytes})`);
+}
+
 /** A worker thread starts in tens of milliseconds; one that has not in this long never will. */
 const START_TIMEOUT_MS = 15_000;
 
 /** The build's file: beside the database (the same disk, never a small /tmp), mode 0600, as it holds every message's text until removed. */
 export const searchBuildFile = (database: string) => `${database}-search-build`;
 
+/** The build file of the database `db` has open; null for a database in memory. */
+const buildFileOf = (db: Database): string | null => (db.filename && db.filename !== ":memory:" ? searchBuildFile(db.filename) : null);
+
 /** Removes the build file a killed run left (it holds every message's text): at each index run, under the writer claim. */
 export function removeLeftSearchBuild(db: Database) {
-  if (db.filename && db.filename !== ":memory:") rmSync(searchBuildFile(db.filename), { force: true });
+  const file = buildFileOf(db);
+  if (file) rmSync(file, { force: true });
 }
 
 /** The schema name the writer attaches the build's file under. */
@@ -71,9 +80,14 @@ export class SearchIndexBuild {
    * search table not declared as expected, or no native extension to lift defensive mode with.
    */
   static start(db: Database): SearchIndexBuild | null {
-    const definition = contentlessDefinition(db);
-    if (!definition || !db.filename || db.filename === ":memory:" || !canLiftDefensive(db)) return null;
-    const build = new SearchIndexBuild(searchBuildFile(db.filename));
+    const definition = contentlessDefinition(db), file = buildFileOf(db);
+    if (!definition || !file) return null;
+    const unavailable = shadowWritesUnavailable(db);
+    if (unavailable) {
+      rebuiltInstead(unavailable);
+      return null;
+    }
+    const build = new SearchIndexBuild(file);
     rmSync(build.file, { force: true });
     closeSync(openSync(build.file, "wx", 0o600));
     build.worker = new Worker(workerPath("archive/search-index-worker.ts"));
@@ -108,9 +122,9 @@ export class SearchIndexBuild {
     const version = (table: string) => (db.query(`SELECT v FROM ${table} WHERE k = 'version'`).get() as { v: number } | null)?.v;
     for (const s of SHADOWS) {
       const have = columns(`messages_fts_${s}`, "main");
-      if (!have || have !== columns(`search_${s}`, ATTACHED)) return this.refuse(`its ${s} table has columns (${have}) other than the build's`);
+      if (!have || have !== columns(`search_${s}`, ATTACHED)) return rebuiltInstead(`its ${s} table has columns (${have}) other than the build's`);
     }
-    if (version("main.messages_fts_config") !== version(`${ATTACHED}.search_config`)) return this.refuse("its FTS5 format version differs from the build's");
+    if (version("main.messages_fts_config") !== version(`${ATTACHED}.search_config`)) return rebuiltInstead("its FTS5 format version differs from the build's");
     // Bun opens connections in defensive mode, which forbids writing shadow tables: lifted for
     // these six statements of this transaction only
     writingShadowTables(db, () => {
@@ -141,24 +155,19 @@ export class SearchIndexBuild {
     const startBy = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       const now = Atomics.load(this.state, 0);
-      if (now === BuildState.failed) return this.refuse(`the worker failed: ${new TextDecoder().decode(this.error).replace(/\0+$/, "")}`);
+      if (now === BuildState.failed) return rebuiltInstead(`the worker failed: ${new TextDecoder().decode(this.error).replace(/\0+$/, "")}`);
       if (now > step) return true;
-      if (now === BuildState.waiting && Date.now() > startBy) return this.refuse("its worker thread did not start");
+      if (now === BuildState.waiting && Date.now() > startBy) return rebuiltInstead("its worker thread did not start");
       Atomics.wait(this.state, 0, now, 1000);
     }
   }
 
-  private refuse(why: string): false {
-    log.debug(`the search index is rebuilt in the final transaction instead of copied from its build: ${why}`);
-    return false;
-  }
 }
 
-/** Whether the writer's connection can copy into messages_fts's shadow tables (db/shadow-tables.ts). */
-function canLiftDefensive(db: Database): boolean {
-  const why = shadowWritesUnavailable(db);
-  if (why) log.debug(`the search index is rebuilt in the final transaction: ${why}`);
-  return why === null;
+/** Says (debug) why the search index is rebuilt by FTS5 instead of copied from a build made apart. */
+function rebuiltInstead(why: string): false {
+  log.debug(`the search index is rebuilt instead of copied from a build made apart: ${why}`);
+  return false;
 }
 
 /**

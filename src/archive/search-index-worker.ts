@@ -4,7 +4,7 @@
 
 import { Database } from "bun:sqlite";
 import { BUSY_TIMEOUT_MS } from "../db/settings";
-import { BULK_HASH_BYTES, BuildState, type SearchIndexJob } from "./search-index-build";
+import { BULK_HASH_BYTES, BuildState, setHashBytes, type SearchIndexJob } from "./search-index-build";
 
 declare const self: Worker;
 
@@ -42,7 +42,7 @@ function build(job: SearchIndexJob, read: () => void) {
     out.run("DETACH DATABASE source");
     read();
     out.run(job.definition);
-    out.run(`INSERT INTO search (search, rank) VALUES ('hashsize', ${BULK_HASH_BYTES})`);
+    setHashBytes(out, "search", BULK_HASH_BYTES);
     out.run("INSERT INTO search (rowid, text) SELECT id, text FROM texts");
     // the texts' pages are left to the file's removal: dropping them would write every freed page
   } finally {
