@@ -3,7 +3,7 @@
 // `report blocks --json`, `report weekly --json`, `report daily --json` and `report session
 // --json`, the builds taking turns in every repeat; and ccusage 20.0.24's own blocks, weekly and
 // status line on the same logs in the same run, for the ratio people feel. Prints the median, p90
-// and p99 of the wall time and the median peak RSS (the kernel's, from wait4).
+// and p99 of the wall time, and the median peak RSS of three more runs under GNU time (proc.ts).
 //
 //   bun bench/reports.ts [--repeat 40] [--ccusage-repeat 3] [--corpus DIR] [--bin dist/sluice] [--compare /tmp/sluice-before]
 //
@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildAgentCorpus } from "./agent-corpus";
-import { quantile } from "./proc";
+import { medianPeakRss, quantile } from "./proc";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,6 @@ const { values } = parseArgs({
 
 interface Sample {
   ms: number;
-  rssMb: number;
 }
 
 async function timed(cmd: string[], env: Record<string, string> = {}, stdin?: string): Promise<Sample | null> {
@@ -39,7 +38,7 @@ async function timed(cmd: string[], env: Record<string, string> = {}, stdin?: st
   const ms = performance.now() - t0;
   // a build without the command (an older one) is left out of that row
   if (code !== 0 || out.startsWith("sluice: ")) return null;
-  return { ms, rssMb: (p.resourceUsage()?.maxRSS ?? 0) / 1e6 };
+  return { ms };
 }
 
 function corpus(dir: string): { claude: string; codex: string } {
@@ -78,11 +77,11 @@ const builds = [values.bin!, ...(values.compare ? [resolve(values.compare)] : []
 const work = mkdtempSync(join(tmpdir(), "sluice-reports-bench-"));
 const med = (xs: number[]) => quantile(xs, 0.5);
 
-function print(name: string, who: string, samples: Sample[], first?: number) {
+function print(name: string, who: string, samples: Sample[], rss: string, first?: number) {
   if (!samples.length) return console.log(`${name.padEnd(22)} ${who}: n/a (the build has no such command)`);
   const ms = samples.map((s) => s.ms);
   const ratio = first === undefined ? "" : `, ${(med(ms) / first).toFixed(2)}x the first build`;
-  console.log(`${name.padEnd(22)} ${who}: median ${med(ms).toFixed(1)} ms, p90 ${quantile(ms, 0.9).toFixed(1)} ms, p99 ${quantile(ms, 0.99).toFixed(1)} ms, peak RSS ${med(samples.map((s) => s.rssMb)).toFixed(1)} MB${ratio}`);
+  console.log(`${name.padEnd(22)} ${who}: median ${med(ms).toFixed(1)} ms, p90 ${quantile(ms, 0.9).toFixed(1)} ms, p99 ${quantile(ms, 0.99).toFixed(1)} ms, peak RSS ${rss}${ratio}`);
 }
 
 try {
@@ -109,7 +108,10 @@ try {
   }
   for (const name of Object.keys(commands)) {
     const first = runs[0]![name]!.length ? med(runs[0]![name]!.map((s) => s.ms)) : undefined;
-    for (const [b, bin] of builds.entries()) print(name, bin, runs[b]![name]!, b === 0 ? undefined : first);
+    for (const [b, bin] of builds.entries()) {
+      const [argv, stdin] = commands[name]!(bin, dbs[b]!);
+      print(name, bin, runs[b]![name]!, await medianPeakRss(argv, { stdin, env: { NO_COLOR: "1" } }), b === 0 ? undefined : first);
+    }
   }
   console.log(`${values.repeat} repeats each, the builds in turn`);
   const ccusage = await installCcusage(join(work, "ccusage"));
@@ -127,7 +129,7 @@ try {
         const s = await timed(argv, env, stdin);
         if (s) samples.push(s);
       }
-      print(name, "ccusage 20.0.24", samples);
+      print(name, "ccusage 20.0.24", samples, samples.length ? await medianPeakRss(argv, { stdin, env }, 1) : "");
     }
   }
 } finally {

@@ -2,7 +2,8 @@
 // binary's own start: the runtime, the bundle, the command table) and `sluice report daily` as text
 // and as JSON on an index of the samples (start, open, migrate check, query, table layout), as
 // whole processes, the builds taking turns in every repeat. Prints medians and p90 of the wall
-// time and the median peak RSS (the kernel's, from wait4), and the ratios against the first build.
+// time, the median peak RSS of three more runs under GNU time (proc.ts), and the ratios against the
+// first build.
 //
 //   bun bench/startup.ts [--repeat 40] [--bin dist/sluice] [--compare /tmp/sluice-before]
 
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SAMPLES } from "./agent-corpus";
-import { quantile } from "./proc";
+import { medianPeakRss, quantile } from "./proc";
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +24,6 @@ const { values } = parseArgs({
 
 interface Sample {
   ms: number;
-  rssMb: number;
 }
 
 async function timed(cmd: string[]): Promise<Sample> {
@@ -32,7 +32,7 @@ async function timed(cmd: string[]): Promise<Sample> {
   const [, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code}): ${err.trim()}`);
-  return { ms, rssMb: (p.resourceUsage()?.maxRSS ?? 0) / 1e6 };
+  return { ms };
 }
 
 const builds = [values.bin!, ...(values.compare ? [resolve(values.compare)] : [])];
@@ -60,9 +60,9 @@ try {
     const first = med(runs[0]![name]!.map((s) => s.ms));
     for (const [b, bin] of builds.entries()) {
       const ms = runs[b]![name]!.map((s) => s.ms);
-      const rss = runs[b]![name]!.map((s) => s.rssMb);
+      const rss = await medianPeakRss(commands[name]!(bin, dbs[b]!), { env: { NO_COLOR: "1", COLUMNS: "120" } });
       const ratio = b === 0 ? "" : `, ${(med(ms) / first).toFixed(2)}x the first build`;
-      console.log(`${name.padEnd(20)} ${bin}: median ${med(ms).toFixed(1)} ms, p90 ${quantile(ms, 0.9).toFixed(1)} ms, peak RSS ${med(rss).toFixed(1)} MB${ratio}`);
+      console.log(`${name.padEnd(20)} ${bin}: median ${med(ms).toFixed(1)} ms, p90 ${quantile(ms, 0.9).toFixed(1)} ms, peak RSS ${rss}${ratio}`);
     }
   }
   console.log(`${values.repeat} repeats each, the builds in turn`);
