@@ -16,6 +16,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildAgentCorpus, SAMPLES, variant } from "./agent-corpus";
 import { quantile } from "./proc";
+import { twoWordQueries } from "./queries";
 
 const { values } = parseArgs({
   options: {
@@ -63,16 +64,14 @@ async function latencies(bin: string, db: string) {
     console.log(`${bin}: no archive (a build before it): no search or show`);
     return;
   }
-  const texts = d.query("SELECT text FROM messages WHERE kind IN ('prompt', 'text') AND length(text) > 40 ORDER BY id LIMIT 2000").all() as Array<{ text: string }>;
+  const queries = twoWordQueries(d, Number(values.searches));
   // the session nearest 1,000 messages (the issue's figure), and the one with the most
   const sized = (order: string) => d.query(`SELECT s.session_key AS k, count(*) AS n FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.parent_session IS NULL
     GROUP BY m.session_id ORDER BY ${order} LIMIT 1`).get() as { k: string; n: number };
   const shows = [sized("abs(count(*) - 1000)"), sized("count(*) DESC")];
   d.close();
-  const words = texts.flatMap((t) => t.text.split(/[^\p{L}]+/u).filter((w) => w.length >= 4)).slice(0, 5000);
   const search: number[] = [];
-  for (let i = 0; i < Number(values.searches); i++) {
-    const q = `${words[(i * 7919) % words.length]} ${words[(i * 104729 + 13) % words.length]}`;
+  for (const q of queries) {
     search.push((await timed([bin, "search", q, "--db", db, "--limit", "20"])).ms);
   }
   console.log(`${bin}: search, two words, ${search.length} queries: p50 ${quantile(search, 0.5).toFixed(1)} ms, p99 ${quantile(search, 0.99).toFixed(1)} ms (whole process)`);

@@ -10,12 +10,12 @@
 // The corpus is built once (bench/agent-corpus.ts) and kept in --corpus for the next run.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Database } from "bun:sqlite";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildAgentCorpus } from "./agent-corpus";
 import { medianPeakRss, quantile } from "./proc";
+import { statusJson } from "./queries";
 
 const { values } = parseArgs({
   options: {
@@ -59,18 +59,6 @@ async function installCcusage(dir: string): Promise<string | null> {
   const pkg = `@ccusage/ccusage-${process.platform}-${process.arch}@20.0.24`;
   const p = Bun.spawn([process.execPath, "add", "--cwd", dir, "ccusage@20.0.24", pkg], { stdout: "ignore", stderr: "ignore" });
   return (await p.exited) === 0 ? join(dir, "node_modules", ".bin", "ccusage") : null;
-}
-
-/** A Claude session of the corpus with its transcript, and Claude Code's status JSON for it. */
-function statusJson(db: string): string {
-  const d = new Database(db, { readonly: true });
-  const s = d.query("SELECT agent_session_id AS id, file FROM sessions WHERE agent = 'claude' AND parent_session IS NULL ORDER BY turns DESC LIMIT 1").get() as { id: string; file: string };
-  d.close();
-  return JSON.stringify({
-    hook_event_name: "Status", session_id: s.id, transcript_path: s.file, cwd: "/work", model: { id: "claude-opus-4-6", display_name: "Opus 4.6" },
-    cost: { total_cost_usd: 1.5 }, context_window: { context_window_size: 200_000, total_input_tokens: 1000, total_output_tokens: 100, current_usage: { input_tokens: 10, cache_creation_input_tokens: 1000, cache_read_input_tokens: 40_000, output_tokens: 50 } },
-    rate_limits: { five_hour: { used_percentage: 20, resets_at: Math.floor(Date.now() / 1000) + 3600 } },
-  });
 }
 
 const builds = [values.bin!, ...(values.compare ? [resolve(values.compare)] : [])];
