@@ -136,8 +136,8 @@ try {
   const repeat = Number(values.repeat);
   const d = new Database(db, { readonly: true });
   const queries = twoWordQueries(d, repeat);
+  const status = statusJson(d);
   d.close();
-  const status = statusJson(db);
   const rows: Record<string, (i: number) => { floor?: string[]; sluice: string[]; stdin?: string }> = {
     start: () => ({ floor: [programs.start!], sluice: [bin, "--version"] }),
     search: (i) => ({ floor: [programs.search!, queries[i]!, db], sluice: [bin, "search", queries[i]!, "--db", db, "--limit", "20"] }),

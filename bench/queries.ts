@@ -3,7 +3,7 @@
 // few; the same list for every build and run), and Claude Code's status JSON for its largest
 // session.
 
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 
 /** `n` two-word queries from the first 2,000 prompts and answers of the archive in `db`. */
 export function twoWordQueries(db: Database, n: number): string[] {
@@ -12,11 +12,9 @@ export function twoWordQueries(db: Database, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${words[(i * 7919) % words.length]} ${words[(i * 104729 + 13) % words.length]}`);
 }
 
-/** A Claude session of the corpus with its transcript, and Claude Code's status JSON for it. */
-export function statusJson(db: string): string {
-  const d = new Database(db, { readonly: true });
-  const s = d.query("SELECT agent_session_id AS id, file FROM sessions WHERE agent = 'claude' AND parent_session IS NULL ORDER BY turns DESC LIMIT 1").get() as { id: string; file: string };
-  d.close();
+/** A Claude session of the index in `db` with its transcript, and Claude Code's status JSON for it. */
+export function statusJson(db: Database): string {
+  const s = db.query("SELECT agent_session_id AS id, file FROM sessions WHERE agent = 'claude' AND parent_session IS NULL ORDER BY turns DESC LIMIT 1").get() as { id: string; file: string };
   return JSON.stringify({
     hook_event_name: "Status", session_id: s.id, transcript_path: s.file, cwd: "/work", model: { id: "claude-opus-4-6", display_name: "Opus 4.6" },
     cost: { total_cost_usd: 1.5 }, context_window: { context_window_size: 200_000, total_input_tokens: 1000, total_output_tokens: 100, current_usage: { input_tokens: 10, cache_creation_input_tokens: 1000, cache_read_input_tokens: 40_000, output_tokens: 50 } },

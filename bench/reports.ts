@@ -9,6 +9,7 @@
 //
 // The corpus is built once (bench/agent-corpus.ts) and kept in --corpus for the next run.
 
+import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -76,7 +77,9 @@ try {
   const roots = corpus(values.corpus!);
   const dbs = builds.map((_, b) => join(work, `index-${b}.db`));
   for (const [b, bin] of builds.entries()) await timed([bin, "index", "--claude", roots.claude, "--codex", roots.codex, "--db", dbs[b]!]);
-  const status = statusJson(dbs[0]!);
+  const index = new Database(dbs[0]!, { readonly: true });
+  const status = statusJson(index);
+  index.close();
   const commands: Record<string, (bin: string, db: string) => [string[], string?]> = {
     statusline: (bin, db) => [[bin, "statusline", "--db", db], status],
     "report blocks --json": (bin, db) => [[bin, "report", "blocks", "--json", "--db", db]],
